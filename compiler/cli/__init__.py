@@ -1,0 +1,31 @@
+"""The `ndrc` command line: a thin click layer over the library API. Only this package imports click."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from compiler import __version__
+
+# Each module defines one or more click commands and a `COMMANDS` list; adding a command is one line here.
+COMMAND_MODULES = (
+    "compiler.cli.validate",
+    "compiler.cli.compile",
+    "compiler.cli.schema",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ndrc")
+def cli() -> None:
+    """Validate, compile, plan and publish the NDR ML platform's job specs."""
+
+
+for _module_name in COMMAND_MODULES:
+    for _command in importlib.import_module(_module_name).COMMANDS:
+        cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="ndrc")
