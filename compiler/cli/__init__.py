@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
@@ -28,4 +30,11 @@ for _module_name in COMMAND_MODULES:
 
 
 def main() -> None:
-    cli(prog_name="ndrc")
+    """Entry point: no traceback reaches the user unless NDRC_DEBUG is set."""
+    try:
+        cli(prog_name="ndrc")
+    except Exception as exc:  # the last line of defence; every known failure is handled below this
+        if os.environ.get("NDRC_DEBUG"):
+            raise
+        click.echo(f"ndrc: internal error: {type(exc).__name__}: {exc} (set NDRC_DEBUG=1 for details)", err=True)
+        sys.exit(2)

@@ -1,0 +1,85 @@
+"""Per-file validation cache keyed by content hashes, so an unchanged workspace recompiles in a blink.
+
+The key of the whole cache is a fingerprint of everything besides the file that shapes a result: the ndrc
+version, the schemas, the selected environment's settings and the operator catalog. Any change there
+discards the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compiler import __version__
+from compiler.model import EnvironmentConfig
+from compiler.schemas import SCHEMA_DIR
+
+if TYPE_CHECKING:
+    from compiler.validate import FileResult
+    from compiler.workspace import Workspace
+
+CACHE_DIR = ".ndrc/cache"
+_FORMAT = 1
+
+
+def _fingerprint(environment: EnvironmentConfig) -> str:
+    from compiler.validate import operator_catalog
+
+    digest = hashlib.sha256()
+    digest.update(f"{_FORMAT}:{__version__}:{environment.name}".encode())
+    digest.update(json.dumps(environment.settings, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(operator_catalog(), sort_keys=True, default=str).encode())
+    for path in sorted(SCHEMA_DIR.rglob("*.json")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class FileCache:
+    path: Path | None
+    fingerprint: str
+    entries: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    dirty: bool = False
+
+    @classmethod
+    def open(cls, workspace: Workspace, environment: EnvironmentConfig) -> FileCache:
+        if os.environ.get("NDRC_NO_CACHE"):
+            return cls(None, "")
+        fingerprint = _fingerprint(environment)
+        path = workspace.root / CACHE_DIR / f"validate-{environment.name}.pickle"
+        entries: dict[str, tuple[str, Any]] = {}
+        try:
+            with path.open("rb") as handle:
+                stored = pickle.load(handle)
+            if stored.get("fingerprint") == fingerprint:
+                entries = stored["entries"]
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError, ImportError):
+            entries = {}
+        return cls(path, fingerprint, entries)
+
+    def get(self, relative: str, raw: bytes) -> FileResult | None:
+        entry = self.entries.get(relative)
+        if entry and entry[0] == hashlib.sha256(raw).hexdigest():
+            return entry[1]  # type: ignore[no-any-return]
+        return None
+
+    def put(self, relative: str, raw: bytes, result: FileResult) -> None:
+        if self.path is None:
+            return
+        self.entries[relative] = (hashlib.sha256(raw).hexdigest(), result)
+        self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
+        with temporary.open("wb") as handle:
+            pickle.dump({"fingerprint": self.fingerprint, "entries": self.entries}, handle, protocol=5)
+        temporary.replace(self.path)
