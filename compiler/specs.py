@@ -146,6 +146,14 @@ def build_job_item(
     return item, problems
 
 
+def without_cascades(problems: list[Diagnostic]) -> list[Diagnostic]:
+    """Drop schema findings on a value whose YAML or template was already reported as broken."""
+    broken = {
+        (p.line, p.column) for p in problems if p.is_error and p.rule.startswith(("yaml.", "jinja."))
+    }
+    return [p for p in problems if not (p.rule.startswith("schema.") and (p.line, p.column) in broken)]
+
+
 def _payload_key(spec_path: SpecPath, document: LoadedYaml, problems: list[Diagnostic]) -> str | None:
     body = document.data
     if "parameters" in body and spec_path.job_name != "project_parameters":

@@ -18,6 +18,7 @@ from compiler.specs import (
     build_routes,
     discover,
     read_spec,
+    without_cascades,
 )
 from compiler.targets.dynamodb import MAX_ITEM_BYTES, item_size
 from compiler.workspace import Workspace
@@ -62,6 +63,14 @@ def validate_file(
     path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog
 ) -> FileResult:
     """Everything that can be checked looking at one file alone."""
+    result = _checked_file(path, relative, environment, catalog)
+    result.diagnostics = without_cascades(result.diagnostics)
+    return result
+
+
+def _checked_file(
+    path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog
+) -> FileResult:
     result = FileResult(relative)
     loaded, problems = read_spec(path, relative)
     result.diagnostics.extend(problems)

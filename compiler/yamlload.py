@@ -105,7 +105,7 @@ class _Builder:
     def build(self, node: yaml.Node, json_path: JsonPath) -> Any:
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
-            raise _AliasBomb(node)
+            raise _AliasBomb(json_path)
         self.result.positions[json_path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if node.tag not in _STANDARD_TAGS and node.tag != _PLAIN:
             self._problem(node, "yaml.tag", f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
@@ -214,8 +214,8 @@ class _Builder:
 
 
 class _AliasBomb(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        self.node = node
+    def __init__(self, json_path: JsonPath) -> None:
+        self.json_path = json_path
 
 
 def _decode(path: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
@@ -292,9 +292,12 @@ def load_yaml(path: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic
     try:
         builder.result.data = builder.build(nodes[0], ())
     except _AliasBomb as bomb:
+        # Alias nodes carry their anchor's position; the deepest mapping key names where the use expands.
+        keys = [i for i, part in enumerate(bomb.json_path) if isinstance(part, str)]
+        where = bomb.json_path[: keys[-1] + 1] if keys else ()
         return None, [
             error(
-                builder._location(bomb.node),
+                builder.result.locate(where, key=True),
                 "yaml.alias-bomb",
                 f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
             )
