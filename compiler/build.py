@@ -13,11 +13,11 @@ from compiler.cache import FileCache
 from compiler.diagnostics import Diagnostic
 from compiler.errors import WorkspaceInvalid
 from compiler.model import Artifact, CompiledWorkspace
+from compiler.schemas import SchemaCatalog
+from compiler.specs import discover
 from compiler.targets import all_targets
 from compiler.validate import ValidationResult, assemble, validate_file
 from compiler.workspace import Workspace
-from compiler.specs import discover
-from compiler.schemas import SchemaCatalog
 
 MANIFEST = "manifest.json"
 

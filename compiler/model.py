@@ -111,6 +111,7 @@ class Route:
     enabled: bool
     source: str
     line: int = 0
+    column: int = 0
 
     @property
     def org_key(self) -> str:

@@ -15,7 +15,9 @@ WINDOW_CRON_EXPRESSION = "8-59/15 * * * ? *"
 WINDOW_FLOOR_MINUTES = [8, 23, 38, 53]
 
 SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
-SECRET_REFERENCE = re.compile(r"(arn:aws[a-z-]*:(secretsmanager|ssm|kms):.*|\{\{resolve:(secretsmanager|ssm-secure):.*)")
+SECRET_REFERENCE = re.compile(
+    r"(arn:aws[a-z-]*:(secretsmanager|ssm|kms):.*|\{\{resolve:(secretsmanager|ssm-secure):.*)"
+)
 SECRET_KEY = re.compile(r"(password|passwd|pwd|secret|token|api_?key|private_?key|access_?key|credentials?)", re.I)
 REFERENCE_SUFFIXES = ("_arn", "_name", "_id", "_ref", "_prefix", "_location", "_path", "_uri", "_column", "_key_id")
 AWS_ACCESS_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
@@ -96,14 +98,14 @@ def _check_secret_value(document: LoadedYaml, key: str, value: str, json_path: J
     if AWS_ACCESS_KEY.search(value):
         yield error(document.locate(json_path), "secret.plaintext", f"{key}: value looks like an AWS access key id")
         return
-    if SECRET_KEY.search(lowered) and not lowered.endswith(REFERENCE_SUFFIXES) and value.strip():
-        if not SECRET_REFERENCE.fullmatch(value):
-            yield error(
-                document.locate(json_path),
-                "secret.plaintext",
-                f"{key} holds a literal value; store the secret in Secrets Manager and reference it by ARN "
-                "(the value is not shown)",
-            )
+    literal = value.strip() and not SECRET_REFERENCE.fullmatch(value)
+    if SECRET_KEY.search(lowered) and not lowered.endswith(REFERENCE_SUFFIXES) and literal:
+        yield error(
+            document.locate(json_path),
+            "secret.plaintext",
+            f"{key} holds a literal value; store the secret in Secrets Manager and reference it by ARN "
+            "(the value is not shown)",
+        )
 
 
 def operators(
@@ -154,13 +156,17 @@ def routing(routes: list[Route], known_versions: dict[str, set[str]]) -> list[Di
     problems = []
     owners: dict[str, Route] = {}
     for route in sorted(routes, key=lambda r: (r.source, r.line)):
-        location = Location(route.source, route.line, 1)
+        location = Location(route.source, route.line, route.column)
         first = owners.get(route.org_key)
         if first is None:
             owners[route.org_key] = route
         elif first.project_name == route.project_name:
             problems.append(
-                error(location, "routing.duplicate-org-key", f"org_key {route.org_key!r} is listed twice (first at line {first.line})")
+                error(
+                    location,
+                    "routing.duplicate-org-key",
+                    f"org_key {route.org_key!r} is listed twice (first at line {first.line})",
+                )
             )
         else:
             problems.append(

@@ -84,10 +84,7 @@ class SchemaCatalog:
     ) -> list[Diagnostic]:
         """Validate `instance` (default: the whole document) found at `prefix` inside `document`."""
         value = document.data if instance is None else instance
-        problems = [
-            self._diagnostic(document, failure, prefix)
-            for failure in self.validator(name).iter_errors(value)
-        ]
+        problems = [self._diagnostic(document, failure, prefix) for failure in self.validator(name).iter_errors(value)]
         problems.extend(self._near_misses(name, document, value, prefix))
         return problems
 

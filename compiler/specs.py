@@ -55,9 +55,7 @@ def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:
         hint = " (rename it to .yaml)" if relative.endswith(".yml") else ""
         return None, [error(location, "path.layout", f"only .yaml files belong under specs/{hint}")]
     if len(parts) != 3:
-        return None, [
-            error(location, "path.layout", "spec files live at specs/<project>/<job_name>#<version>.yaml")
-        ]
+        return None, [error(location, "path.layout", "spec files live at specs/<project>/<job_name>#<version>.yaml")]
     project, filename = parts[1], parts[2].removesuffix(".yaml")
     problems = []
     if not NAME_PATTERN.fullmatch(project):
@@ -112,7 +110,9 @@ def build_job_item(
     if spec_path.job_name not in JOB_NAMES:
         suggestion = closest(spec_path.job_name, JOB_NAMES)
         hint = f"; did you mean {suggestion!r}?" if suggestion else f" (known: {', '.join(JOB_NAMES)})"
-        problems.append(error(Location(spec_path.relative, 1, 1), "job.unknown", f"unknown job name {spec_path.job_name!r}{hint}"))
+        problems.append(
+            error(Location(spec_path.relative, 1, 1), "job.unknown", f"unknown job name {spec_path.job_name!r}{hint}")
+        )
         return None, problems
     problems.extend(catalog.validate("item", document))
     problems.extend(_identity_problems(spec_path, document))
@@ -127,6 +127,7 @@ def build_job_item(
     if catalog.has(schema_name):
         problems.extend(catalog.validate(schema_name, document, payload, (payload_key,)))
     attributes = {key: body[key] for key in ITEM_ATTRIBUTES if key in body}
+    problems.extend(_ignored_keys(document))
     if "updated_at" in body:
         problems.append(
             warning(
@@ -146,11 +147,25 @@ def build_job_item(
     return item, problems
 
 
+KNOWN_TOP_LEVEL = frozenset({*ITEM_ATTRIBUTES, "project_name", "job_name", "spec", "parameters", "updated_at"})
+
+
+def _ignored_keys(document: LoadedYaml) -> list[Diagnostic]:
+    """Top-level keys that are neither item attributes nor `x-` extensions (anchor holders) are dropped."""
+    return [
+        warning(
+            document.locate((key,), key=True),
+            "envelope.ignored-key",
+            f"{key!r} is not an item attribute and is not compiled; move it under `spec` or prefix it with x-",
+        )
+        for key in document.data
+        if key not in KNOWN_TOP_LEVEL and not str(key).startswith("x-") and not closest(str(key), KNOWN_TOP_LEVEL)
+    ]
+
+
 def without_cascades(problems: list[Diagnostic]) -> list[Diagnostic]:
     """Drop schema findings on a value whose YAML or template was already reported as broken."""
-    broken = {
-        (p.line, p.column) for p in problems if p.is_error and p.rule.startswith(("yaml.", "jinja."))
-    }
+    broken = {(p.line, p.column) for p in problems if p.is_error and p.rule.startswith(("yaml.", "jinja."))}
     return [p for p in problems if not (p.rule.startswith("schema.") and (p.line, p.column) in broken)]
 
 
@@ -256,7 +271,7 @@ def build_routes(
         )
     routes = []
     for index, route in enumerate(body.get("routes") or []):
-        line = document.locate(("routes", index)).line
+        where = document.locate(("routes", index))
         routes.append(
             Route(
                 org1=route["org1"],
@@ -266,7 +281,8 @@ def build_routes(
                 feature_spec_version=route.get("feature_spec_version"),
                 enabled=route.get("enabled", True),
                 source=spec_path.relative,
-                line=line,
+                line=where.line,
+                column=where.column,
             )
         )
     return routes, problems

@@ -18,10 +18,7 @@ def edit_distance_at_most_one(left: str, right: str) -> bool:
         first, *rest = differences
         return rest == [first + 1] and left[first] == right[first + 1] and left[first + 1] == right[first]
     shorter, longer = sorted((left, right), key=len)
-    for index in range(len(longer)):
-        if longer[:index] + longer[index + 1 :] == shorter:
-            return True
-    return False
+    return any(longer[:index] + longer[index + 1 :] == shorter for index in range(len(longer)))
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:

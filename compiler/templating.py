@@ -48,9 +48,7 @@ def render_values(document: LoadedYaml, context: dict[str, Any]) -> list[Diagnos
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(error(document.locate(json_path), "jinja.syntax", f"template error: {exc.message}"))
             except jinja2.UndefinedError as exc:
-                problems.append(
-                    error(document.locate(json_path), "jinja.undefined", f"{exc.message} in {value!r}")
-                )
+                problems.append(error(document.locate(json_path), "jinja.undefined", f"{exc.message} in {value!r}"))
             except SecurityError as exc:
                 problems.append(error(document.locate(json_path), "jinja.unsafe", str(exc)))
             except Exception as exc:  # a template may fail in any way at render time

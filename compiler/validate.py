@@ -59,18 +59,14 @@ def operator_catalog() -> dict[str, dict[str, Any]] | None:
     return getattr(module, "OPERATORS", None)
 
 
-def validate_file(
-    path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog
-) -> FileResult:
+def validate_file(path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog) -> FileResult:
     """Everything that can be checked looking at one file alone."""
     result = _checked_file(path, relative, environment, catalog)
     result.diagnostics = without_cascades(result.diagnostics)
     return result
 
 
-def _checked_file(
-    path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog
-) -> FileResult:
+def _checked_file(path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog) -> FileResult:
     result = FileResult(relative)
     loaded, problems = read_spec(path, relative)
     result.diagnostics.extend(problems)
@@ -127,7 +123,11 @@ def workspace_rules(results: list[FileResult]) -> list[Diagnostic]:
     )
     for item in items:
         version = item.feature_spec_version
-        if version and item.job_name != "project_parameters" and version not in known_versions.get(item.project_name, set()):
+        if (
+            version
+            and item.job_name != "project_parameters"
+            and version not in known_versions.get(item.project_name, set())
+        ):
             problems.append(
                 warning(
                     Location(item.source, 1, 1),

@@ -29,16 +29,24 @@ class Edge:
         return f"wiring.{self.consumer}"
 
 
+DELTA_OUT = (("output", "s3_prefix"),)
+FG_A_OUT = (("fg_a_output", "s3_prefix"), ("output_s3_prefix",))
+FG_B_OUT = (("fg_b_output", "s3_prefix"),)
+FG_C_OUT = (("fg_c_output", "s3_prefix"),)
+PAIR_COUNTS_OUT = (("pair_counts_output", "s3_prefix"),)
+FEATURE_INPUT_FG_A = (("feature_inputs", "fg_a", "s3_prefix"),)
+FEATURE_INPUT_FG_C = (("feature_inputs", "fg_c", "s3_prefix"),)
+
 EDGES = (
-    Edge("delta_builder", (("output", "s3_prefix"),), "fg_a_builder", (("delta_input", "s3_prefix"), ("delta_s3_prefix",))),
-    Edge("fg_a_builder", (("fg_a_output", "s3_prefix"), ("output_s3_prefix",)), "fg_b_builder", (("fg_a_input", "s3_prefix"),)),
-    Edge("fg_a_builder", (("fg_a_output", "s3_prefix"), ("output_s3_prefix",)), "fg_c_builder", (("fg_a_input", "s3_prefix"),)),
-    Edge("fg_b_builder", (("fg_b_output", "s3_prefix"),), "fg_c_builder", (("fg_b_input", "s3_prefix"),)),
-    Edge("fg_a_builder", (("fg_a_output", "s3_prefix"), ("output_s3_prefix",)), "inference_predictions", (("feature_inputs", "fg_a", "s3_prefix"),)),
-    Edge("fg_c_builder", (("fg_c_output", "s3_prefix"),), "inference_predictions", (("feature_inputs", "fg_c", "s3_prefix"),)),
-    Edge("fg_a_builder", (("fg_a_output", "s3_prefix"), ("output_s3_prefix",)), "if_training", (("feature_inputs", "fg_a", "s3_prefix"),)),
-    Edge("fg_c_builder", (("fg_c_output", "s3_prefix"),), "if_training", (("feature_inputs", "fg_c", "s3_prefix"),)),
-    Edge("pair_counts_builder", (("pair_counts_output", "s3_prefix"),), "fg_b_builder", (("pair_counts", "s3_prefix"),)),
+    Edge("delta_builder", DELTA_OUT, "fg_a_builder", (("delta_input", "s3_prefix"), ("delta_s3_prefix",))),
+    Edge("fg_a_builder", FG_A_OUT, "fg_b_builder", (("fg_a_input", "s3_prefix"),)),
+    Edge("fg_a_builder", FG_A_OUT, "fg_c_builder", (("fg_a_input", "s3_prefix"),)),
+    Edge("fg_b_builder", FG_B_OUT, "fg_c_builder", (("fg_b_input", "s3_prefix"),)),
+    Edge("fg_a_builder", FG_A_OUT, "inference_predictions", FEATURE_INPUT_FG_A),
+    Edge("fg_c_builder", FG_C_OUT, "inference_predictions", FEATURE_INPUT_FG_C),
+    Edge("fg_a_builder", FG_A_OUT, "if_training", FEATURE_INPUT_FG_A),
+    Edge("fg_c_builder", FG_C_OUT, "if_training", FEATURE_INPUT_FG_C),
+    Edge("pair_counts_builder", PAIR_COUNTS_OUT, "fg_b_builder", (("pair_counts", "s3_prefix"),)),
 )
 
 
@@ -75,8 +83,7 @@ def check(items: list[JobItem], locate: Lookup, payload_key: Callable[[JobItem],
                 warning(
                     locate(consumer.source, (payload_key(consumer), *read[0])),
                     edge.rule,
-                    f"{edge.consumer} reads {read[1]!r} but {edge.producer} ({producer.source}) writes "
-                    f"{written[1]!r}",
+                    f"{edge.consumer} reads {read[1]!r} but {edge.producer} ({producer.source}) writes {written[1]!r}",
                 )
             )
     return problems

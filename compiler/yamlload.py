@@ -233,9 +233,7 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [
-            error(Location(path, line, column), "yaml.encoding", f"not UTF-8: byte 0x{raw[exc.start]:02x}")
-        ]
+        return None, [error(Location(path, line, column), "yaml.encoding", f"not UTF-8: byte 0x{raw[exc.start]:02x}")]
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
