@@ -1,0 +1,5 @@
+import sys
+
+from runtime.entrypoint import main
+
+raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,171 @@
+"""Loading job specs from the parameters table: one GetItem per job, or one BatchGetItem pass."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from runtime.config.ddb import decode_item, describe_client_error, dynamodb_client, resolve_table_name
+from runtime.config.delta import DeltaJobSpec
+from runtime.config.pair_counts import PairCountsJobSpec
+from runtime.config.payload import JobPayload, ProjectParameters
+from runtime.errors import SpecError, SpecNotFoundError, UnsupportedSpecReferenceError
+
+LoadedSpec = DeltaJobSpec | PairCountsJobSpec | ProjectParameters | JobPayload
+MAX_BATCH_KEYS = 100
+
+
+def sort_key(job_name: str, feature_spec_version: str | None) -> str:
+    return f"{job_name}#{feature_spec_version}" if feature_spec_version else job_name
+
+
+def split_sort_key(value: str) -> tuple[str, str | None]:
+    job, sep, version = value.partition("#")
+    return job, (version if sep else None)
+
+
+def _payload(item: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    body = item.get("spec", item.get("parameters"))
+    if isinstance(body, str):
+        if body.startswith(("s3://", "s3a://")):
+            raise UnsupportedSpecReferenceError(
+                f"{where}: spec is an S3 reference ({body}); S3-referenced specs are unsupported — "
+                "store the spec map in the item (the compiler reports oversized specs as errors)"
+            )
+        try:
+            body = json.loads(body)
+        except ValueError:
+            raise SpecError(f"{where}: spec is a string that is neither a map nor JSON") from None
+    if body is None:
+        raise SpecError(f"{where}: item has no `spec` (or `parameters`) attribute")
+    if not isinstance(body, Mapping):
+        raise SpecError(f"{where}: spec must be a map (got {type(body).__name__})")
+    return body
+
+
+def parse_item(item: Mapping[str, Any], table: str) -> LoadedSpec:
+    """Turn one decoded parameters-table item into the typed spec for its job."""
+    project, key = str(item.get("project_name", "")), str(item.get("job_name", ""))
+    job, version = split_sort_key(key)
+    version = version or item.get("feature_spec_version")
+    where = f"table {table!r} item (project_name={project!r}, job_name={key!r})"
+    payload = _payload(item, where)
+    if job == "delta_builder":
+        spec = DeltaJobSpec.from_payload(payload, where)
+        if spec.project_name != project:
+            raise SpecError(f"{where}: spec.project_name {spec.project_name!r} differs from the item key")
+        return spec
+    if job == "pair_counts_builder":
+        return PairCountsJobSpec.from_payload(payload, where, project_name=project, job_name=job, version=version)
+    attrs = {k: v for k, v in item.items() if k not in ("spec", "parameters")}
+    factory: Callable[..., JobPayload] = ProjectParameters if job == "project_parameters" else JobPayload
+    return factory(project, job, version, payload, attrs)
+
+
+def _get(client: Any, table: str, project: str, key: str) -> dict[str, Any] | None:
+    try:
+        response = client.get_item(TableName=table, Key={"project_name": {"S": project}, "job_name": {"S": key}})
+    except ClientError as err:
+        raise describe_client_error(err, table, "GetItem") from err
+    item = response.get("Item")
+    return decode_item(item) if item else None
+
+
+def _versions(client: Any, table: str, project: str, job: str) -> list[str]:
+    try:
+        response = client.query(
+            TableName=table,
+            KeyConditionExpression="project_name = :p AND begins_with(job_name, :j)",
+            ExpressionAttributeValues={":p": {"S": project}, ":j": {"S": f"{job}#"}},
+            ProjectionExpression="job_name",
+        )
+    except ClientError as err:
+        raise describe_client_error(err, table, "Query") from err
+    return sorted(split_sort_key(i["job_name"]["S"])[1] or "" for i in response.get("Items", []))
+
+
+def load_job_spec(
+    project_name: str,
+    job_name: str,
+    feature_spec_version: str | None = None,
+    *,
+    table_name: str | None = None,
+    client: Any = None,
+) -> LoadedSpec:
+    """GetItem `job_name#version`, falling back to the legacy unversioned `job_name` item."""
+    table = resolve_table_name(table_name)
+    client = client or dynamodb_client()
+    job, inline_version = split_sort_key(job_name)
+    version = feature_spec_version or inline_version
+    tried = [sort_key(job, version)] + ([job] if version else [])
+    for key in tried:
+        item = _get(client, table, project_name, key)
+        if item is not None:
+            return parse_item(item, table)
+    hint = ""
+    if not version:
+        versions = _versions(client, table, project_name, job)
+        if len(versions) == 1:
+            return load_job_spec(project_name, job, versions[0], table_name=table, client=client)
+        if versions:
+            hint = f"; versions present: {', '.join(versions)} — pass feature_spec_version"
+    tried_text = " or ".join(repr(k) for k in tried)
+    raise SpecNotFoundError(
+        f"no spec in table {table!r} for project_name={project_name!r}, job_name={tried_text}{hint}"
+    )
+
+
+def _batch_get(client: Any, table: str, keys: list[dict[str, Any]], max_attempts: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    pending = {table: {"Keys": keys}}
+    for attempt in range(max_attempts):
+        try:
+            response = client.batch_get_item(RequestItems=pending)
+        except ClientError as err:
+            raise describe_client_error(err, table, "BatchGetItem") from err
+        found += response.get("Responses", {}).get(table, [])
+        pending = response.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+        time.sleep(min(0.05 * 2**attempt, 2.0))
+    left = len(pending.get(table, {}).get("Keys", []))
+    raise SpecError(f"BatchGetItem on {table!r}: {left} keys still unprocessed after {max_attempts} attempts")
+
+
+def load_job_specs(
+    project_name: str,
+    job_names: Sequence[str],
+    feature_spec_version: str | None = None,
+    *,
+    table_name: str | None = None,
+    client: Any = None,
+    max_attempts: int = 8,
+) -> dict[str, LoadedSpec]:
+    """Every spec a pipeline needs in one BatchGetItem pass (unprocessed keys retried with backoff).
+
+    Each job resolves to `job#version` when present, else its legacy unversioned item.
+    """
+    table = resolve_table_name(table_name)
+    client = client or dynamodb_client()
+    wanted = {sort_key(job, feature_spec_version) for job in job_names} | set(job_names)
+    keys = [{"project_name": {"S": project_name}, "job_name": {"S": k}} for k in sorted(wanted)]
+    items: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), MAX_BATCH_KEYS):
+        for raw in _batch_get(client, table, keys[start : start + MAX_BATCH_KEYS], max_attempts):
+            item = decode_item(raw)
+            items[str(item["job_name"])] = item
+    specs: dict[str, LoadedSpec] = {}
+    missing = []
+    for job in job_names:
+        item = items.get(sort_key(job, feature_spec_version)) or items.get(job)
+        if item is None:
+            missing.append(sort_key(job, feature_spec_version))
+        else:
+            specs[job] = parse_item(item, table)
+    if missing:
+        raise SpecNotFoundError(f"no spec in table {table!r} for project_name={project_name!r}, job_name in {missing}")
+    return specs

@@ -1,0 +1,116 @@
+"""The `pair_counts_builder` spec: traffic input, filters, optional segment mapping, output."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.config.output import OutputSpec
+from runtime.config.payload import PayloadReader
+
+PAIR_REQUIRED_FIELDS: tuple[str, ...] = (
+    "source_ip",
+    "destination_ip",
+    "destination_port",
+    "event_start",
+    "event_end",
+)
+LAYOUTS = ("batch_folder", "mini_batch_prefix")
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SegmentMapping:
+    """Inline `segments` and/or a JSON `location` holding `{"segments": [...]}`; first match wins."""
+
+    segments: tuple[Segment, ...] = ()
+    location: str | None = None
+    default: str = "unmapped"
+
+
+@dataclass(frozen=True)
+class TrafficInputSpec:
+    s3_prefix: str
+    field_mapping: Mapping[str, str]
+    layout: str = "batch_folder"
+    format: str = "json"
+
+
+@dataclass(frozen=True)
+class PairFilters:
+    require_nonnull_ips: bool = True
+    require_destination_port: bool = True
+
+
+@dataclass(frozen=True)
+class PairCountsJobSpec:
+    project_name: str
+    job_name: str
+    feature_spec_version: str | None
+    traffic_input: TrafficInputSpec
+    output: OutputSpec
+    filters: PairFilters = PairFilters()
+    segment_mapping: SegmentMapping | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_payload(
+        cls, payload: Mapping[str, Any], where: str, *, project_name: str, job_name: str, version: str | None
+    ) -> PairCountsJobSpec:
+        r = PayloadReader(payload, where)
+        mapping = r.string_map("traffic_input.field_mapping")
+        missing = [name for name in PAIR_REQUIRED_FIELDS if name not in mapping]
+        if missing:
+            raise r.fail("traffic_input.field_mapping", f"is missing required keys {missing}")
+        layout = r.string("traffic_input.layout", "batch_folder")
+        if layout not in LAYOUTS:
+            raise r.fail("traffic_input.layout", f"must be one of {', '.join(LAYOUTS)} (got {layout!r})")
+        fmt = r.string("traffic_input.format", "json").lower()
+        if fmt not in ("json", "parquet"):
+            raise r.fail("traffic_input.format", f"must be json or parquet (got {fmt!r})")
+        return cls(
+            project_name=r.string("project_name", project_name),
+            job_name=job_name,
+            feature_spec_version=r.string("feature_spec_version", version),
+            traffic_input=TrafficInputSpec(r.string("traffic_input.s3_prefix"), mapping, layout, fmt),
+            output=OutputSpec.read(r, "pair_counts_output"),
+            filters=PairFilters(
+                r.boolean("filters.require_nonnull_ips", True),
+                r.boolean("filters.require_destination_port", True),
+            ),
+            segment_mapping=read_segment_mapping(r, "segment_mapping"),
+            extra=dict(payload),
+        )
+
+
+def read_segment_mapping(r: PayloadReader, path: str) -> SegmentMapping | None:
+    if not r.has(path):
+        return None
+    segments = parse_segments(r.sequence(f"{path}.segments", []), r, f"{path}.segments")
+    location = r.string(f"{path}.location", None)
+    if not segments and not location:
+        raise r.fail(path, "needs `segments` (list of {name, cidrs}) or a `location` JSON file")
+    return SegmentMapping(segments, location, r.string(f"{path}.default", "unmapped"))
+
+
+def parse_segments(raw: Any, r: PayloadReader, path: str) -> tuple[Segment, ...]:
+    out = []
+    for index, entry in enumerate(raw):
+        sub = PayloadReader(entry if isinstance(entry, Mapping) else {}, f"{r.where}: {path}[{index}]")
+        name = sub.string("name")
+        cidrs = sub.strings("cidrs")
+        for cidr in cidrs:
+            try:
+                if ipaddress.ip_network(cidr, strict=False).version != 4:
+                    raise ValueError
+            except ValueError:
+                raise r.fail(f"{path}[{index}].cidrs", f"has {cidr!r}, not an IPv4 CIDR") from None
+        out.append(Segment(name, cidrs))
+    return tuple(out)

@@ -1,0 +1,74 @@
+"""`python -m runtime <job_name> ...`: what compiled pipeline steps call and `ndrc run` wraps.
+
+Exit codes: 0 ok, 1 the job failed (one-line cause logged as JSON on stderr), 2 usage error.
+A JSON summary of the run is printed on stdout on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from runtime.errors import BatchKeyError, BatchTimestampError, RuntimeJobError
+from runtime.jobs import JOBS, JobContext
+from runtime.jsonlog import log
+from runtime.storage import STORAGE_ROOT_ENV, storage_from_env
+
+SPARK_MASTER_ENV = "NDRC_SPARK_MASTER"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runtime", description="Run one ndrc runtime job.")
+    parser.add_argument("job_name", choices=sorted(JOBS))
+    parser.add_argument("--project-name", required=True)
+    parser.add_argument("--feature-spec-version")
+    batch = parser.add_argument_group("batch (delta_builder, pair_counts_builder)")
+    batch.add_argument("--mini-batch-id")
+    batch.add_argument("--mini-batch-s3-prefix")
+    batch.add_argument("--batch-start-ts-iso")
+    batch.add_argument("--batch-end-ts-iso")
+    extractor = parser.add_argument_group("historical extractor")
+    extractor.add_argument("--start-date", help="first day, YYYY-MM-DD (UTC)")
+    extractor.add_argument("--end-date", help="last day, inclusive, YYYY-MM-DD (UTC)")
+    extractor.add_argument("--input-s3-prefix", help="override the ingestion prefix of the project")
+    extractor.add_argument("--output-s3-prefix", help="where the windows JSON goes")
+    extractor.add_argument("--task-token", help="Step Functions task token to report to")
+    env = parser.add_argument_group("environment")
+    env.add_argument("--table-name", help="parameters table (else ML_PROJECTS_PARAMETERS_TABLE_NAME)")
+    env.add_argument("--routing-table-name", help="routing table (else ML_PROJECTS_ROUTING_TABLE_NAME)")
+    env.add_argument("--storage-root", help=f"local dir standing in for buckets (else {STORAGE_ROOT_ENV})")
+    env.add_argument("--spark-master", help=f"e.g. local[*] (else {SPARK_MASTER_ENV}; local[*] with a root)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return 0 if exit_.code in (0, None) else 2
+    root = args.storage_root or os.environ.get(STORAGE_ROOT_ENV) or None
+    master = args.spark_master or os.environ.get(SPARK_MASTER_ENV) or ("local[*]" if root else None)
+    context = JobContext(storage_from_env(root), master, args.table_name)
+    log(
+        "job_started",
+        job=args.job_name,
+        project_name=args.project_name,
+        feature_spec_version=args.feature_spec_version,
+        mini_batch_id=args.mini_batch_id,
+        storage="local" if root else "s3",
+        spark_master=master,
+    )
+    try:
+        summary = JOBS[args.job_name](args, context)
+    except (RuntimeJobError, BatchKeyError, BatchTimestampError) as err:
+        log("job_failed", level="error", job=args.job_name, error=type(err).__name__, cause=str(err))
+        return 1
+    except Exception as err:  # a one-line cause instead of a traceback, for any failure
+        cause = " ".join(str(err).split()) or type(err).__name__
+        log("job_failed", level="error", job=args.job_name, error=type(err).__name__, cause=cause[:2000])
+        return 1
+    sys.stdout.write(json.dumps({"job": args.job_name, "status": "succeeded", **summary}, default=str) + "\n")
+    log("job_succeeded", job=args.job_name)
+    return 0

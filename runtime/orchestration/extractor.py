@@ -1,0 +1,141 @@
+"""Historical extractor (`pipeline_backfill_historical_extractor`): batch folders -> backfill windows.
+
+Listing cost grows with folders, not files: one delimiter listing per day and input prefix
+(`.../<project>/YYYY/MM/dd/`) and one `MaxKeys`-bounded listing per batch folder for the
+representative object whose LastModified is the source timestamp of the window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from runtime.errors import BatchKeyError, RuntimeJobError
+from runtime.jsonlog import log
+from runtime.orchestration import callback
+from runtime.orchestration.batch_key import parse_batch_key
+from runtime.orchestration.resolve import ProjectResolver
+from runtime.orchestration.window import batch_window
+from runtime.storage import Storage, join, parse_s3_uri
+
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class ExtractorRequest:
+    project_name: str
+    start_date: date
+    end_date: date
+    feature_spec_version: str | None = None
+    input_s3_prefix: str | None = None
+    output_s3_prefix: str | None = None
+    task_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtractorResult:
+    windows: list[dict[str, str]]
+    skipped: list[dict[str, str]]
+    output_uri: str | None
+
+
+def days(start: date, end: date) -> Iterator[date]:
+    if end < start:
+        raise RuntimeJobError(f"end date {end} is before start date {start}")
+    if (end - start).days >= MAX_DAYS:
+        raise RuntimeJobError(f"date range {start}..{end} is longer than {MAX_DAYS} days")
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)
+
+
+def _window(storage: Storage, folder: str, resolver: ProjectResolver) -> dict[str, str]:
+    first = storage.first_object(folder)
+    if first is None:
+        raise BatchKeyError(f"batch folder {folder} holds no objects")
+    loc = parse_s3_uri(first.uri)
+    key = parse_batch_key(loc.key, bucket=loc.bucket)
+    if key.project_name != resolver.project_name:
+        raise BatchKeyError(f"{first.uri} belongs to project {key.project_name!r}")
+    start, end = batch_window(first.last_modified)
+    return {
+        "project_name": key.project_name,
+        "feature_spec_version": resolver.version_for(key.org_key),
+        "org1": key.org1,
+        "org2": key.org2,
+        "mini_batch_id": key.mini_batch_id,
+        "mini_batch_s3_prefix": key.mini_batch_s3_prefix or folder,
+        "batch_start_ts_iso": start,
+        "batch_end_ts_iso": end,
+    }
+
+
+def enumerate_windows(
+    storage: Storage, prefixes: list[str], start: date, end: date, resolver: ProjectResolver
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    windows: list[dict[str, str]] = []
+    skipped: list[dict[str, str]] = []
+    for prefix in prefixes:
+        for day in days(start, end):
+            for folder in storage.list_dirs(join(prefix, f"{day:%Y/%m/%d}") + "/"):
+                try:
+                    windows.append(_window(storage, folder, resolver))
+                except BatchKeyError as err:
+                    skipped.append({"folder": folder, "reason": str(err)})
+                    log("batch_folder_skipped", level="warning", folder=folder, reason=str(err))
+    windows.sort(key=lambda w: (w["batch_start_ts_iso"], w["batch_end_ts_iso"], w["mini_batch_id"]))
+    return windows, skipped
+
+
+def output_uri(prefix: str, request: ExtractorRequest) -> str:
+    name = f"windows_{request.start_date:%Y%m%d}_{request.end_date:%Y%m%d}.json"
+    return join(prefix, request.project_name, name)
+
+
+def run_extractor(
+    request: ExtractorRequest,
+    *,
+    storage: Storage,
+    ddb_client: Any,
+    table_name: str,
+    routing_table: str | None = None,
+    sfn_client: Any = None,
+) -> ExtractorResult:
+    """Enumerate, write the windows JSON, and report to Step Functions when a task token is given."""
+    try:
+        resolver = ProjectResolver(
+            request.project_name, ddb_client, table_name, routing_table, request.feature_spec_version
+        )
+        prefixes = [request.input_s3_prefix.rstrip("/") + "/"] if request.input_s3_prefix else resolver.input_prefixes()
+        log(
+            "extractor_started",
+            project_name=request.project_name,
+            prefixes=prefixes,
+            start_date=str(request.start_date),
+            end_date=str(request.end_date),
+        )
+        windows, skipped = enumerate_windows(storage, prefixes, request.start_date, request.end_date, resolver)
+        out_prefix = request.output_s3_prefix or resolver.output_prefix()
+        uri = output_uri(out_prefix, request) if out_prefix else None
+        if uri:
+            document = {
+                "project_name": request.project_name,
+                "start_date": str(request.start_date),
+                "end_date": str(request.end_date),
+                "windows": windows,
+                "skipped": skipped,
+            }
+            storage.write_bytes(uri, json.dumps(document, indent=2, sort_keys=True).encode("utf-8"))
+        if request.task_token:
+            output: dict[str, Any] = {"windows": windows, "count": len(windows)}
+            if uri:
+                output["windows_s3_uri"] = uri
+            callback.send_success(request.task_token, output, sfn_client)
+        log("extractor_finished", windows=len(windows), skipped=len(skipped), output_uri=uri)
+        return ExtractorResult(windows, skipped, uri)
+    except Exception as err:
+        if request.task_token:
+            callback.send_failure(request.task_token, type(err).__name__, str(err), sfn_client)
+        raise

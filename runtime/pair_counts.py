@@ -1,0 +1,98 @@
+"""Pair Counts builder: events per (source_ip, destination_ip, destination_port[, segments]) per batch."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
+
+from runtime.batch import BatchContext
+from runtime.config.pair_counts import PairCountsJobSpec, Segment, SegmentMapping, parse_segments
+from runtime.config.payload import PayloadReader
+from runtime.delta.builder import BuildResult, with_batch_columns
+from runtime.errors import RuntimeJobError, SpecError
+from runtime.jsonlog import log
+from runtime.readers import read_canonical
+from runtime.sparkexpr import first_cidr_match
+from runtime.storage import Storage, join
+from runtime.writers import write_metrics, write_partitioned
+
+JOB = "pair_counts_builder"
+PAIR_KEYS: tuple[str, ...] = ("source_ip", "destination_ip", "destination_port")
+
+
+def input_prefix(spec: PairCountsJobSpec, batch: BatchContext) -> str:
+    if spec.traffic_input.layout == "batch_folder":
+        return join(spec.traffic_input.s3_prefix, batch.mini_batch_id) + "/"
+    if not batch.mini_batch_s3_prefix:
+        raise RuntimeJobError("traffic_input.layout mini_batch_prefix needs --mini-batch-s3-prefix")
+    return batch.mini_batch_s3_prefix
+
+
+def load_segments(storage: Storage, mapping: SegmentMapping) -> tuple[Segment, ...]:
+    segments = list(mapping.segments)
+    if mapping.location:
+        try:
+            document = json.loads(storage.read_bytes(mapping.location))
+        except ValueError as err:
+            raise SpecError(f"segment_mapping.location {mapping.location}: not valid JSON ({err})") from None
+        reader = PayloadReader(document if isinstance(document, dict) else {}, f"segment file {mapping.location}")
+        segments += parse_segments(reader.sequence("segments"), reader, "segments")
+    return tuple(segments)
+
+
+def count_pairs(frame: DataFrame, spec: PairCountsJobSpec, segments: tuple[Segment, ...]) -> DataFrame:
+    keys = list(PAIR_KEYS)
+    if spec.segment_mapping is not None:
+        named = [(s.name, s.cidrs) for s in segments]
+        default = spec.segment_mapping.default
+        frame = frame.withColumn("source_segment", first_cidr_match(F.col("source_ip"), named, default))
+        frame = frame.withColumn("destination_segment", first_cidr_match(F.col("destination_ip"), named, default))
+        keys += ["source_segment", "destination_segment"]
+    return frame.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("event_count"),
+        F.min("event_start").alias("first_seen"),
+        F.max("event_end").alias("last_seen"),
+    )
+
+
+def run_pair_counts_builder(spark: Any, spec: PairCountsJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
+    prefix = input_prefix(spec, batch)
+    mapping = dict(spec.traffic_input.field_mapping)
+    raw = read_canonical(spark, storage, prefix, spec.traffic_input.format, "gzip", mapping)
+    null_ip = F.col("source_ip").isNull() | F.col("destination_ip").isNull()
+    null_port = F.col("destination_port").isNull()
+    observation = Observation(f"pairs_{batch.mini_batch_id}")
+    observed = raw.observe(
+        observation,
+        F.count(F.lit(1)).alias("rows_in"),
+        F.sum(null_ip.cast("long")).alias("null_ips"),
+        F.sum(null_port.cast("long")).alias("null_destination_port"),
+    )
+    kept = observed
+    if spec.filters.require_nonnull_ips:
+        kept = kept.filter(~null_ip)
+    if spec.filters.require_destination_port:
+        kept = kept.filter(~null_port)
+    segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
+    counts = with_batch_columns(count_pairs(kept, spec, segments), batch)
+    keys = write_partitioned(counts, spec.output, storage, JOB)
+    values = {k: int(v or 0) for k, v in observation.get.items()}
+    metrics: dict[str, Any] = {
+        "job": JOB,
+        "project_name": batch.project_name,
+        "feature_spec_version": batch.feature_spec_version,
+        "mini_batch_id": batch.mini_batch_id,
+        "batch_start_ts_iso": batch.batch_start_ts_iso,
+        "batch_end_ts_iso": batch.batch_end_ts_iso,
+        "filters": {
+            "require_nonnull_ips": spec.filters.require_nonnull_ips,
+            "require_destination_port": spec.filters.require_destination_port,
+        },
+        **values,
+    }
+    metrics_uri = write_metrics(storage, spec.output.s3_prefix, JOB, batch.mini_batch_id, metrics)
+    log("pair_counts_built", output=spec.output.s3_prefix, partition_keys=list(keys), **values)
+    return BuildResult(spec.output.s3_prefix, keys, metrics, metrics_uri)

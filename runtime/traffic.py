@@ -1,0 +1,297 @@
+"""Synthetic Palo Alto traffic: flattened PAN-OS TRAFFIC logs as `.json.gz` in the batch layout.
+
+`python -m runtime.traffic s3://ndr-ingestion-local --storage-root .ndrc/local/s3 --rows-per-batch 100000`
+writes `<bucket>/<vendor>/<org1>/<org2>/<project>/YYYY/MM/dd/<mini_batch_id>/part-NNNNN.json.gz`.
+Same seed, same bytes (per file seeds, so worker count does not change the output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import sys
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from runtime.orchestration.window import iso_z, to_utc
+from runtime.storage import LocalStorage, Storage, join, storage_from_env
+
+PALOALTO_FIELD_MAPPING: dict[str, str] = {
+    "source_ip": "src",
+    "destination_ip": "dst",
+    "source_port": "sport",
+    "destination_port": "dport",
+    "source_bytes": "bytes_sent",
+    "destination_bytes": "bytes_received",
+    "event_start": "start",
+    "event_end": "time_generated",
+    "source_hostname": "src_host",
+    "destination_hostname": "dst_host",
+}
+# (port, proto, app, weight)
+SERVICES: tuple[tuple[int, str, str, int], ...] = (
+    (443, "tcp", "ssl", 40),
+    (80, "tcp", "web-browsing", 10),
+    (53, "udp", "dns", 14),
+    (22, "tcp", "ssh", 3),
+    (3389, "tcp", "ms-rdp", 2),
+    (445, "tcp", "ms-ds-smb", 5),
+    (389, "tcp", "ldap", 4),
+    (88, "tcp", "kerberos", 4),
+    (123, "udp", "ntp", 3),
+    (8080, "tcp", "web-browsing", 3),
+    (1433, "tcp", "mssql-db", 2),
+    (5432, "tcp", "postgres", 1),
+    (3306, "tcp", "mysql", 1),
+    (0, "tcp", "incomplete", 8),
+)
+MALFORMED_KINDS: tuple[str, ...] = ("bad_ip", "negative_duration", "null_bytes", "null_port", "negative_bytes")
+END_REASONS = ("tcp-fin", "tcp-rst-from-client", "aged-out", "tcp-fin", "tcp-fin")
+BATCH_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class TrafficOptions:
+    org1: str = "acme"
+    org2: str = "finance"
+    project_name: str = "ndr-demo"
+    vendor_prefix: str = "paloalto"
+    hosts: int = 50
+    malformed_ratio: float = 0.01
+    seed: int = 0
+
+
+@dataclass
+class GeneratedBatch:
+    mini_batch_id: str
+    mini_batch_s3_prefix: str
+    batch_end_ts_iso: str
+    rows: int = 0
+    files: list[str] = field(default_factory=list)
+    malformed: Counter[str] = field(default_factory=Counter)
+
+
+def _hosts(options: TrafficOptions) -> list[tuple[str, str]]:
+    rng = random.Random(f"{options.seed}:hosts")
+    hosts = []
+    for index in range(options.hosts):
+        kind = "vdi" if index % 5 == 0 else "wks"
+        hosts.append(
+            (f"10.{10 + index // 250}.{index % 250}.{rng.randint(2, 254)}", f"{kind}-{options.org2}-{index:04d}")
+        )
+    return hosts
+
+
+def _servers(options: TrafficOptions) -> list[tuple[str, str]]:
+    rng = random.Random(f"{options.seed}:servers")
+    internal = [(f"10.0.{i}.{rng.randint(2, 254)}", f"srv-{options.org2}-{i:03d}") for i in range(20)]
+    external = [
+        (
+            f"{rng.choice([13, 20, 34, 52, 104, 142, 151, 172, 185])}.{rng.randint(0, 255)}."
+            f"{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "",
+        )
+        for _ in range(200)
+    ]
+    return internal + external
+
+
+def _record(
+    rng: random.Random,
+    batch_end: datetime,
+    hosts: list[tuple[str, str]],
+    servers: list[tuple[str, str]],
+    malformed: str | None,
+    session_id: int,
+) -> dict[str, object]:
+    src, src_host = rng.choice(hosts)
+    dst, dst_host = rng.choice(servers) if rng.random() < 0.9 else rng.choice(hosts)
+    port, proto, app, _ = rng.choices(SERVICES, weights=[s[3] for s in SERVICES])[0]
+    port = port or rng.randint(1024, 65535)
+    start = batch_end - timedelta(seconds=rng.randint(1, BATCH_MINUTES * 60))
+    elapsed = min(int(rng.expovariate(1 / 30)), 3600)
+    sent, received = int(rng.lognormvariate(7, 1.6)), int(rng.lognormvariate(8, 2.0))
+    internal_dst = dst.startswith("10.")
+    record: dict[str, object] = {
+        "receive_time": iso_z(start + timedelta(seconds=elapsed + 1)),
+        "serial": "013201001234",
+        "type": "TRAFFIC",
+        "subtype": "end",
+        "time_generated": iso_z(start + timedelta(seconds=elapsed)),
+        "src": src,
+        "dst": dst,
+        "natsrc": "" if internal_dst else "203.0.113.10",
+        "natdst": "",
+        "rule": "allow-internal" if internal_dst else "allow-outbound",
+        "srcuser": f"{src_host.split('-')[0]}\\user",
+        "app": app,
+        "vsys": "vsys1",
+        "from": "trust",
+        "to": "trust" if internal_dst else "untrust",
+        "inbound_if": "ethernet1/2",
+        "outbound_if": "ethernet1/2" if internal_dst else "ethernet1/1",
+        "sessionid": session_id,
+        "repeatcnt": 1,
+        "sport": rng.randint(49152, 65535),
+        "dport": port,
+        "proto": proto,
+        "action": "allow",
+        "bytes": sent + received,
+        "bytes_sent": sent,
+        "bytes_received": received,
+        "packets": 2 + (sent + received) // 1200,
+        "start": iso_z(start),
+        "elapsed": elapsed,
+        "category": "any" if internal_dst else "computer-and-internet-info",
+        "session_end_reason": rng.choice(END_REASONS),
+        "src_host": src_host,
+        "dst_host": dst_host,
+        "device_name": "pa-fw-01",
+    }
+    if malformed == "bad_ip":
+        record["src" if rng.random() < 0.5 else "dst"] = rng.choice(["999.10.1.1", "10.0.0", "not-an-ip", ""])
+    elif malformed == "negative_duration":
+        record["time_generated"] = iso_z(start - timedelta(seconds=rng.randint(1, 600)))
+    elif malformed == "null_bytes":
+        record["bytes_sent" if rng.random() < 0.5 else "bytes_received"] = None
+    elif malformed == "null_port":
+        record["dport"] = None
+    elif malformed == "negative_bytes":
+        record["bytes_received"] = -rng.randint(1, 5000)
+    return record
+
+
+def _file_bytes(
+    options: TrafficOptions, batch_end_iso: str, batch_index: int, file_index: int, rows: int
+) -> tuple[bytes, Counter[str]]:
+    rng = random.Random(f"{options.seed}:{batch_index}:{file_index}")
+    hosts, servers, batch_end = _hosts(options), _servers(options), to_utc(batch_end_iso)
+    kinds: Counter[str] = Counter()
+    lines = []
+    for row in range(rows):
+        malformed = rng.choice(MALFORMED_KINDS) if rng.random() < options.malformed_ratio else None
+        if malformed:
+            kinds[malformed] += 1
+        record = _record(
+            rng, batch_end, hosts, servers, malformed, batch_index * 10_000_000 + file_index * 1_000_000 + row
+        )
+        lines.append(json.dumps(record, separators=(",", ":")))
+    return gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=6, mtime=0), kinds
+
+
+def batch_id(options: TrafficOptions, index: int) -> str:
+    return hashlib.sha256(f"{options.seed}:{options.project_name}:{index}".encode()).hexdigest()[:32]
+
+
+def generate_traffic(
+    bucket_uri: str,
+    *,
+    start: datetime | str = "2025-01-15T10:08:00Z",
+    batches: int = 1,
+    rows_per_batch: int = 1000,
+    files_per_batch: int = 1,
+    options: TrafficOptions | None = None,
+    storage: Storage | None = None,
+    workers: int = 1,
+) -> list[GeneratedBatch]:
+    """Write `batches` mini-batches 15 minutes apart; local files get the batch end as mtime."""
+    options = options or TrafficOptions()
+    storage = storage or storage_from_env()
+    if batches < 1 or rows_per_batch < 0 or files_per_batch < 1 or options.hosts < 1:
+        raise ValueError("batches, files_per_batch and hosts must be >= 1 and rows_per_batch >= 0")
+    if not 0 <= options.malformed_ratio <= 1:
+        raise ValueError("malformed_ratio must be between 0 and 1")
+    first_end = to_utc(start)
+    jobs = []
+    generated: list[GeneratedBatch] = []
+    for index in range(batches):
+        end = first_end + timedelta(minutes=BATCH_MINUTES * index, seconds=41)
+        base = f"{options.vendor_prefix}/{options.org1}/{options.org2}/{options.project_name}".lstrip("/")
+        prefix = join(bucket_uri, base, f"{end:%Y/%m/%d}", batch_id(options, index)) + "/"
+        generated.append(GeneratedBatch(batch_id(options, index), prefix, iso_z(end)))
+        for file_index in range(files_per_batch):
+            rows = rows_per_batch // files_per_batch + (1 if file_index < rows_per_batch % files_per_batch else 0)
+            jobs.append((index, file_index, rows))
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+        results = pool.map(
+            _file_bytes, *zip(*[(options, generated[i].batch_end_ts_iso, i, f, r) for i, f, r in jobs], strict=True)
+        )
+        for (index, file_index, rows), (data, kinds) in zip(jobs, results, strict=True):
+            batch = generated[index]
+            uri = f"{batch.mini_batch_s3_prefix}part-{file_index:05d}.json.gz"
+            storage.write_bytes(uri, data)
+            if isinstance(storage, LocalStorage):
+                stamp = to_utc(batch.batch_end_ts_iso).timestamp()
+                os.utime(storage.local_path(uri), (stamp, stamp))
+            batch.rows += rows
+            batch.files.append(uri)
+            batch.malformed.update(kinds)
+    return generated
+
+
+class _Inline:
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn, *iterables):  # type: ignore[no-untyped-def]
+        return map(fn, *iterables)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runtime.traffic", description=__doc__.splitlines()[0])
+    parser.add_argument("bucket_uri", help="s3://<ingestion-bucket>")
+    parser.add_argument("--storage-root", help="local directory standing in for buckets (else real S3)")
+    parser.add_argument("--start", default="2025-01-15T10:08:00Z", help="first batch end (ISO-8601)")
+    parser.add_argument("--batches", type=int, default=1)
+    parser.add_argument("--rows-per-batch", type=int, default=1000)
+    parser.add_argument("--files-per-batch", type=int, default=1)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--malformed-ratio", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--org1", default="acme")
+    parser.add_argument("--org2", default="finance")
+    parser.add_argument("--project-name", default="ndr-demo")
+    parser.add_argument("--vendor-prefix", default="paloalto")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    options = TrafficOptions(
+        args.org1, args.org2, args.project_name, args.vendor_prefix, args.hosts, args.malformed_ratio, args.seed
+    )
+    batches = generate_traffic(
+        args.bucket_uri,
+        start=args.start,
+        batches=args.batches,
+        rows_per_batch=args.rows_per_batch,
+        files_per_batch=args.files_per_batch,
+        options=options,
+        storage=storage_from_env(args.storage_root),
+        workers=args.workers,
+    )
+    for batch in batches:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "mini_batch_id": batch.mini_batch_id,
+                    "mini_batch_s3_prefix": batch.mini_batch_s3_prefix,
+                    "batch_end_ts_iso": batch.batch_end_ts_iso,
+                    "rows": batch.rows,
+                    "files": len(batch.files),
+                    "malformed": dict(batch.malformed),
+                }
+            )
+            + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
