@@ -7,6 +7,7 @@ discards the cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,16 +28,35 @@ CACHE_DIR = ".ndrc/cache"
 _FORMAT = 1
 
 
-def _fingerprint(environment: EnvironmentConfig) -> str:
-    from compiler.validate import operator_catalog
+REPO_ROOT = SCHEMA_DIR.parent
+# Everything besides the spec files that shapes compiled output: schemas, templates, the compiler itself
+# and the runtime sources (whose content hash names the code archive the pipelines reference).
+TOOL_INPUTS = (("schemas", "*.json"), ("templates", "*"), ("compiler", "*.py"), ("runtime", "*.py"))
 
-    digest = hashlib.sha256()
-    digest.update(f"{_FORMAT}:{__version__}:{environment.name}".encode())
+
+@functools.cache
+def _tool_digest() -> str:
+    digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
+    for folder, pattern in TOOL_INPUTS:
+        for path in sorted((REPO_ROOT / folder).rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint(environment: EnvironmentConfig) -> str:
+    digest = hashlib.sha256(_tool_digest().encode())
+    digest.update(environment.name.encode())
     digest.update(json.dumps(environment.settings, sort_keys=True, default=str).encode())
-    digest.update(json.dumps(operator_catalog(), sort_keys=True, default=str).encode())
-    for path in sorted(SCHEMA_DIR.rglob("*.json")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_fingerprint(environment: EnvironmentConfig, sources: list[tuple[str, bytes]]) -> str:
+    """One hash of every input of a build: the tool, the environment and each spec file's path and bytes."""
+    digest = hashlib.sha256(_fingerprint(environment).encode())
+    for relative, raw in sources:
+        digest.update(relative.encode() + b"\0" + hashlib.sha256(raw).digest())
     return digest.hexdigest()
 
 
@@ -74,6 +94,13 @@ class FileCache:
             return
         self.entries[relative] = (hashlib.sha256(raw).hexdigest(), result)
         self.dirty = True
+
+    def retain(self, relatives: set[str]) -> None:
+        """Forget files that no longer exist."""
+        stale = set(self.entries) - relatives
+        for relative in stale:
+            del self.entries[relative]
+        self.dirty = self.dirty or bool(stale)
 
     def save(self) -> None:
         if self.path is None or not self.dirty:

@@ -86,6 +86,8 @@ class JobItem:
     spec: dict[str, Any]
     attributes: dict[str, Any]
     source: str
+    # The item's DynamoDB JSON line, computed where the file is validated (possibly a worker process).
+    encoded: str = field(default="", compare=False, repr=False)
 
     @property
     def sort_key(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 from referencing.jsonschema import DRAFT202012
 
 from compiler.diagnostics import Diagnostic, error, warning
+from compiler.fastcheck import FastValidator, compile_fast_validator, is_valid
 from compiler.suggest import closest
 from compiler.yamlload import JsonPath, LoadedYaml
 
@@ -62,6 +64,8 @@ class SchemaCatalog:
         ]
         self.registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources)
         self._validators: dict[str, Any] = {}
+        self._fast: dict[str, FastValidator | None] = {}
+        self._property_trees: dict[str, PropertyTree] = {}
 
     @staticmethod
     @cache
@@ -79,13 +83,30 @@ class SchemaCatalog:
             self._validators[name] = _Validator(self.schemas[name], registry=self.registry)
         return self._validators[name]
 
+    def fast_validator(self, name: str) -> FastValidator | None:
+        if name not in self._fast:
+            resolver = self.registry.resolver(base_uri=self.schema_id(name))
+            self._fast[name] = compile_fast_validator(self.schemas[name], resolver)
+        return self._fast[name]
+
+    def property_tree(self, name: str) -> PropertyTree:
+        if name not in self._property_trees:
+            resolver = self.registry.resolver(base_uri=self.schema_id(name))
+            self._property_trees[name] = PropertyTree.build(self.schemas[name], resolver)
+        return self._property_trees[name]
+
     def validate(
         self, name: str, document: LoadedYaml, instance: Any = None, prefix: JsonPath = ()
     ) -> list[Diagnostic]:
         """Validate `instance` (default: the whole document) found at `prefix` inside `document`."""
         value = document.data if instance is None else instance
-        problems = [self._diagnostic(document, failure, prefix) for failure in self.validator(name).iter_errors(value)]
-        problems.extend(self._near_misses(name, document, value, prefix))
+        problems = []
+        fast = self.fast_validator(name)
+        if fast is None or not is_valid(fast, value):
+            problems = [
+                self._diagnostic(document, failure, prefix) for failure in self.validator(name).iter_errors(value)
+            ]
+        problems.extend(self.property_tree(name).near_misses(document, value, prefix))
         return problems
 
     def _diagnostic(self, document: LoadedYaml, failure: ValidationError, prefix: JsonPath) -> Diagnostic:
@@ -110,10 +131,6 @@ class SchemaCatalog:
                 message += f" (expected: {description})"
         return error(location, rule, message)
 
-    def _near_misses(self, name: str, document: LoadedYaml, value: Any, prefix: JsonPath) -> list[Diagnostic]:
-        resolver = self.registry.resolver(base_uri=self.schema_id(name))
-        return list(_walk_unknown_keys(self.schemas[name], resolver, document, value, prefix))
-
 
 def _branch_hint(failure: ValidationError) -> str:
     reasons = sorted({context.message for context in failure.context or []})
@@ -136,33 +153,63 @@ def _subschemas(schema: Any, resolver: Any, depth: int = 0) -> Iterator[tuple[di
             yield from _subschemas(schema[keyword], resolver, depth + 1)
 
 
-def _walk_unknown_keys(
-    schema: Any, resolver: Any, document: LoadedYaml, value: Any, json_path: JsonPath
-) -> Iterator[Diagnostic]:
-    parts = list(_subschemas(schema, resolver))
-    if isinstance(value, dict):
-        properties: dict[str, list[tuple[Any, Any]]] = {}
-        open_map = False
-        for part, part_resolver in parts:
+@dataclass
+class PropertyTree:
+    """The known keys at every level of a schema, references resolved once, for "did you mean" hints."""
+
+    properties: dict[str, PropertyTree] = field(default_factory=dict)
+    items: PropertyTree | None = None
+    open_map: bool = False
+
+    @classmethod
+    def build(cls, schema: Any, resolver: Any, depth: int = 0) -> PropertyTree:
+        tree = cls()
+        if depth > 30:
+            return tree
+        children: dict[str, list[tuple[Any, Any]]] = {}
+        item_schemas: list[tuple[Any, Any]] = []
+        for part, part_resolver in _subschemas(schema, resolver):
             for key, child in part.get("properties", {}).items():
-                properties.setdefault(key, []).append((child, part_resolver))
+                children.setdefault(key, []).append((child, part_resolver))
             if isinstance(part.get("additionalProperties"), dict) or "patternProperties" in part:
-                open_map = True
-        for key, child_value in value.items():
-            child_path = (*json_path, key)
-            if key in properties:
-                for child_schema, child_resolver in properties[key]:
-                    yield from _walk_unknown_keys(child_schema, child_resolver, document, child_value, child_path)
-            elif properties and not open_map:
-                suggestion = closest(key, properties)
-                if suggestion:
-                    yield warning(
-                        document.locate(child_path, key=True),
-                        "schema.unknown-key",
-                        f"{dotted(child_path)}: unknown key {key!r}; did you mean {suggestion!r}?",
-                    )
-    elif isinstance(value, list):
-        for part, part_resolver in parts:
+                tree.open_map = True
             if isinstance(part.get("items"), dict):
-                for index, item in enumerate(value):
-                    yield from _walk_unknown_keys(part["items"], part_resolver, document, item, (*json_path, index))
+                item_schemas.append((part["items"], part_resolver))
+        for key, schemas in children.items():
+            tree.properties[key] = cls.merge([cls.build(c, r, depth + 1) for c, r in schemas])
+        if item_schemas:
+            tree.items = cls.merge([cls.build(c, r, depth + 1) for c, r in item_schemas])
+        return tree
+
+    @classmethod
+    def merge(cls, trees: list[PropertyTree]) -> PropertyTree:
+        if len(trees) == 1:
+            return trees[0]
+        merged = cls(open_map=any(t.open_map for t in trees))
+        grouped: dict[str, list[PropertyTree]] = {}
+        for tree in trees:
+            for key, child in tree.properties.items():
+                grouped.setdefault(key, []).append(child)
+        merged.properties = {key: cls.merge(children) for key, children in grouped.items()}
+        item_trees = [t.items for t in trees if t.items is not None]
+        merged.items = cls.merge(item_trees) if item_trees else None
+        return merged
+
+    def near_misses(self, document: LoadedYaml, value: Any, json_path: JsonPath) -> Iterator[Diagnostic]:
+        if isinstance(value, dict):
+            for key, child_value in value.items():
+                child_path = (*json_path, key)
+                child = self.properties.get(key)
+                if child is not None:
+                    yield from child.near_misses(document, child_value, child_path)
+                elif self.properties and not self.open_map:
+                    suggestion = closest(key, self.properties)
+                    if suggestion:
+                        yield warning(
+                            document.locate(child_path, key=True),
+                            "schema.unknown-key",
+                            f"{dotted(child_path)}: unknown key {key!r}; did you mean {suggestion!r}?",
+                        )
+        elif isinstance(value, list) and self.items is not None:
+            for index, item in enumerate(value):
+                yield from self.items.near_misses(document, item, (*json_path, index))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +42,20 @@ class LoadedSpec:
     document: LoadedYaml
 
 
-def discover(specs_dir: Path, workspace_root: Path) -> list[Path]:
+def discover(specs_dir: Path, workspace_root: Path) -> list[tuple[Path, str]]:
+    """Every file under specs/ (hidden ones aside) with its workspace-relative posix path, sorted."""
     if not specs_dir.is_dir():
         return []
-    return sorted(p for p in specs_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    found = []
+    base = specs_dir.relative_to(workspace_root).as_posix() if specs_dir.is_relative_to(workspace_root) else "specs"
+    for folder, subfolders, files in os.walk(specs_dir):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        relative_folder = os.path.relpath(folder, specs_dir).replace(os.sep, "/")
+        prefix = base if relative_folder == "." else f"{base}/{relative_folder}"
+        found.extend(
+            (Path(folder) / name, f"{prefix}/{name}") for name in files if not name.startswith(".")
+        )
+    return sorted(found, key=lambda pair: pair[1])
 
 
 def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:

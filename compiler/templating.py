@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,40 @@ def _template(source: str) -> jinja2.Template:
     return _ENVIRONMENT.from_string(source)
 
 
+_SIMPLE_EXPRESSION = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
+_MISSING = object()
+
+
+def _lookup(context: dict[str, Any], dotted: str) -> Any:
+    value: Any = context
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _render_simple(text: str, context: dict[str, Any]) -> str | None:
+    """Render text whose only expressions are dotted lookups (`{{ env.buckets.features }}`) without
+    compiling a template; None when anything else is in it or a name is missing (Jinja then renders
+    it, or reports it)."""
+    if "{%" in text or "{#" in text:
+        return None
+    pieces: list[str] = []
+    position = 0
+    for match in _SIMPLE_EXPRESSION.finditer(text):
+        value = _lookup(context, match.group(1))
+        if value is _MISSING or isinstance(value, dict | list) or value is None:
+            return None
+        pieces.append(text[position : match.start()])
+        pieces.append(str(getattr(value, "literal", value)) if not isinstance(value, bool) else str(value))
+        position = match.end()
+    rest = text[position:]
+    if "{{" in rest:
+        return None
+    return "".join(pieces) + rest
+
+
 def _has_expression(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
@@ -43,6 +78,9 @@ def render_values(document: LoadedYaml, context: dict[str, Any]) -> list[Diagnos
         if isinstance(value, list):
             return [visit(child, (*json_path, index)) for index, child in enumerate(value)]
         if isinstance(value, str) and _has_expression(value):
+            simple = _render_simple(value, context)
+            if simple is not None:
+                return simple
             try:
                 return _template(value).render(context)
             except jinja2.TemplateSyntaxError as exc:

@@ -20,7 +20,7 @@ from compiler.specs import (
     read_spec,
     without_cascades,
 )
-from compiler.targets.dynamodb import MAX_ITEM_BYTES, item_size
+from compiler.targets.dynamodb import MAX_ITEM_BYTES, item_line, item_size
 from compiler.workspace import Workspace
 from compiler.yamlload import JsonPath, LoadedYaml
 
@@ -72,7 +72,6 @@ def _checked_file(path: Path, relative: str, environment: EnvironmentConfig, cat
     result.diagnostics.extend(problems)
     if loaded is None:
         return result
-    result.positions = loaded.document.positions
     if loaded.path.is_routing:
         result.routes, problems = build_routes(loaded, environment, catalog)
         result.diagnostics.extend(problems)
@@ -84,7 +83,20 @@ def _checked_file(path: Path, relative: str, environment: EnvironmentConfig, cat
     result.payload_key = "spec" if "spec" in loaded.document.data else "parameters"
     result.diagnostics.extend(_item_rules(item, loaded, result.payload_key))
     result.item = item
+    result.positions = _wiring_positions(loaded.document, item.job_name, result.payload_key)
     return result
+
+
+def _wiring_positions(document: LoadedYaml, job_name: str, payload_key: str) -> dict[JsonPath, tuple[int, int]]:
+    """Only the positions cross-file rules may point at, so cached results stay small."""
+    kept: dict[JsonPath, tuple[int, int]] = {}
+    for path in wiring.consumer_paths(job_name):
+        full = (payload_key, *path)
+        for depth in range(len(full) + 1):
+            prefix = full[:depth]
+            if prefix in document.positions:
+                kept[prefix] = document.positions[prefix]
+    return kept
 
 
 def _item_rules(item: JobItem, loaded: LoadedSpec, payload_key: str) -> list[Diagnostic]:
@@ -93,6 +105,8 @@ def _item_rules(item: JobItem, loaded: LoadedSpec, payload_key: str) -> list[Dia
     problems.extend(rules.secrets(document))
     problems.extend(rules.operators(item, document, payload_key, operator_catalog()))
     size = item_size(item.as_item())
+    if size <= MAX_ITEM_BYTES:
+        object.__setattr__(item, "encoded", item_line(item.as_item()))
     if size > MAX_ITEM_BYTES:
         problems.append(
             error(
@@ -150,8 +164,7 @@ def validate_workspace(
     catalog = catalog or SchemaCatalog.default()
     cached = file_results or {}
     results = []
-    for path in discover(workspace.specs_dir, workspace.root):
-        relative = workspace.relative(path)
+    for path, relative in discover(workspace.specs_dir, workspace.root):
         results.append(cached.get(relative) or validate_file(path, relative, environment, catalog))
     return assemble(environment, results)
 

@@ -50,6 +50,11 @@ EDGES = (
 )
 
 
+def consumer_paths(job_name: str) -> list[JsonPath]:
+    """The payload paths a job reads its inputs from (their positions are kept for wiring warnings)."""
+    return [path for edge in EDGES if edge.consumer == job_name for path in edge.consumer_paths]
+
+
 def _first(spec: dict[str, Any], paths: tuple[JsonPath, ...]) -> tuple[JsonPath, str] | None:
     for path in paths:
         value: Any = spec

@@ -37,10 +37,13 @@ def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: P
     warnings = [d for d in result.diagnostics if not d.is_error]
     if warnings:
         click.echo(render_text(warnings), nl=False, err=True)
-    state = "unchanged" if result.reused else "written"
+    if result.compiled is None:
+        count = len(result.artifacts)
+        click.echo(f"nothing changed since the last build: {result.out_dir} ({count} artifact(s), unchanged)")
+        return
     click.echo(
         f"compiled {len(result.compiled.items)} job item(s) and {len(result.compiled.routes)} route(s) "
-        f"into {len(result.artifacts)} artifact(s): {result.out_dir} ({state})"
+        f"into {len(result.artifacts)} artifact(s): {result.out_dir} (written)"
     )
 
 

@@ -76,7 +76,7 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
             kind=KIND,
             name=environment.parameters_table,
             path=f"dynamodb/{environment.parameters_table}.jsonl",
-            content="".join(item_line(i.as_item()) + "\n" for i in parameters).encode("utf-8"),
+            content="".join((i.encoded or item_line(i.as_item())) + "\n" for i in parameters).encode("utf-8"),
             sources=tuple(sorted({i.source for i in parameters})),
         )
     ]

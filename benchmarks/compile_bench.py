@@ -1,0 +1,94 @@
+"""Compile benchmark: `ndrc validate` + `ndrc compile` on N projects x 16 specs against the floor.
+
+    python -m benchmarks.compile_bench --projects 1000
+
+The floor is the least any compiler must do: read every file with PyYAML's C loader and write it as JSON.
+Each phase runs in its own process so its peak RSS is its own. The ratio is measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.workspace_gen import generate
+
+PHASES = ("floor", "validate_compile", "recompile_unchanged")
+
+
+def run_floor(workspace: Path) -> None:
+    import yaml
+
+    out = workspace / "floor-out"
+    out.mkdir(exist_ok=True)
+    for index, path in enumerate(sorted((workspace / "specs").rglob("*.yaml"))):
+        data = yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
+        (out / f"{index}.json").write_text(json.dumps(data, default=str, sort_keys=True))
+
+
+def run_ndrc(workspace: Path, validate_first: bool) -> None:
+    from compiler.build import compile_workspace, validate_with_cache
+    from compiler.workspace import load_workspace
+
+    loaded = load_workspace(workspace)
+    if validate_first:
+        validation = validate_with_cache(loaded, "local")
+        assert validation.ok, validation.diagnostics[:3]
+    result = compile_workspace(loaded, "local")
+    assert result.reused == (not validate_first)
+
+
+def child(phase: str, workspace: Path) -> None:
+    started = time.perf_counter()
+    if phase == "floor":
+        run_floor(workspace)
+    else:
+        run_ndrc(workspace, validate_first=phase == "validate_compile")
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"phase": phase, "seconds": round(seconds, 3), "peak_rss_mib": round(peak_mib, 1)}))
+
+
+def measure(phase: str, workspace: Path, env: dict[str, str]) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compile_bench", "--child", phase, "--workspace", str(workspace)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--child", choices=PHASES)
+    parser.add_argument("--workspace", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.workspace)
+        return
+    with tempfile.TemporaryDirectory(prefix="ndrc-bench-") as temporary:
+        workspace = generate(Path(temporary) / "ws", args.projects)
+        files = sum(1 for _ in (workspace / "specs").rglob("*.yaml"))
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        floor = measure("floor", workspace, env)
+        cold = measure("validate_compile", workspace, env)
+        warm = measure("recompile_unchanged", workspace, env)
+    print(f"workspace: {args.projects} projects, {files} spec files")
+    print(f"floor (C loader + JSON write):   {floor['seconds']:7.2f} s   peak RSS {floor['peak_rss_mib']:7.1f} MiB")
+    print(f"ndrc validate + compile (cold):  {cold['seconds']:7.2f} s   peak RSS {cold['peak_rss_mib']:7.1f} MiB")
+    print(f"ndrc compile, nothing changed:   {warm['seconds']:7.2f} s   peak RSS {warm['peak_rss_mib']:7.1f} MiB")
+    print(f"ratio cold / floor: {cold['seconds'] / floor['seconds']:.2f}x   (target <= 2x, <= 15 s; warm <= 1 s)")
+
+
+if __name__ == "__main__":
+    main()
