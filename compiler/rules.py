@@ -129,7 +129,7 @@ def operators(
             problems.append(error(document.locate(path), "operator.unknown", f"unknown operator {name!r}{hint}"))
             continue
         params = operator.get("params", {})
-        for failure in Draft202012Validator(catalog[name]).iter_errors(_jsonable(params)):
+        for failure in Draft202012Validator(catalog[name]["params"]).iter_errors(_jsonable(params)):
             where = ".".join(str(p) for p in failure.absolute_path)
             problems.append(
                 error(

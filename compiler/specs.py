@@ -175,8 +175,9 @@ def _ignored_keys(document: LoadedYaml) -> list[Diagnostic]:
 
 
 def without_cascades(problems: list[Diagnostic]) -> list[Diagnostic]:
-    """Drop schema findings on a value whose YAML or template was already reported as broken."""
-    broken = {(p.line, p.column) for p in problems if p.is_error and p.rule.startswith(("yaml.", "jinja."))}
+    """Drop schema findings on a value already reported by a more specific rule (broken YAML or template,
+    identity, secrets): one problem, one diagnostic."""
+    broken = {(p.line, p.column) for p in problems if p.is_error and not p.rule.startswith("schema.")}
     return [p for p in problems if not (p.rule.startswith("schema.") and (p.line, p.column) in broken)]
 
 

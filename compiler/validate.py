@@ -56,7 +56,7 @@ def operator_catalog() -> dict[str, dict[str, Any]] | None:
         module = importlib.import_module("runtime.operator_catalog")
     except ImportError:
         return None
-    return getattr(module, "OPERATORS", None)
+    return getattr(module, "OPERATOR_CATALOG", None)
 
 
 def validate_file(path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog) -> FileResult:

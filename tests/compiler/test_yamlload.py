@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.yamlload import MAX_FILE_BYTES, Number, load_yaml
+from compiler.yamlload import MAX_FILE_BYTES, Number, _Builder, load_yaml
 
 
 def load(text: str | bytes):
@@ -85,7 +85,11 @@ json_scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**12), max_value=10**12),
-    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20),
+    # Strings PyYAML (YAML 1.1) leaves unquoted but YAML 1.2 reads as numbers (like `0E0`) are excluded:
+    # that difference is deliberate and tested above.
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20).filter(
+        lambda text: _Builder._number(text) is None
+    ),
 )
 documents = st.recursive(
     json_scalars,
