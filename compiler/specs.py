@@ -46,7 +46,7 @@ def discover(specs_dir: Path, workspace_root: Path) -> list[tuple[Path, str]]:
     """Every file under specs/ (hidden ones aside) with its workspace-relative posix path, sorted."""
     if not specs_dir.is_dir():
         return []
-    found = []
+    found: list[tuple[Path, str]] = []
     base = specs_dir.relative_to(workspace_root).as_posix() if specs_dir.is_relative_to(workspace_root) else "specs"
     for folder, subfolders, files in os.walk(specs_dir):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]

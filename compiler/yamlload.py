@@ -114,6 +114,7 @@ class _Builder:
             return self._mapping(node, json_path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, json_path: JsonPath) -> dict[str, Any]:
