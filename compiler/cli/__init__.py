@@ -15,6 +15,10 @@ COMMAND_MODULES = (
     "compiler.cli.validate",
     "compiler.cli.compile",
     "compiler.cli.schema",
+    "compiler.cli.plan",
+    "compiler.cli.publish",
+    "compiler.cli.provision",
+    "compiler.cli.local",
 )
 
 

@@ -1,0 +1,84 @@
+"""`ndrc publish`: apply the plan (or a saved plan) with conditional writes; report every applied change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from compiler.cli.options import env_option, fail, workspace_option
+from compiler.cli.plan import build_option, color_option, invalid_workspace
+from compiler.errors import NdrcError, UsageError, WorkspaceInvalid
+from compiler.plan import Plan
+from compiler.plan_render import render_text, summary
+from compiler.progress import ProgressBar
+from compiler.publish import PublishResult, publish
+from compiler.workspace import load_workspace
+
+
+def report(result: PublishResult) -> None:
+    for outcome in result.outcomes:
+        change = outcome.change
+        line = f"{outcome.status:<13} {change.action:<6} {change.kind} {change.target} {change.label}"
+        click.echo(line + (f": {outcome.message}" if outcome.message else ""), err=not outcome.ok)
+    for change in result.already:
+        click.echo(f"{'already':<13} {change.action:<6} {change.kind} {change.target} {change.label}")
+    counts = ", ".join(f"{result.count(s)} {s}" for s in ("applied", "already", "conflict", "failed",
+                                                           "not attempted", "skipped") if result.count(s))
+    calls = sum(result.calls.values())
+    click.echo(f"publish {'done' if result.ok else 'incomplete'}: {counts or 'nothing to do'} ({calls} API calls)")
+
+
+@click.command("publish")
+@env_option
+@workspace_option
+@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
+@click.option(
+    "--yes", "-y", "assume_yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).",
+)
+@click.option("--prune", is_flag=True, help="Also delete deployed items that are no longer in the specs.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Apply exactly this saved plan (`ndrc plan --out`); refused if the deployed state moved since.")
+@build_option
+@color_option
+def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: bool, assume_yes: bool,
+                    prune: bool, plan_file: Path | None, build_dir: Path | None, color: bool | None) -> None:
+    """Apply the plan: conditional per-item writes, state machines, pipelines, the runtime archive."""
+    if not (assume_yes or dry_run or sys.stdin.isatty()):
+        raise fail(UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)"))
+    use_color = sys.stdout.isatty() if color is None else color
+
+    def show(plan: Plan) -> None:
+        if plan_file is None or dry_run:
+            click.echo(render_text(plan, use_color), nl=False)
+
+    def confirm(plan: Plan) -> bool:
+        return assume_yes or click.confirm(f"{summary(plan)} Publish to {plan.environment}?", default=False)
+
+    try:
+        result = publish(
+            load_workspace(workspace_dir), env_name, build_dir=build_dir, plan_file=plan_file, prune=prune,
+            dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
+        )
+    except WorkspaceInvalid as invalid:
+        raise invalid_workspace(invalid) from None
+    except NdrcError as problem:
+        raise fail(problem) from None
+    if result.refused:
+        for reason in result.refused:
+            click.echo(f"  moved: {reason}", err=True)
+        click.echo("ndrc: error: the deployed state moved since the plan was made; nothing was written. "
+                   "Make a new plan.", err=True)
+        raise click.exceptions.Exit(1)
+    if result.declined:
+        click.echo("not published", err=True)
+        raise click.exceptions.Exit(1)
+    if dry_run:
+        click.echo("dry run: nothing was written")
+        return
+    report(result)
+    raise click.exceptions.Exit(0 if result.ok else 1)
+
+
+COMMANDS = [publish_command]
