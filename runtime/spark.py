@@ -15,6 +15,7 @@ BASE_CONFIG: dict[str, str] = {
 }
 LOCAL_CONFIG: dict[str, str] = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "4",

@@ -1,0 +1,254 @@
+"""The historical extractor: folders -> windows, JSON output, listing cost, Step Functions callbacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from compiler.emulator import free_port, wait_until_ready
+from runtime.errors import RuntimeJobError
+from runtime.orchestration.extractor import ExtractorRequest, run_extractor
+from runtime.orchestration.window import batch_window
+from runtime.storage import LocalStorage, S3Storage
+from runtime.traffic import TrafficOptions, batch_id, generate_traffic
+
+OPTIONS = TrafficOptions(org1="acme", org2="finance", project_name="ndr-acme", hosts=5, seed=7)
+PREFIX = "s3://ingest/paloalto/acme/finance/ndr-acme/"
+
+
+@pytest.fixture
+def local_batches(tmp_path: Path) -> LocalStorage:
+    """Three batches ending 23:38:41, 23:53:41 (Jan 15) and 00:08:41 (Jan 16), plus another project."""
+    storage = LocalStorage(tmp_path / "s3")
+    generate_traffic(
+        "s3://ingest", start="2025-01-15T23:38:00Z", batches=3, rows_per_batch=5, options=OPTIONS, storage=storage
+    )
+    other = TrafficOptions(org1="acme", org2="finance", project_name="other", hosts=2, seed=1)
+    generate_traffic("s3://ingest", start="2025-01-15T12:00:00Z", rows_per_batch=3, options=other, storage=storage)
+    return storage
+
+
+def _request(**kwargs: Any) -> ExtractorRequest:
+    base: dict[str, Any] = {
+        "project_name": "ndr-acme",
+        "start_date": date(2025, 1, 15),
+        "end_date": date(2025, 1, 16),
+        "feature_spec_version": "v1",
+        "input_s3_prefix": PREFIX,
+        "output_s3_prefix": "s3://artifacts/windows",
+    }
+    return ExtractorRequest(**{**base, **kwargs})
+
+
+def test_local_windows_hand_computed(local_batches: LocalStorage) -> None:
+    result = run_extractor(_request(), storage=local_batches, ddb_client=None, table_name="unused")
+    starts = [(w["batch_start_ts_iso"], w["batch_end_ts_iso"]) for w in result.windows]
+    assert starts == [
+        ("2025-01-15T23:38:00Z", "2025-01-15T23:38:41Z"),
+        ("2025-01-15T23:53:00Z", "2025-01-15T23:53:41Z"),
+        ("2025-01-16T00:08:00Z", "2025-01-16T00:08:41Z"),
+    ]
+    first = result.windows[0]
+    assert first["mini_batch_id"] == batch_id(OPTIONS, 0)
+    assert first["mini_batch_s3_prefix"] == f"{PREFIX}2025/01/15/{batch_id(OPTIONS, 0)}/"
+    assert (first["project_name"], first["feature_spec_version"], first["org1"], first["org2"]) == (
+        "ndr-acme",
+        "v1",
+        "acme",
+        "finance",
+    )
+    assert result.output_uri == "s3://artifacts/windows/ndr-acme/windows_20250115_20250116.json"
+    document = json.loads(local_batches.read_bytes(result.output_uri))
+    assert document["windows"] == result.windows and document["skipped"] == []
+
+
+def test_date_range_limits_the_folders(local_batches: LocalStorage) -> None:
+    result = run_extractor(
+        _request(start_date=date(2025, 1, 16)), storage=local_batches, ddb_client=None, table_name="unused"
+    )
+    assert [w["mini_batch_id"] for w in result.windows] == [batch_id(OPTIONS, 2)]
+    assert result.output_uri == "s3://artifacts/windows/ndr-acme/windows_20250116_20250116.json"
+
+
+def test_folders_that_do_not_fit_are_skipped_with_a_reason(local_batches: LocalStorage) -> None:
+    local_batches.write_bytes(f"{PREFIX}2025/01/15/broken/readme.txt", b"not a batch file")
+    result = run_extractor(_request(), storage=local_batches, ddb_client=None, table_name="unused")
+    assert len(result.windows) == 3
+    assert result.skipped[0]["folder"].endswith("/broken/") and ".json.gz" in result.skipped[0]["reason"]
+
+
+def test_reversed_range_is_an_error(local_batches: LocalStorage) -> None:
+    with pytest.raises(RuntimeJobError, match="before start date"):
+        run_extractor(
+            _request(start_date=date(2025, 2, 1)), storage=local_batches, ddb_client=None, table_name="unused"
+        )
+
+
+@pytest.mark.emulator
+def test_s3_routing_resolution_and_listing_cost(
+    aws_env: str, params_table: str, routing_table: str, ddb: Any, ddb_put: Any
+) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="ingest-x")
+    s3.create_bucket(Bucket="artifacts-x")
+    day = "paloalto/acme/finance/ndr-acme/2025/01/15"
+    for index in range(40):
+        s3.put_object(Bucket="ingest-x", Key=f"{day}/b1/part-{index:05d}.json.gz", Body=b"{}")
+    s3.put_object(Bucket="ingest-x", Key=f"{day}/b2/part-00000.json.gz", Body=b"{}")
+    ddb_put(
+        routing_table,
+        {
+            "org_key": "acme#finance",
+            "org1": "acme",
+            "org2": "finance",
+            "project_name": "ndr-acme",
+            "ingestion_prefix": "s3://ingest-x/paloalto/acme/finance",
+            "feature_spec_version": "v1",
+            "enabled": True,
+        },
+    )
+    ddb_put(
+        routing_table,
+        {
+            "org_key": "acme#hr",
+            "org1": "acme",
+            "org2": "hr",
+            "project_name": "someone-else",
+            "ingestion_prefix": "s3://ingest-x/paloalto/acme/hr",
+        },
+    )
+    ddb_put(
+        params_table,
+        {
+            "project_name": "ndr-acme",
+            "job_name": "project_parameters#v1",
+            "spec": {"defaults": {"HistoricalWindowsOutputS3Prefix": "s3://artifacts-x/backfill"}},
+        },
+    )
+    listings: list[dict[str, Any]] = []
+    client = boto3.client("s3")
+    client.meta.events.register("before-call.s3.ListObjectsV2", lambda params, **_: listings.append(params))
+    request = ExtractorRequest("ndr-acme", date(2025, 1, 15), date(2025, 1, 15))
+    result = run_extractor(
+        request, storage=S3Storage(client), ddb_client=ddb, table_name=params_table, routing_table=routing_table
+    )
+    assert sorted(w["mini_batch_id"] for w in result.windows) == ["b1", "b2"]
+    assert {w["feature_spec_version"] for w in result.windows} == {"v1"}
+    modified = s3.head_object(Bucket="ingest-x", Key=f"{day}/b2/part-00000.json.gz")["LastModified"]
+    b2 = next(w for w in result.windows if w["mini_batch_id"] == "b2")
+    assert (b2["batch_start_ts_iso"], b2["batch_end_ts_iso"]) == batch_window(modified)
+    assert b2["mini_batch_s3_prefix"] == f"s3://ingest-x/{day}/b2/"
+    # one delimiter listing for the day + one bounded listing per folder, whatever the file count
+    assert len(listings) == 3
+    queries = [p["query_string"] for p in listings]
+    assert queries[0]["delimiter"] == "/" and all(q.get("max-keys") == 10 for q in queries[1:])
+    stored = json.loads(
+        s3.get_object(Bucket="artifacts-x", Key="backfill/ndr-acme/windows_20250115_20250115.json")["Body"].read()
+    )
+    assert stored["windows"] == result.windows
+
+
+@pytest.fixture(scope="module")
+def callback_endpoint() -> Iterator[str]:
+    """A moto server started with MOTO_PORT set to its own port: moto's Step Functions interpreter calls
+    service integrations (here sqs:sendMessage.waitForTaskToken, which hands out the task token) at
+    localhost:$MOTO_PORT, so the shared emulator fixture (no MOTO_PORT) cannot run them."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler.emulator", "--port", str(port)],
+        env={**os.environ, "MOTO_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        if not wait_until_ready(endpoint):
+            raise RuntimeError("moto server did not start")
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _waiting_execution(endpoint: str) -> tuple[Any, str, str]:
+    """Start a state machine that waits on a task token; return (client, execution arn, token)."""
+    sqs, sfn = boto3.client("sqs", endpoint_url=endpoint), boto3.client("stepfunctions", endpoint_url=endpoint)
+    queue = sqs.create_queue(QueueName=f"tokens-{time.monotonic_ns()}")["QueueUrl"]
+    definition = {
+        "StartAt": "Extract",
+        "States": {
+            "Extract": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"backfill-{time.monotonic_ns()}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    for _ in range(30):
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            return sfn, execution, json.loads(messages[0]["Body"])["token"]
+    raise AssertionError(f"no task token: {sfn.describe_execution(executionArn=execution)}")
+
+
+def _finished(sfn: Any, execution: str) -> dict[str, Any]:
+    for _ in range(100):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.1)
+    raise AssertionError("execution still running")
+
+
+@pytest.mark.emulator
+def test_send_task_success_with_windows(callback_endpoint: str, local_batches: LocalStorage, aws_env: str) -> None:
+    sfn, execution, token = _waiting_execution(callback_endpoint)
+    result = run_extractor(
+        _request(task_token=token, output_s3_prefix="s3://artifacts/w"),
+        storage=local_batches,
+        ddb_client=None,
+        table_name="unused",
+        sfn_client=sfn,
+    )
+    described = _finished(sfn, execution)
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(described["output"])
+    assert output["windows"] == result.windows and output["count"] == 3
+    assert output["windows_s3_uri"] == "s3://artifacts/w/ndr-acme/windows_20250115_20250116.json"
+
+
+@pytest.mark.emulator
+def test_send_task_failure_with_cause(callback_endpoint: str, local_batches: LocalStorage, aws_env: str) -> None:
+    sfn, execution, token = _waiting_execution(callback_endpoint)
+    sent: list[dict[str, Any]] = []
+    sfn.meta.events.register("before-call.states.SendTaskFailure", lambda params, **_: sent.append(params))
+    with pytest.raises(RuntimeJobError):
+        run_extractor(
+            _request(task_token=token, start_date=date(2025, 3, 1)),
+            storage=local_batches,
+            ddb_client=None,
+            table_name="unused",
+            sfn_client=sfn,
+        )
+    described = _finished(sfn, execution)
+    assert described["status"] == "FAILED" and described["error"] == "RuntimeJobError"
+    # moto 5.2.5 drops `cause` server-side, so check what went over the wire
+    body = json.loads(sent[0]["body"])
+    assert body["error"] == "RuntimeJobError" and "is before start date 2025-03-01" in body["cause"]
