@@ -16,6 +16,9 @@ Target = Callable[[CompiledWorkspace], list[Artifact]]
 # module path -> function name; a target module missing its function is a programming error.
 TARGET_MODULES: tuple[tuple[str, str], ...] = (
     ("compiler.targets.dynamodb", "build_artifacts"),
+    ("compiler.targets.stepfunctions", "build_artifacts"),
+    ("compiler.targets.sagemaker", "build_artifacts"),
+    ("compiler.targets.iam", "build_artifacts"),
 )
 
 

@@ -1,0 +1,108 @@
+"""Orchestration names and settings shared by the Step Functions, SageMaker and IAM targets.
+
+Everything here is derived from one environment of `ndrc.yaml`; nothing depends on the projects, so the
+orchestration artifacts of a 1,000-project workspace are the same few files as those of a 1-project one.
+Per-project settings (feature spec version, instance types/counts) are read from DynamoDB at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler.model import EnvironmentConfig
+
+# The lock table (provisioned by `ndrc provision`): one item per started batch window.
+LOCK_KEY_ATTRIBUTE = "lock_key"
+LOCK_TTL_ATTRIBUTE = "expires_at"
+# CONTRACT window policy: start = source timestamp floored to the latest earlier-or-equal minute of these.
+WINDOW_FLOOR_MINUTES: tuple[int, ...] = (8, 23, 38, 53)
+
+# Flow keys: the suffix of each resource name after the environment's `name_prefix`.
+LIVE = "live-inference"
+BACKFILL = "backfill"
+FEATURE_15M = "feature-15m"
+FG_B_BASELINE = "fg-b-baseline"
+BACKFILL_EXTRACTOR = "backfill-extractor"
+IF_TRAINING = "if-training"
+MACHINE_INVENTORY_UNLOAD = "machine-inventory-unload"
+STATE_MACHINE_FLOWS: tuple[str, ...] = (LIVE, BACKFILL)
+
+# Optional `orchestration:` settings of an environment in ndrc.yaml, with their defaults.
+DEFAULT_SETTINGS: dict[str, int] = {
+    "lock_ttl_days": 14,
+    "backfill_max_concurrency": 4,
+    "backfill_max_concurrency_limit": 20,
+    "extractor_timeout_seconds": 6 * 3600,
+    "pipeline_poll_seconds": 60,
+}
+
+
+@dataclass(frozen=True)
+class Orchestration:
+    """Names, ARNs and settings of the orchestration resources of one environment."""
+
+    environment: EnvironmentConfig
+
+    @property
+    def prefix(self) -> str:
+        return self.environment.name_prefix
+
+    @property
+    def partition(self) -> str:
+        return "aws-cn" if self.environment.region.startswith("cn-") else "aws"
+
+    @property
+    def account(self) -> str:
+        """The account id, or `*` in ARNs when the environment does not pin one."""
+        return self.environment.account_id or "*"
+
+    def name(self, flow: str) -> str:
+        return f"{self.prefix}{flow}"
+
+    def setting(self, key: str) -> int:
+        value = self.environment.get(f"orchestration.{key}", DEFAULT_SETTINGS[key])
+        return int(value)
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.environment.region}:{self.account}:{resource}"
+
+    def table_arn(self, table: str) -> str:
+        return self._arn("dynamodb", f"table/{table}")
+
+    def sagemaker_arn(self, resource: str) -> str:
+        # SageMaker lower-cases resource names in its ARNs.
+        return self._arn("sagemaker", resource.lower())
+
+    def pipeline_arn(self, flow: str) -> str:
+        return self.sagemaker_arn(f"pipeline/{self.name(flow)}")
+
+    def pipeline_execution_arns(self, flow: str) -> str:
+        return f"{self.pipeline_arn(flow)}/execution/*"
+
+    def state_machine_arn(self, flow: str) -> str:
+        return self._arn("states", f"stateMachine:{self.name(flow)}")
+
+    def state_machine_executions_arn(self, flow: str) -> str:
+        return self._arn("states", f"execution:{self.name(flow)}/*")
+
+    def arn(self, service: str, resource: str) -> str:
+        return self._arn(service, resource)
+
+    def bucket_arn(self, purpose: str) -> str:
+        return f"arn:{self.partition}:s3:::{self.environment.get(f'buckets.{purpose}')}"
+
+    @property
+    def tables(self) -> dict[str, str]:
+        return {
+            "parameters": self.environment.parameters_table,
+            "routing": self.environment.routing_table,
+            "lock": self.environment.lock_table,
+        }
+
+    @property
+    def ingestion_bucket(self) -> str:
+        return str(self.environment.get("buckets.ingestion"))
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return str(self.environment.get("buckets.artifacts"))
