@@ -46,10 +46,6 @@ def _side(column_name: str) -> str:
     return column_name.split("_", 1)[0]
 
 
-def _other(side: str) -> str:
-    return "destination" if side == "source" else "source"
-
-
 def _optional(frame: DataFrame, name: str, type_name: str) -> Column:
     return F.col(name) if name in frame.columns else F.lit(None).cast(type_name)
 
@@ -60,7 +56,7 @@ def role_struct(frame: DataFrame, role: RoleSpec) -> Column:
     return F.struct(
         F.lit(role.name).alias("role"),
         F.col(role.host_ip).alias("host_ip"),
-        F.col(f"{_other(peer_port_side)}_port").alias("host_port"),
+        F.col(f"{host}_port").alias("host_port"),
         _optional(frame, f"{host}_hostname", "string").alias("host_hostname"),
         F.col(f"{host}_is_vdi").alias("host_is_vdi"),
         F.col(role.peer_ip).alias("peer_ip"),
