@@ -20,7 +20,7 @@ from compiler.model import EnvironmentConfig
 MANIFEST = "manifest.json"
 DEFAULT_OWNER = "ndrc"
 # Manifest kinds that are compiled for review and deliberately not deployed by publish.
-REVIEW_ONLY_KINDS = {"iam_policy": "IAM roles and their policies are managed outside ndrc; attach it there"}
+REVIEW_ONLY_KINDS = {"iam_policy": "for review; roles and their policies are managed outside ndrc, attach it there"}
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def read_build(build_dir: Path, env: EnvironmentConfig) -> DesiredState:
         elif kind in S3_KINDS or entry.get("s3_uri"):
             _s3_object(entry, data, path.resolve(), env, state)
         elif kind in REVIEW_ONLY_KINDS:
-            state.skipped.append(f"{entry['path']} ({kind}): not published; {REVIEW_ONLY_KINDS[kind]}")
+            state.skipped.append(f"{entry['path']} ({kind}): {REVIEW_ONLY_KINDS[kind]}")
         else:
             state.unsupported.append(f"{entry['path']}: unknown artifact kind {kind!r}; this ndrc cannot publish it")
     return state

@@ -63,10 +63,11 @@ def render_text(plan: Plan, color: bool = False) -> str:
                 lines.append(_paint(f"      ! {DRIFT_NOTE}", "drift", color))
             for sign, text in field_lines(change):
                 lines.append(_paint(f"      {sign} {text}", {"-": "delete", "+": "create"}.get(sign, "dim"), color))
-    for note in plan.skipped:
-        lines.append(f"\nnot published: {note}")
-    for problem in plan.unsupported:
-        lines.append(_paint(f"\ncannot publish: {problem}", "delete", color))
+    if plan.skipped:
+        lines += ["\nNot published:", *(f"  {note}" for note in plan.skipped)]
+    if plan.unsupported:
+        lines += [_paint("\nCannot publish (publish refuses until resolved):", "delete", color),
+                  *(_paint(f"  {problem}", "delete", color) for problem in plan.unsupported)]
     lines.append("\n" + summary(plan) if plan.has_changes else "\nNo changes. " + summary(plan))
     return "\n".join(lines) + "\n"
 

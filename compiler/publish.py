@@ -98,7 +98,9 @@ class PublishResult:
         return not self.refused and not self.declined and all(o.ok for o in self.outcomes)
 
     def count(self, status: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status == status)
+        """Outcomes with this status; `already` also counts saved-plan changes found applied before."""
+        extra = len(self.already) if status == "already" else 0
+        return extra + sum(1 for outcome in self.outcomes if outcome.status == status)
 
 
 def phase(change: Change, env: EnvironmentConfig) -> int:

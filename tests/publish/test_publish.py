@@ -172,3 +172,22 @@ def test_missing_tables_say_to_provision(sandbox: Sandbox) -> None:
     build = sandbox.write_build(items=[job_item("alpha", "delta_builder")])
     with pytest.raises(UsageError, match="run `ndrc provision --env local`"):
         make_plan(sandbox.workspace, "local", build_dir=build)
+
+
+def test_state_machines_and_pipelines_are_updated_in_place(provisioned: Sandbox) -> None:
+    aws, log = provisioned.aws()
+    machine, flow = provisioned.name("live"), provisioned.name("fifteen-minute")
+    first = provisioned.write_build("one", machines={machine: state_machine("v1")}, pipelines={flow: pipeline("a")})
+    assert publish(provisioned.workspace, "local", build_dir=first, aws=aws).ok
+    second = provisioned.write_build("two", machines={machine: state_machine("v2")}, pipelines={flow: pipeline("b")})
+    plan = make_plan(provisioned.workspace, "local", build_dir=second, aws=aws)
+    assert {(c.kind, c.action, tuple(f["path"] for f in c.fields)) for c in plan.changes} == {
+        ("state_machine", "update", ("definition.States.Done.Result.message",)),
+        ("sagemaker_pipeline", "update", ("definition.Parameters[0].DefaultValue",)),
+    }
+    log.reset()
+    assert publish(provisioned.workspace, "local", build_dir=second, aws=aws).ok
+    assert log.count("stepfunctions.UpdateStateMachine") == 1 and log.count("sagemaker.UpdatePipeline") == 1
+    assert log.writes() == 2
+    deployed = aws.client("sagemaker").describe_pipeline(PipelineName=flow)["PipelineDefinition"]
+    assert json.loads(deployed) == pipeline("b")
