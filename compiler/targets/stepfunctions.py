@@ -99,6 +99,7 @@ def template_context(orchestration: Orchestration) -> dict[str, Any]:
         "feature_steps": _steps(feature),
         "extractor_jobs": ["project_parameters", *extractor.jobs, *feature.jobs],
         "extractor_steps": _steps(extractor),
+        "extractor_flow_job": extractor.steps[0].job,
         "backfill": {
             "max_concurrency": orchestration.setting("backfill_max_concurrency"),
             "max_concurrency_limit": orchestration.setting("backfill_max_concurrency_limit"),
