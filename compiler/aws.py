@@ -106,7 +106,7 @@ class Aws:
     def identity(self) -> dict[str, str]:
         """STS GetCallerIdentity (once): the account and ARN of the credentials in use."""
         if self._identity is None:
-            with translated("check the credentials"):
+            with translated(f"reach AWS for environment {self.environment.name!r}"):
                 reply = self.client("sts").get_caller_identity()
             self._identity = {"account": str(reply["Account"]), "arn": str(reply["Arn"])}
         return self._identity

@@ -1,7 +1,8 @@
 """`ndrc provision`: create the parameters, routing and lock tables if missing; idempotent.
 
 Tables are PAY_PER_REQUEST with deletion protection; the parameters and routing tables get point-in-time
-recovery, the lock table a TTL on `expires_at`. A second run changes nothing and says so. On an emulator
+recovery, the lock table (key `lock_key`) a TTL on `expires_at`: the names the state machines'
+conditional lock write uses (`compiler.orchestration`). A second run changes nothing and says so. On an emulator
 environment the artifacts bucket is created too (on AWS, buckets belong to the account's infrastructure).
 """
 
@@ -15,11 +16,10 @@ from botocore.exceptions import ClientError
 
 from compiler.aws import Aws, error_code, is_emulator, translated
 from compiler.errors import UsageError
+from compiler.orchestration import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
 from compiler.publish import PublishResult, Target, open_target, publish
 from compiler.workspace import Workspace
 
-LOCK_KEY = "lock_key"
-LOCK_TTL_ATTRIBUTE = "expires_at"
 MANAGED_TAG = {"Key": "managed-by", "Value": "ndrc"}
 
 
@@ -47,7 +47,7 @@ def table_specs(target: Target) -> list[TableSpec]:
     return [
         TableSpec(env.parameters_table, (("project_name", "HASH"), ("job_name", "RANGE"))),
         TableSpec(env.routing_table, (("org_key", "HASH"),)),
-        TableSpec(env.lock_table, ((LOCK_KEY, "HASH"),), ttl_attribute=LOCK_TTL_ATTRIBUTE, recovery=False),
+        TableSpec(env.lock_table, ((LOCK_KEY_ATTRIBUTE, "HASH"),), ttl_attribute=LOCK_TTL_ATTRIBUTE, recovery=False),
     ]
 
 

@@ -111,7 +111,7 @@ def test_wrong_account_is_refused(sandbox: Sandbox) -> None:
 def test_kill_9_mid_publish_then_rerun_converges(provisioned: Sandbox) -> None:
     items = [job_item(f"p{n:03d}", job) for n in range(60) for job in ("delta_builder", "fg_a_builder", "fg_c_builder",
                                                                          "if_training", "fg_b_builder")]
-    items += [job_item(f"p{n:03d}", "inference_predictions", version=f"v{v}") for n in range(60) for v in range(20)]
+    items += [job_item(f"p{n:03d}", "inference_predictions", version=f"v{v}") for n in range(60) for v in range(8)]
     build = provisioned.write_build(items=items)
     table = provisioned.env.parameters_table
     client = provisioned.aws()[0].client("dynamodb")

@@ -191,3 +191,31 @@ def test_state_machines_and_pipelines_are_updated_in_place(provisioned: Sandbox)
     assert log.writes() == 2
     deployed = aws.client("sagemaker").describe_pipeline(PipelineName=flow)["PipelineDefinition"]
     assert json.loads(deployed) == pipeline("b")
+
+
+def test_throttled_writes_are_retried_by_botocore(provisioned: Sandbox) -> None:
+    """Every third PutItem attempt is throttled; adaptive retries absorb it and each item is one API call."""
+    from botocore.awsrequest import AWSResponse
+
+    aws, log = provisioned.aws()
+    attempts = {"n": 0}
+
+    class Raw:
+        def stream(self, **_: object) -> object:
+            yield b""
+
+    def throttle(request: object, **_: object) -> AWSResponse | None:
+        attempts["n"] += 1
+        if attempts["n"] % 3:
+            return None
+        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}'
+        response = AWSResponse("http://emulator", 400, {"content-type": "application/x-amz-json-1.0"}, Raw())
+        response._content = body
+        return response
+
+    aws.session.events.register("before-send.dynamodb.PutItem", throttle)
+    build = provisioned.write_build(items=[job_item("alpha", f"job{n}") for n in range(6)])
+    result = publish(provisioned.workspace, "local", build_dir=build, aws=aws)
+    assert result.ok and result.count("applied") == 6
+    assert log.count("dynamodb.PutItem") == 6 and attempts["n"] >= 8
+    assert not make_plan(provisioned.workspace, "local", build_dir=build, aws=aws).has_changes
