@@ -35,5 +35,5 @@ def tune_moto() -> bool:
         return original(view, hash_key, *args, **kwargs)
 
     query._ndrc_tuned = True  # type: ignore[attr-defined]
-    Table.query = query
+    Table.query = query  # type: ignore[method-assign]
     return True

@@ -87,8 +87,9 @@ def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDG
     head = [f"<!-- ndrc-plan:{plan.environment} -->",
             f"### ndrc plan: `{plan.environment}` (account {plan.account_id}, {plan.region})", "",
             f"**{summary(plan)}**", ""]
-    for note in plan.unsupported:
-        head.append(f"> ❌ cannot publish: {note}")
+    notes = [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
+    notes += [f"> - not published: {note}" for note in plan.skipped]
+    head += [*notes, ""] if notes else []
     if not plan.has_changes:
         return "\n".join(head) + "\nNothing to publish.\n"
     counts = Counter((c.kind, c.target, c.action) for c in plan.changes)

@@ -125,11 +125,14 @@ def apply_changes(target: Target, changes: list[Change], progress: Progress | No
                 if progress:
                     progress(outcomes[-1], len(outcomes), len(changes))
             continue
-        with ThreadPoolExecutor(max_workers=WRITE_WORKERS) as pool:
+        pool = ThreadPoolExecutor(max_workers=WRITE_WORKERS)
+        try:
             for future in as_completed([pool.submit(applier.apply, c) for c in batch]):
                 outcomes.append(future.result())
                 if progress:
                     progress(outcomes[-1], len(outcomes), len(changes))
+        finally:  # on Ctrl-C, finish the writes in flight (each is atomic) and start no more
+            pool.shutdown(wait=True, cancel_futures=True)
     return outcomes
 
 

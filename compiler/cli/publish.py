@@ -20,10 +20,12 @@ from compiler.workspace import load_workspace
 def report(result: PublishResult) -> None:
     for outcome in result.outcomes:
         change = outcome.change
-        line = f"{outcome.status:<13} {change.action:<6} {change.kind} {change.target} {change.label}"
+        name = change.target if change.label == change.target else f"{change.target} {change.label}"
+        line = f"{outcome.status:<13} {change.action:<6} {change.kind} {name}"
         click.echo(line + (f": {outcome.message}" if outcome.message else ""), err=not outcome.ok)
     for change in result.already:
-        click.echo(f"{'already':<13} {change.action:<6} {change.kind} {change.target} {change.label}")
+        name = change.target if change.label == change.target else f"{change.target} {change.label}"
+        click.echo(f"{'already':<13} {change.action:<6} {change.kind} {name}")
     counts = ", ".join(f"{result.count(s)} {s}" for s in ("applied", "already", "conflict", "failed",
                                                            "not attempted", "skipped") if result.count(s))
     calls = sum(result.calls.values())
@@ -52,6 +54,8 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
     def show(plan: Plan) -> None:
         if plan_file is None or dry_run:
             click.echo(render_text(plan, use_color), nl=False)
+        else:
+            click.echo(f"saved plan {plan_file} (made {plan.created_at}): {summary(plan)}")
 
     def confirm(plan: Plan) -> bool:
         return assume_yes or click.confirm(f"{summary(plan)} Publish to {plan.environment}?", default=False)

@@ -130,6 +130,9 @@ def test_kill_9_mid_publish_then_rerun_converges(provisioned: Sandbox) -> None:
     partial = client.scan(TableName=table, Select="COUNT")["Count"]
     assert 0 < partial < len(items), "the kill must land mid-publish"
     aws, log = provisioned.aws()
+    interrupted = make_plan(provisioned.workspace, "local", build_dir=build, aws=aws)
+    assert interrupted.drifted == 0 and {c.action for c in interrupted.changes} == {"create"}  # whole items only
+    assert len(interrupted.changes) == len(items) - partial
     assert publish(provisioned.workspace, "local", build_dir=build, aws=aws).ok
     assert client.scan(TableName=table, Select="COUNT")["Count"] == len(items)
     log.reset()
