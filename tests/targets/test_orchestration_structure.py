@@ -1,0 +1,226 @@
+"""What the orchestration targets compile: shapes, sharing, names, parameters, determinism, runtime bundle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compiler.build import CompileResult
+from compiler.model import CompiledWorkspace, EnvironmentConfig
+from compiler.orchestration_code import package_root, runtime_bundle
+from compiler.orchestration_flows import FLOWS_BY_KEY
+from compiler.orchestration_render import jsonata, template_environment, to_json
+from compiler.targets import sagemaker, stepfunctions
+
+SHARED_STATES = ("AcquireLock", "Duplicate", "LockFailed", "ReleaseLock", "PipelineStartFailed")
+
+
+def _doc(build: CompileResult, name: str) -> Any:
+    return json.loads(next(a.content for a in build.artifacts if a.name == name))
+
+
+def test_manifest_lists_roles_kinds_and_paths(builds: dict[str, CompileResult]) -> None:
+    manifest = json.loads((builds["local"].out_dir / "manifest.json").read_text())
+    machines = {e["name"]: e for e in manifest["artifacts"] if e["kind"] == "state_machine"}
+    assert {n: (e["role"], e["path"]) for n, e in machines.items()} == {
+        "ndr-local-live-inference": ("live", "stepfunctions/ndr-local-live-inference.asl.json"),
+        "ndr-local-backfill": ("backfill", "stepfunctions/ndr-local-backfill.asl.json"),
+    }
+    pipelines = sorted(e["path"] for e in manifest["artifacts"] if e["kind"] == "sagemaker_pipeline")
+    assert pipelines == [f"sagemaker/ndr-local-{k}.json" for k in sorted(FLOWS_BY_KEY)]
+    policies = sorted(e["name"] for e in manifest["artifacts"] if e["kind"] == "iam_policy")
+    assert policies == ["ndr-local-backfill", "ndr-local-live-inference", "ndr-local-sagemaker-pipelines"]
+
+
+def test_compile_is_byte_identical(builds: dict[str, CompileResult]) -> None:
+    compiled = builds["local"].compiled
+    assert compiled is not None
+    first = stepfunctions.build_artifacts(compiled) + sagemaker.build_artifacts(compiled)
+    again = stepfunctions.build_artifacts(compiled) + sagemaker.build_artifacts(compiled)
+    assert [a.content for a in first] == [a.content for a in again]
+    for artifact in first:
+        if artifact.path.endswith(".json"):
+            text = artifact.content.decode()
+            assert text.endswith("}\n") and text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+
+
+def test_lock_and_start_is_one_fragment_in_both_flows(builds: dict[str, CompileResult]) -> None:
+    live = _doc(builds["local"], "ndr-local-live-inference")["States"]
+    item = _doc(builds["local"], "ndr-local-backfill")["States"]["ProcessWindows"]["ItemProcessor"]["States"]
+    for name in SHARED_STATES:
+        assert live[name] == item[name], name
+    start_live, start_item = dict(live["StartPipeline"]), dict(item["StartPipeline"])
+    assert start_live.pop("End") is True and start_item.pop("Next") == "CheckPipeline"
+    assert start_live == start_item
+
+
+def test_every_aws_call_retries_throttling(builds: dict[str, CompileResult]) -> None:
+    def tasks(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for name, state in states.items():
+            if state["Type"] == "Task":
+                found.append((name, state))
+            if state["Type"] == "Map":
+                found += tasks(state["ItemProcessor"]["States"])
+        return found
+
+    for machine in ("ndr-local-live-inference", "ndr-local-backfill"):
+        document = _doc(builds["local"], machine)
+        assert document["QueryLanguage"] == "JSONata"
+        for name, state in tasks(document["States"]):
+            errors = {e for retry in state.get("Retry", []) for e in retry["ErrorEquals"]}
+            assert any("Throttl" in e or "ThroughputExceeded" in e for e in errors), (machine, name)
+            assert all(r["BackoffRate"] > 1 and r["MaxAttempts"] >= 3 for r in state["Retry"]), (machine, name)
+
+
+def test_named_failures_exist(builds: dict[str, CompileResult]) -> None:
+    live = _doc(builds["local"], "ndr-local-live-inference")["States"]
+    fails = {name for name, state in live.items() if state["Type"] == "Fail"}
+    assert fails == {
+        "InvalidBatchKey",
+        "InvalidTimestamp",
+        "LookupFailed",
+        "RouteDisabled",
+        "RouteProjectMismatch",
+        "UnknownProject",
+        "MissingProjectDefaults",
+        "MissingJobSpecs",
+        "LockFailed",
+        "PipelineStartFailed",
+    }
+    assert all(live[name]["Error"] == name and live[name]["Cause"] for name in fails)
+
+
+def _with_settings(compiled: CompiledWorkspace, **extra: Any) -> CompiledWorkspace:
+    env = compiled.environment
+    return replace(compiled, environment=EnvironmentConfig(env.name, {**env.settings, **extra}))
+
+
+def test_backfill_settings_come_from_ndrc_yaml(builds: dict[str, CompileResult]) -> None:
+    compiled = builds["local"].compiled
+    assert compiled is not None
+    tuned = _with_settings(
+        compiled, orchestration={"backfill_max_concurrency": 7, "lock_ttl_days": 2, "extractor_timeout_seconds": 600}
+    )
+    artifacts = {a.role: json.loads(a.content) for a in stepfunctions.build_artifacts(tuned)}
+    backfill, live = artifacts["backfill"], artifacts["live"]
+    assert backfill["States"]["RunExtractor"]["TimeoutSeconds"] == 600
+    assert "$in.max_concurrency : 7" in backfill["States"]["CheckRequest"]["Assign"]["subject"]
+    assert backfill["States"]["ProcessWindows"]["MaxConcurrency"] == "{% $subject.max_concurrency %}"
+    assert "+ 172800)" in live["States"]["AcquireLock"]["Arguments"]["Item"]
+
+
+def test_feature_pipeline_dag_and_parameters(builds: dict[str, CompileResult]) -> None:
+    document = _doc(builds["local"], "ndr-local-feature-15m")
+    steps = {step["Name"]: step for step in document["Steps"]}
+    assert {name: step.get("DependsOn", []) for name, step in steps.items()} == {
+        "ResolveSpecs": [],
+        "DeltaBuilder": ["ResolveSpecs"],
+        "FgABuilder": ["DeltaBuilder"],
+        "PairCountsBuilder": ["ResolveSpecs"],
+        "FgCBuilder": ["FgABuilder", "PairCountsBuilder"],
+        "InferencePredictions": ["FgCBuilder"],
+    }
+    declared = {p["Name"]: p for p in document["Parameters"]}
+    used = set()
+    for step in document["Steps"]:
+        _collect_gets(step, used)
+    assert used == set(declared), "every parameter is used and every used parameter is declared"
+    entry = steps["ResolveSpecs"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert entry[0] == "pipeline_entry"
+    assert entry[-2:] == ["--jobs", "delta_builder,fg_a_builder,pair_counts_builder,fg_c_builder,inference_predictions"]
+    delta = steps["DeltaBuilder"]["Arguments"]
+    assert delta["AppSpecification"]["ContainerArguments"] == [
+        "delta_builder",
+        "--project-name",
+        {"Get": "Parameters.ProjectName"},
+        "--feature-spec-version",
+        {"Get": "Parameters.FeatureSpecVersion"},
+        "--mini-batch-id",
+        {"Get": "Parameters.MiniBatchId"},
+        "--mini-batch-s3-prefix",
+        {"Get": "Parameters.MiniBatchS3Prefix"},
+        "--batch-start-ts-iso",
+        {"Get": "Parameters.BatchStartTsIso"},
+        "--batch-end-ts-iso",
+        {"Get": "Parameters.BatchEndTsIso"},
+    ]
+    assert delta["AppSpecification"]["ContainerEntrypoint"][0] == "smspark-submit"
+    assert delta["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
+        "Get": "Parameters.DeltaBuilderInstanceType"
+    }
+    assert declared["DeltaBuilderInstanceType"]["DefaultValue"] == "ml.m5.xlarge"
+    digest = runtime_bundle().digest
+    assert delta["ProcessingInputs"][0]["S3Input"]["S3Uri"] == f"s3://ndr-artifacts-local/runtime/{digest}/"
+    assert delta["Environment"]["ML_PROJECTS_PARAMETERS_TABLE_NAME"] == "ml_projects_parameters"
+
+
+def test_training_pipeline_is_a_chain_on_training_instances(builds: dict[str, CompileResult]) -> None:
+    document = _doc(builds["prod"], "ndr-prod-if-training")
+    names = [step["Name"] for step in document["Steps"]]
+    assert names == [
+        "ResolveSpecs",
+        "TrainingDataVerifier",
+        "MissingFeatureCreation",
+        "IfTraining",
+        "ModelPublish",
+        "ModelAttributes",
+        "ModelDeploy",
+    ]
+    for before, step in zip(names, document["Steps"][1:], strict=False):
+        assert step["DependsOn"] == [before]
+    declared = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
+    assert declared["IfTrainingInstanceType"] == "ml.m5.4xlarge"  # prod's training instance type
+    assert declared["ModelDeployInstanceType"] == "ml.m5.2xlarge"  # prod's processing instance type
+
+
+def _collect_gets(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        if set(value) == {"Get"}:
+            found.add(value["Get"].removeprefix("Parameters."))
+        for child in value.values():
+            _collect_gets(child, found)
+    elif isinstance(value, list):
+        for child in value:
+            _collect_gets(child, found)
+
+
+def test_runtime_bundle_is_content_addressed(tmp_path: Path) -> None:
+    copy = tmp_path / "runtime"
+    shutil.copytree(package_root(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    first, again = runtime_bundle(copy), runtime_bundle.__wrapped__(copy)
+    assert first.archive == again.archive and first.digest == again.digest
+    assert first.digest == runtime_bundle().digest
+    (copy / "errors.py").write_text((copy / "errors.py").read_text() + "\n# changed\n")
+    assert runtime_bundle.__wrapped__(copy).digest != first.digest
+    assert "runtime/__main__.py" in first.sources
+
+
+def test_values_enter_templates_as_json_only() -> None:
+    hostile = 'x", "Injected": true, "y": "\\'
+    rendered = template_environment().from_string('{"a": {{ value | tojson }}}').render(value=hostile)
+    assert json.loads(rendered) == {"a": hostile}
+    assert to_json({"b": 1, "a": [1]}) == '{"a": [1], "b": 1}'
+    assert json.loads(jsonata("  'two  spaces'   &\n   $x  ")) == "{% 'two  spaces' & $x %}"
+
+
+def test_jsonata_stays_out_of_jinja() -> None:
+    """`{% ... %}` is JSONata: the template environment uses <% %> for its own blocks."""
+    rendered = template_environment().from_string('"{% $x %}" <% if true %>ok<% endif %>').render()
+    assert rendered == '"{% $x %}" ok'
+
+
+@pytest.mark.parametrize("prefix", ["", "Team-A-"])
+def test_names_follow_the_prefix(builds: dict[str, CompileResult], prefix: str) -> None:
+    compiled = builds["local"].compiled
+    assert compiled is not None
+    renamed = _with_settings(compiled, name_prefix=prefix)
+    names = sorted(a.name for a in stepfunctions.build_artifacts(renamed))
+    assert names == [f"{prefix}backfill", f"{prefix}live-inference"]
+    live = next(json.loads(a.content) for a in stepfunctions.build_artifacts(renamed) if a.role == "live")
+    assert live["States"]["StartPipeline"]["Arguments"]["PipelineName"] == f"{prefix}feature-15m"
