@@ -19,7 +19,6 @@ COMMAND_MODULES = (
     "compiler.cli.publish",
     "compiler.cli.provision",
     "compiler.cli.local",
-    "compiler.cli.run",
     "compiler.cli.graph",
 )
 
