@@ -24,7 +24,13 @@ PAIR_KEYS: tuple[str, ...] = ("source_ip", "destination_ip", "destination_port")
 
 
 def input_prefix(spec: PairCountsJobSpec, batch: BatchContext) -> str:
+    """`batch_folder`: `<s3_prefix>/<mini_batch_id>/`; when the orchestration passes the batch prefix and it
+    is that batch's folder below `s3_prefix` (the ingestion layout puts YYYY/MM/dd/ in between), that one."""
     if spec.traffic_input.layout == "batch_folder":
+        base = spec.traffic_input.s3_prefix.rstrip("/") + "/"
+        given = batch.mini_batch_s3_prefix
+        if given and given.startswith(base) and given.rstrip("/").endswith("/" + batch.mini_batch_id):
+            return given.rstrip("/") + "/"
         return join(spec.traffic_input.s3_prefix, batch.mini_batch_id) + "/"
     if not batch.mini_batch_s3_prefix:
         raise RuntimeJobError("traffic_input.layout mini_batch_prefix needs --mini-batch-s3-prefix")

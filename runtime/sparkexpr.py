@@ -18,7 +18,8 @@ IPV6_PATTERN = rf"^(({_H}:){{7}}{_H}|({_H}:){{0,6}}{_H}?::({_H}:){{0,6}}{_H}?|::
 
 def is_valid_ip(column: Column) -> Column:
     """True for a dotted-quad IPv4 or a full / `::`-compressed IPv6 address; False for null."""
-    return F.coalesce(column.rlike(IPV4_PATTERN) | column.rlike(IPV6_PATTERN), F.lit(False))
+    matched = F.when(column.contains(":"), column.rlike(IPV6_PATTERN)).otherwise(column.rlike(IPV4_PATTERN))
+    return F.coalesce(matched, F.lit(False))
 
 
 def ipv4_to_long(column: Column) -> Column:

@@ -49,18 +49,22 @@ class DQStage:
 
 
 def apply_dq(frame: DataFrame, dq: DQSpec, name: str = "dq") -> DQStage:
+    """Flag columns computed once per row, then the reason, the observed counts and the filter."""
     enabled = tuple(rule for rule in RULE_ORDER if getattr(dq, rule))
+    flags = {rule: f"_dq_{rule}" for rule in RULE_ORDER}
+    flagged = frame.select("*", *[violation(rule).alias(flags[rule]) for rule in RULE_ORDER])
     reason = F.lit(None).cast("string")
     for rule in reversed(enabled):
-        reason = F.when(violation(rule), F.lit(rule)).otherwise(reason)
-    flagged = frame.withColumn(REASON, reason)
+        reason = F.when(F.col(flags[rule]), F.lit(rule)).otherwise(reason)
+    flagged = flagged.withColumn(REASON, reason)
     metrics = [F.count(F.lit(1)).alias("rows_in")]
-    metrics += [F.sum(violation(rule).cast("long")).alias(f"violations__{rule}") for rule in RULE_ORDER]
+    metrics += [F.sum(F.col(flags[rule]).cast("long")).alias(f"violations__{rule}") for rule in RULE_ORDER]
     metrics += [F.sum((F.col(REASON) == rule).cast("long")).alias(f"dropped__{rule}") for rule in enabled]
     metrics.append(F.sum(F.col(REASON).isNull().cast("long")).alias("rows_valid"))
     observation = Observation(name)
     observed = flagged.observe(observation, *metrics)
-    return DQStage(observed.filter(F.col(REASON).isNull()).drop(REASON), observation, enabled)
+    kept = observed.filter(F.col(REASON).isNull()).drop(REASON, *flags.values())
+    return DQStage(kept, observation, enabled)
 
 
 def dq_report(values: dict[str, int | None], enabled: tuple[str, ...]) -> dict[str, object]:
