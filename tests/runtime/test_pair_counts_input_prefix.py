@@ -27,7 +27,9 @@ def batch(prefix: str | None) -> BatchContext:
 
 
 def spec() -> PairCountsJobSpec:
-    return PairCountsJobSpec.from_payload(PAYLOAD, "pair_counts_builder#v1")
+    return PairCountsJobSpec.from_payload(
+        PAYLOAD, "pair_counts_builder#v1", project_name="ndr-prod", job_name="pair_counts_builder", version="v1"
+    )
 
 
 def test_batch_folder_directly_under_the_prefix_by_default() -> None:
