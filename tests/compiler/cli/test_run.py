@@ -1,0 +1,60 @@
+"""`ndrc run` / `ndrc gen-traffic` go through the real runtime entry point as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def local_workspace(tmp_path: Path, emulator_endpoint: str) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(REPO / "specs", root / "specs")
+    config = (REPO / "ndrc.yaml").read_text().replace("http://127.0.0.1:4566", emulator_endpoint)
+    (root / "ndrc.yaml").write_text(config)
+    return root
+
+
+def ndrc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from compiler.cli import main; main()", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.emulator
+def test_gen_traffic_writes_batches_into_the_local_ingestion_bucket(local_workspace: Path) -> None:
+    done = ndrc("gen-traffic", "--batches", "2", "--rows-per-batch", "50", "--seed", "1", cwd=local_workspace)
+    assert done.returncode == 0, done.stderr
+    batches = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(batches) == 2
+    files = sorted((local_workspace / ".ndrc/local/s3/ndr-ingestion-local").rglob("*.json.gz"))
+    assert len(files) == 2
+    assert batches[0]["mini_batch_s3_prefix"].startswith("s3://ndr-ingestion-local/paloalto/acme/finance/")
+
+
+@pytest.mark.emulator
+def test_run_reports_a_missing_spec_in_one_line_and_fails(local_workspace: Path) -> None:
+    provisioned = ndrc("provision", cwd=local_workspace)
+    assert provisioned.returncode == 0, provisioned.stderr
+    done = ndrc(
+        "run", "delta_builder", "--project", "no-such-project", "--version", "v1",
+        "--mini-batch-id", "b1", "--mini-batch-s3-prefix", "s3://ndr-ingestion-local/x/b1/",
+        "--batch-start-ts-iso", "2025-01-15T10:08:00Z", "--batch-end-ts-iso", "2025-01-15T10:09:00Z",
+        cwd=local_workspace,
+    )  # fmt: skip
+    assert done.returncode == 1
+    failure = json.loads(done.stderr.strip().splitlines()[-1])
+    assert failure["event"] == "job_failed" and "no-such-project" in failure["cause"]
+    assert "Traceback" not in done.stderr
+
+
+def test_run_with_an_unknown_environment_is_a_usage_error(tmp_path: Path) -> None:
+    shutil.copy(REPO / "ndrc.yaml", tmp_path / "ndrc.yaml")
+    done = ndrc("run", "delta_builder", "--project", "p", "--env", "nope", cwd=tmp_path)
+    assert done.returncode == 2 and "unknown environment" in done.stderr
