@@ -67,7 +67,7 @@ def count_pairs(frame: DataFrame, spec: PairCountsJobSpec, segments: tuple[Segme
 def run_pair_counts_builder(spark: Any, spec: PairCountsJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
     prefix = input_prefix(spec, batch)
     mapping = dict(spec.traffic_input.field_mapping)
-    raw = read_canonical(spark, storage, prefix, spec.traffic_input.format, "gzip", mapping)
+    raw = read_canonical(spark, storage, prefix, spec.traffic_input.format, spec.traffic_input.compression, mapping)
     null_ip = F.col("source_ip").isNull() | F.col("destination_ip").isNull()
     null_port = F.col("destination_port").isNull()
     observation = Observation(f"pairs_{batch.mini_batch_id}")
@@ -100,5 +100,5 @@ def run_pair_counts_builder(spark: Any, spec: PairCountsJobSpec, batch: BatchCon
         **values,
     }
     metrics_uri = write_metrics(storage, spec.output.s3_prefix, JOB, batch.mini_batch_id, metrics)
-    log("pair_counts_built", output=spec.output.s3_prefix, partition_keys=list(keys), **values)
+    log("pair_counts_built", output=spec.output.s3_prefix, partition_keys=list(keys), counts=values)
     return BuildResult(spec.output.s3_prefix, keys, metrics, metrics_uri)

@@ -159,13 +159,13 @@ def load_job_specs(
             item = decode_item(raw)
             items[str(item["job_name"])] = item
     specs: dict[str, LoadedSpec] = {}
-    missing = []
+    missing: list[str] = []
     for job in job_names:
-        item = items.get(sort_key(job, feature_spec_version)) or items.get(job)
-        if item is None:
+        found = items.get(sort_key(job, feature_spec_version)) or items.get(job)
+        if found is None:
             missing.append(sort_key(job, feature_spec_version))
         else:
-            specs[job] = parse_item(item, table)
+            specs[job] = parse_item(found, table)
     if missing:
         raise SpecNotFoundError(f"no spec in table {table!r} for project_name={project_name!r}, job_name in {missing}")
     return specs

@@ -41,6 +41,7 @@ class TrafficInputSpec:
     field_mapping: Mapping[str, str]
     layout: str = "batch_folder"
     format: str = "json"
+    compression: str = "gzip"
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,14 @@ class PairCountsJobSpec:
         fmt = r.string("traffic_input.format", "json").lower()
         if fmt not in ("json", "parquet"):
             raise r.fail("traffic_input.format", f"must be json or parquet (got {fmt!r})")
+        compression = r.string("traffic_input.compression", "gzip").lower()
+        if compression not in ("gzip", "none"):
+            raise r.fail("traffic_input.compression", f"must be gzip or none (got {compression!r})")
         return cls(
             project_name=r.string("project_name", project_name),
             job_name=job_name,
             feature_spec_version=r.string("feature_spec_version", version),
-            traffic_input=TrafficInputSpec(r.string("traffic_input.s3_prefix"), mapping, layout, fmt),
+            traffic_input=TrafficInputSpec(r.string("traffic_input.s3_prefix"), mapping, layout, fmt, compression),
             output=OutputSpec.read(r, "pair_counts_output"),
             filters=PairFilters(
                 r.boolean("filters.require_nonnull_ips", True),
