@@ -31,7 +31,7 @@ _FORMAT = 1
 REPO_ROOT = SCHEMA_DIR.parent
 # Everything besides the spec files that shapes compiled output: schemas, templates, the compiler itself
 # and the runtime sources (whose content hash names the code archive the pipelines reference).
-TOOL_INPUTS = (("schemas", "*.json"), ("templates", "*"), ("compiler", "*.py"), ("runtime", "*.py"))
+TOOL_INPUTS = (("schemas", "*.json"), ("templates", "*"), ("compiler", "*.py"), ("runtime", "*"))
 
 
 @functools.cache
@@ -39,7 +39,7 @@ def _tool_digest() -> str:
     digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
     for folder, pattern in TOOL_INPUTS:
         for path in sorted((REPO_ROOT / folder).rglob(pattern)):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

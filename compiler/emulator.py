@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import time
@@ -46,6 +47,9 @@ def serve(host: str, port: int) -> None:
 
     if host not in (LOOPBACK, "localhost", "::1"):
         raise SystemExit("the emulator listens on loopback only")
+    # moto's Step Functions interpreter sends service integrations (DynamoDB, SageMaker, ...) to
+    # localhost:$MOTO_PORT; it must be this server's own port.
+    os.environ["MOTO_PORT"] = str(port)
     enable_state_machine_execution()
     _bind_jsonata()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
