@@ -30,6 +30,7 @@ class ProjectResolver:
     routing_table: str | None = None
     explicit_version: str | None = None
     _routes: list[dict[str, Any]] | None = field(default=None, init=False)
+    _specs: dict[str, JobPayload | None] = field(default_factory=dict, init=False)
 
     def routes(self) -> list[dict[str, Any]]:
         """Enabled routing rows of this project (a filtered Scan: the routing table is small)."""
@@ -84,6 +85,11 @@ class ProjectResolver:
         return max(versions, key=_natural)
 
     def _optional(self, job: str) -> JobPayload | None:
+        if job not in self._specs:
+            self._specs[job] = self._load_optional(job)
+        return self._specs[job]
+
+    def _load_optional(self, job: str) -> JobPayload | None:
         try:
             spec = load_job_spec(
                 self.project_name, job, self.explicit_version, table_name=self.table_name, client=self.client
