@@ -52,6 +52,9 @@ def serve(host: str, port: int) -> None:
     os.environ["MOTO_PORT"] = str(port)
     enable_state_machine_execution()
     _bind_jsonata()
+    from compiler.emulator_tuning import tune_moto
+
+    tune_moto()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     print(json.dumps({"event": "emulator_started", "endpoint": f"http://{host}:{port}"}), flush=True)
