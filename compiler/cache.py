@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from compiler.workspace import Workspace
 
 CACHE_DIR = ".ndrc/cache"
+# What this process last loaded or saved, so validate-then-compile in one process reads the file once.
+_IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, Any]]]] = {}
 _FORMAT = 1
 
 
@@ -73,6 +75,9 @@ class FileCache:
             return cls(None, "")
         fingerprint = _fingerprint(environment)
         path = workspace.root / CACHE_DIR / f"validate-{environment.name}.pickle"
+        remembered = _IN_PROCESS.get(path)
+        if remembered is not None and remembered[0] == fingerprint:
+            return cls(path, fingerprint, dict(remembered[1]))
         entries: dict[str, tuple[str, Any]] = {}
         try:
             with path.open("rb") as handle:
@@ -103,7 +108,10 @@ class FileCache:
         self.dirty = self.dirty or bool(stale)
 
     def save(self) -> None:
-        if self.path is None or not self.dirty:
+        if self.path is None:
+            return
+        _IN_PROCESS[self.path] = (self.fingerprint, dict(self.entries))
+        if not self.dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
