@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 
-from compiler.emulator import free_port, wait_until_ready
 from runtime.errors import RuntimeJobError
 from runtime.orchestration.extractor import ExtractorRequest, run_extractor
 from runtime.orchestration.window import batch_window
@@ -158,26 +153,11 @@ def test_s3_routing_resolution_and_listing_cost(
     assert stored["windows"] == result.windows
 
 
-@pytest.fixture(scope="module")
-def callback_endpoint() -> Iterator[str]:
-    """A moto server started with MOTO_PORT set to its own port: moto's Step Functions interpreter calls
-    service integrations (here sqs:sendMessage.waitForTaskToken, which hands out the task token) at
-    localhost:$MOTO_PORT, so the shared emulator fixture (no MOTO_PORT) cannot run them."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler.emulator", "--port", str(port)],
-        env={**os.environ, "MOTO_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        if not wait_until_ready(endpoint):
-            raise RuntimeError("moto server did not start")
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+@pytest.fixture
+def callback_endpoint(emulator_endpoint: str) -> str:
+    """The emulator runs the service integration that hands out the task token
+    (sqs:sendMessage.waitForTaskToken) against itself."""
+    return emulator_endpoint
 
 
 def _waiting_execution(endpoint: str) -> tuple[Any, str, str]:
