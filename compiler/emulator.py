@@ -11,9 +11,13 @@ import argparse
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
@@ -80,6 +84,26 @@ def wait_until_ready(endpoint: str, timeout_seconds: float = 30.0) -> bool:
         except OSError:
             time.sleep(0.1)
     return False
+
+
+@contextmanager
+def running_emulator(cwd: Path | None = None) -> Iterator[str]:
+    """A throwaway emulator process on a free loopback port, stopped on exit; yields its endpoint."""
+    port = free_port()
+    endpoint = f"http://{LOOPBACK}:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler.emulator", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+    try:
+        if not wait_until_ready(endpoint):
+            raise RuntimeError(f"the emulator did not start at {endpoint}")
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from compiler.emulator import free_port, wait_until_ready
+from compiler.emulator import running_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,21 +21,8 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def emulator_endpoint() -> Iterator[str]:
     """A real moto server process (Step Functions execution + JSONata), one per test session."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler.emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=REPO_ROOT,
-    )
-    try:
-        if not wait_until_ready(endpoint):
-            raise RuntimeError("moto server did not start")
+    with running_emulator(REPO_ROOT) as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

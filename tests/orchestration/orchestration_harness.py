@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from compiler.emulator import free_port, wait_until_ready
+from compiler.emulator import running_emulator
 
 REGION = "us-east-1"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -27,26 +23,9 @@ TABLE_KEYS = {
 }
 
 
-@contextmanager
-def moto_server(cwd: Path) -> Iterator[str]:
-    """A moto server process on 127.0.0.1. MOTO_PORT must name its own port: moto's Step Functions
-    interpreter sends service integrations to localhost:$MOTO_PORT (compiler.emulator does not set it)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler.emulator", "--port", str(port)],
-        env={**os.environ, "MOTO_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=cwd,
-    )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        if not wait_until_ready(endpoint):
-            raise RuntimeError("moto server did not start")
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def moto_server(cwd: Path) -> AbstractContextManager[str]:
+    """A moto server process on 127.0.0.1 of its own (the shared one is session-wide)."""
+    return running_emulator(cwd)
 
 
 def client(service: str, endpoint: str) -> Any:
