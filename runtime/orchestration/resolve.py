@@ -111,7 +111,9 @@ class ProjectResolver:
         return None
 
     def input_prefixes(self) -> list[str]:
-        explicit = self.setting(("input_s3_prefix", "historical_input_s3_prefix"), "HistoricalInputS3Prefix")
+        explicit = self.setting(
+            ("input.s3_prefix", "input_s3_prefix", "historical_input_s3_prefix"), "HistoricalInputS3Prefix"
+        )
         if explicit:
             return [project_prefix(explicit, self.project_name)]
         prefixes = [project_prefix(str(r["ingestion_prefix"]), self.project_name) for r in self.routes()]
@@ -123,7 +125,9 @@ class ProjectResolver:
         return sorted(set(prefixes))
 
     def output_prefix(self) -> str | None:
-        return self.setting(("output_s3_prefix", "windows_output_s3_prefix"), "HistoricalWindowsOutputS3Prefix")
+        return self.setting(
+            ("output.s3_prefix", "output_s3_prefix", "windows_output_s3_prefix"), "HistoricalWindowsOutputS3Prefix"
+        )
 
 
 def project_prefix(prefix: str, project_name: str) -> str:

@@ -232,3 +232,35 @@ def test_send_task_failure_with_cause(callback_endpoint: str, local_batches: Loc
     # moto 5.2.5 drops `cause` server-side, so check what went over the wire
     body = json.loads(sent[0]["body"])
     assert body["error"] == "RuntimeJobError" and "is before start date 2025-03-01" in body["cause"]
+
+
+def test_extractor_spec_nested_prefixes_win_over_project_defaults(
+    aws_env: str, params_table: str, routing_table: str, ddb: Any, ddb_put: Any
+) -> None:
+    """The schema's shape (`input.s3_prefix`, `output.s3_prefix`) is what the extractor reads."""
+    s3 = boto3.client("s3")
+    for bucket in ("hist-n", "out-n", "defaults-n"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="hist-n", Key="raw/acme/finance/ndr-nested/2025/01/15/b9/part-0.json.gz", Body=b"{}")
+    ddb_put(
+        params_table,
+        {
+            "project_name": "ndr-nested",
+            "job_name": "project_parameters#v1",
+            "spec": {"defaults": {"HistoricalWindowsOutputS3Prefix": "s3://defaults-n/backfill"}},
+        },
+    )
+    ddb_put(
+        params_table,
+        {
+            "project_name": "ndr-nested",
+            "job_name": "pipeline_backfill_historical_extractor#v1",
+            "spec": {"input": {"s3_prefix": "s3://hist-n/raw/acme/finance"}, "output": {"s3_prefix": "s3://out-n/w"}},
+        },
+    )
+    request = ExtractorRequest("ndr-nested", date(2025, 1, 15), date(2025, 1, 15), feature_spec_version="v1")
+    result = run_extractor(
+        request, storage=S3Storage(s3), ddb_client=ddb, table_name=params_table, routing_table=routing_table
+    )
+    assert [w["mini_batch_id"] for w in result.windows] == ["b9"]
+    assert result.output_uri == "s3://out-n/w/ndr-nested/windows_20250115_20250115.json"
