@@ -14,11 +14,11 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """A 1-based position in a file; line/column 0 mean 'the whole file'."""
+    """A 1-based position in a file (1:1 for problems of the file as a whole, such as its name)."""
 
     path: str
-    line: int = 0
-    column: int = 0
+    line: int = 1
+    column: int = 1
 
 
 @dataclass(frozen=True)

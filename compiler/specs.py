@@ -60,7 +60,7 @@ def discover(specs_dir: Path, workspace_root: Path) -> list[tuple[Path, str]]:
 
 def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:
     """Identity from the path; `relative` is workspace-relative with forward slashes."""
-    location = Location(relative, 0, 0)
+    location = Location(relative, 1, 1)
     parts = relative.split("/")
     if not relative.endswith(".yaml"):
         hint = " (rename it to .yaml)" if relative.endswith(".yml") else ""

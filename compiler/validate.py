@@ -180,7 +180,7 @@ def assemble(environment: EnvironmentConfig, results: list[FileResult]) -> Valid
         routes=sorted((route for r in results for route in r.routes), key=lambda r: r.org_key),
     )
     if not compiled.items and not compiled.routes and not bag.has_errors:
-        bag.add(error(Location("specs", 0, 0), "workspace.empty", "no spec files under specs/"))
+        bag.add(error(Location("specs", 1, 1), "workspace.empty", "no spec files under specs/"))
     return ValidationResult(compiled, bag.sorted())
 
 
