@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class RuntimeJobError(Exception):
     """Raised when a runtime job cannot proceed; the message is the one-line cause."""
@@ -13,6 +15,30 @@ class SpecError(RuntimeJobError, ValueError):
 
 class SpecNotFoundError(RuntimeJobError, LookupError):
     """Raised when no item exists for a project/job/version in the parameters table."""
+
+
+@dataclass(frozen=True)
+class MissingSpec:
+    """One job without an item: the sort keys tried, in order, and a hint (e.g. the versions present)."""
+
+    job_name: str
+    keys_tried: tuple[str, ...]
+    hint: str = ""
+
+
+class SpecsMissingError(SpecNotFoundError):
+    """Raised when one or more of the specs a pipeline needs have no item; lists every one of them."""
+
+    def __init__(self, table: str, project_name: str, missing: tuple[MissingSpec, ...]) -> None:
+        self.table, self.project_name, self.missing = table, project_name, missing
+        primary = [spec.keys_tried[0] for spec in missing]
+        details = "; ".join(
+            f"{spec.job_name}: job_name {' or '.join(repr(k) for k in spec.keys_tried)}{spec.hint}" for spec in missing
+        )
+        super().__init__(
+            f"no spec in table {table!r} for project_name={project_name!r}, job_name in {primary} "
+            f"({len(missing)} missing; {details})"
+        )
 
 
 class SpecTableNotConfiguredError(RuntimeJobError):

@@ -2,7 +2,14 @@
 
 from runtime.config.ddb import resolve_table_name
 from runtime.config.delta import DeltaJobSpec, DQSpec, EnrichmentSpec, InputSpec, OperatorSpec, RoleSpec
-from runtime.config.loader import LoadedSpec, load_job_spec, load_job_specs, parse_item
+from runtime.config.loader import (
+    LoadedSpec,
+    ResolvedSpecs,
+    load_job_spec,
+    load_job_specs,
+    parse_item,
+    resolve_job_specs,
+)
 from runtime.config.output import OutputSpec
 from runtime.config.pair_counts import PairCountsJobSpec, SegmentMapping
 from runtime.config.payload import JobPayload, ProjectParameters
@@ -18,10 +25,12 @@ __all__ = [
     "OutputSpec",
     "PairCountsJobSpec",
     "ProjectParameters",
+    "ResolvedSpecs",
     "RoleSpec",
     "SegmentMapping",
     "load_job_spec",
     "load_job_specs",
     "parse_item",
+    "resolve_job_specs",
     "resolve_table_name",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,7 +14,13 @@ from runtime.config.ddb import decode_item, describe_client_error, dynamodb_clie
 from runtime.config.delta import DeltaJobSpec
 from runtime.config.pair_counts import PairCountsJobSpec
 from runtime.config.payload import JobPayload, ProjectParameters
-from runtime.errors import SpecError, SpecNotFoundError, UnsupportedSpecReferenceError
+from runtime.errors import (
+    MissingSpec,
+    SpecError,
+    SpecNotFoundError,
+    SpecsMissingError,
+    UnsupportedSpecReferenceError,
+)
 
 LoadedSpec = DeltaJobSpec | PairCountsJobSpec | ProjectParameters | JobPayload
 MAX_BATCH_KEYS = 100
@@ -136,6 +143,72 @@ def _batch_get(client: Any, table: str, keys: list[dict[str, Any]], max_attempts
     raise SpecError(f"BatchGetItem on {table!r}: {left} keys still unprocessed after {max_attempts} attempts")
 
 
+@dataclass(frozen=True)
+class ResolvedSpecs:
+    """`load_job_specs`'s result with the sort key each job resolved to (`job#version` or legacy `job`)."""
+
+    specs: dict[str, LoadedSpec]
+    keys: dict[str, str]
+
+
+def _only_version(
+    client: Any, table: str, project: str, job: str, items: dict[str, dict[str, Any]]
+) -> tuple[str | None, str]:
+    """Without a version, like load_job_spec: the only `job#<v>` item (added to `items`), else a hint."""
+    versions = _versions(client, table, project, job)
+    if len(versions) != 1:
+        return None, (f" (versions present: {', '.join(versions)})" if versions else "")
+    key = sort_key(job, versions[0])
+    item = _get(client, table, project, key)
+    if item is None:
+        return None, ""
+    items[key] = item
+    return key, ""
+
+
+def resolve_job_specs(
+    project_name: str,
+    job_names: Sequence[str],
+    feature_spec_version: str | None = None,
+    *,
+    table_name: str | None = None,
+    client: Any = None,
+    max_attempts: int = 8,
+) -> ResolvedSpecs:
+    """Every spec a pipeline needs in one BatchGetItem pass (unprocessed keys retried with backoff).
+
+    Each job resolves to `job#version` when present, else its legacy unversioned item; without a
+    version, like `load_job_spec`, a job with no legacy item takes its only `job#<v>` item. Every job
+    left unresolved is reported in one `SpecsMissingError`.
+    """
+    table = resolve_table_name(table_name)
+    client = client or dynamodb_client()
+    jobs = list(dict.fromkeys(job_names))
+    wanted = {sort_key(job, feature_spec_version) for job in jobs} | set(jobs)
+    keys = [{"project_name": {"S": project_name}, "job_name": {"S": k}} for k in sorted(wanted)]
+    items: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), MAX_BATCH_KEYS):
+        for raw in _batch_get(client, table, keys[start : start + MAX_BATCH_KEYS], max_attempts):
+            item = decode_item(raw)
+            items[str(item["job_name"])] = item
+    resolved = ResolvedSpecs({}, {})
+    missing: list[MissingSpec] = []
+    for job in jobs:
+        key = next((k for k in (sort_key(job, feature_spec_version), job) if k in items), None)
+        hint = ""
+        if key is None and not feature_spec_version:
+            key, hint = _only_version(client, table, project_name, job, items)
+        if key is None:
+            tried = tuple(dict.fromkeys((sort_key(job, feature_spec_version), job)))
+            missing.append(MissingSpec(job, tried, hint))
+            continue
+        resolved.specs[job] = parse_item(items[key], table)
+        resolved.keys[job] = key
+    if missing:
+        raise SpecsMissingError(table, project_name, tuple(missing))
+    return resolved
+
+
 def load_job_specs(
     project_name: str,
     job_names: Sequence[str],
@@ -145,27 +218,12 @@ def load_job_specs(
     client: Any = None,
     max_attempts: int = 8,
 ) -> dict[str, LoadedSpec]:
-    """Every spec a pipeline needs in one BatchGetItem pass (unprocessed keys retried with backoff).
-
-    Each job resolves to `job#version` when present, else its legacy unversioned item.
-    """
-    table = resolve_table_name(table_name)
-    client = client or dynamodb_client()
-    wanted = {sort_key(job, feature_spec_version) for job in job_names} | set(job_names)
-    keys = [{"project_name": {"S": project_name}, "job_name": {"S": k}} for k in sorted(wanted)]
-    items: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(keys), MAX_BATCH_KEYS):
-        for raw in _batch_get(client, table, keys[start : start + MAX_BATCH_KEYS], max_attempts):
-            item = decode_item(raw)
-            items[str(item["job_name"])] = item
-    specs: dict[str, LoadedSpec] = {}
-    missing: list[str] = []
-    for job in job_names:
-        found = items.get(sort_key(job, feature_spec_version)) or items.get(job)
-        if found is None:
-            missing.append(sort_key(job, feature_spec_version))
-        else:
-            specs[job] = parse_item(found, table)
-    if missing:
-        raise SpecNotFoundError(f"no spec in table {table!r} for project_name={project_name!r}, job_name in {missing}")
-    return specs
+    """`resolve_job_specs(...).specs`: job name -> typed spec."""
+    return resolve_job_specs(
+        project_name,
+        job_names,
+        feature_spec_version,
+        table_name=table_name,
+        client=client,
+        max_attempts=max_attempts,
+    ).specs

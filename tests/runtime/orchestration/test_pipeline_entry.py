@@ -1,0 +1,218 @@
+"""`pipeline_entry` (the ResolveSpecs step) against DynamoDB and Step Functions in the moto server."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from runtime.entrypoint import main
+from runtime.orchestration import callback
+from runtime.orchestration.entry import EntryRequest, run_pipeline_entry
+
+pytestmark = pytest.mark.emulator
+
+DELTA = {
+    "project_name": "ndr-entry",
+    "job_name": "delta_builder",
+    "feature_spec_version": "v1",
+    "input": {"s3_prefix": "s3://in/"},
+    "output": {"s3_prefix": "s3://out/"},
+}
+PAIRS = {
+    "traffic_input": {
+        "s3_prefix": "s3://in/",
+        "field_mapping": {
+            "source_ip": "src",
+            "destination_ip": "dst",
+            "destination_port": "dport",
+            "event_start": "start",
+            "event_end": "end",
+        },
+    },
+    "pair_counts_output": {"s3_prefix": "s3://out/pairs/"},
+}
+
+
+@pytest.fixture
+def table(aws_env: str) -> str:
+    """A parameters table of our own (PK project_name, SK job_name)."""
+    name = f"entry_parameters_{uuid.uuid4().hex[:10]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "project_name", "KeyType": "HASH"},
+            {"AttributeName": "job_name", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "project_name", "AttributeType": "S"},
+            {"AttributeName": "job_name", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def put(table: str, job_name: str, spec: Mapping[str, Any], project: str = "ndr-entry") -> None:
+    serializer = TypeSerializer()
+    item = {"project_name": project, "job_name": job_name, "spec": dict(spec)}
+    boto3.client("dynamodb").put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
+
+
+def entry(table: str, jobs: str, *extra: str, version: str = "v1") -> list[str]:
+    return [
+        "pipeline_entry",
+        "--project-name",
+        "ndr-entry",
+        "--feature-spec-version",
+        version,
+        "--jobs",
+        jobs,
+        "--table-name",
+        table,
+        *extra,
+    ]
+
+
+def last_log(stderr: str) -> dict[str, Any]:
+    return dict(json.loads(stderr.strip().splitlines()[-1]))
+
+
+def waiting_execution(endpoint: str) -> tuple[Any, str, str]:
+    """A state machine waiting on a task token (sqs:sendMessage.waitForTaskToken): (client, execution, token)."""
+    sqs, sfn = boto3.client("sqs", endpoint_url=endpoint), boto3.client("stepfunctions", endpoint_url=endpoint)
+    queue = sqs.create_queue(QueueName=f"entry-tokens-{time.monotonic_ns()}")["QueueUrl"]
+    definition = {
+        "StartAt": "Pipeline",
+        "States": {
+            "Pipeline": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"entry-{time.monotonic_ns()}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    for _ in range(30):
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            return sfn, execution, json.loads(messages[0]["Body"])["token"]
+    raise AssertionError(f"no task token: {sfn.describe_execution(executionArn=execution)}")
+
+
+def finished(sfn: Any, execution: str) -> dict[str, Any]:
+    for _ in range(100):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.1)
+    raise AssertionError("execution still running")
+
+
+def test_all_present_in_one_batch_get(table: str, capsys: pytest.CaptureFixture[str]) -> None:
+    put(table, "project_parameters#v1", {"defaults": {"HistoricalInputS3Prefix": "s3://h/"}})
+    put(table, "delta_builder#v1", DELTA)
+    put(table, "pair_counts_builder", PAIRS)  # legacy unversioned item
+    put(table, "fg_a_builder#v1", {"eps": 1})
+    put(table, "fg_a_builder", {"eps": 0})  # the versioned item wins over the legacy one
+    jobs = "project_parameters,delta_builder, pair_counts_builder,fg_a_builder"
+    assert main(entry(table, jobs)) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "succeeded" and summary["job"] == "pipeline_entry"
+    assert summary["specs"] == {
+        "project_parameters": "project_parameters#v1",
+        "delta_builder": "delta_builder#v1",
+        "pair_counts_builder": "pair_counts_builder",
+        "fg_a_builder": "fg_a_builder#v1",
+    }
+
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    request = EntryRequest("ndr-entry", ("delta_builder", "pair_counts_builder", "fg_a_builder"), "v1")
+    assert run_pipeline_entry(request, table_name=table, ddb_client=client)["specs"]["fg_a_builder"] == (
+        "fg_a_builder#v1"
+    )
+    assert calls == ["BatchGetItem"]
+
+
+def test_every_missing_spec_is_listed(table: str, capsys: pytest.CaptureFixture[str]) -> None:
+    put(table, "fg_a_builder#v1", {})
+    code = main(entry(table, "delta_builder,fg_a_builder,fg_b_builder,project_parameters"))
+    captured = capsys.readouterr()
+    record = last_log(captured.err)
+    assert code == 1 and captured.out == ""
+    assert record["event"] == "job_failed" and record["error"] == "SpecsMissingError"
+    cause = record["cause"]
+    assert f"table {table!r}" in cause and "project_name='ndr-entry'" in cause and "3 missing" in cause
+    for job in ("delta_builder", "fg_b_builder", "project_parameters"):
+        assert f"'{job}#v1' or '{job}'" in cause
+    assert "fg_a_builder" not in cause
+
+
+def test_task_token_reports_specs_missing(
+    table: str, emulator_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sfn, execution, token = waiting_execution(emulator_endpoint)
+    sent: list[dict[str, Any]] = []
+    sfn.meta.events.register("before-call.states.SendTaskFailure", lambda params, **_: sent.append(params))
+    monkeypatch.setattr(callback, "stepfunctions_client", lambda: sfn)
+    code = main(entry(table, "pipeline_backfill_historical_extractor,project_parameters", "--task-token", token))
+    assert code == 1
+    assert last_log(capsys.readouterr().err)["error"] == "SpecsMissingError"
+    described = finished(sfn, execution)
+    assert described["status"] == "FAILED" and described["error"] == "SpecsMissing"
+    # moto 5.2.5 drops `cause` server-side, so check what went over the wire
+    body = json.loads(sent[0]["body"])
+    assert body["error"] == "SpecsMissing"
+    assert "'pipeline_backfill_historical_extractor#v1'" in body["cause"] and "'project_parameters#v1'" in body["cause"]
+
+
+def test_task_token_untouched_on_success(
+    table: str, emulator_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(table, "pipeline_backfill_historical_extractor#v1", {})
+    sfn, execution, token = waiting_execution(emulator_endpoint)
+    assert main(entry(table, "pipeline_backfill_historical_extractor", "--task-token", token)) == 0
+    assert json.loads(capsys.readouterr().out)["specs"] == {
+        "pipeline_backfill_historical_extractor": "pipeline_backfill_historical_extractor#v1"
+    }
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"  # the extractor completes it
+    sfn.send_task_success(taskToken=token, output="{}")
+    assert finished(sfn, execution)["status"] == "SUCCEEDED"
+
+
+def test_empty_strings_are_unset(
+    table: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    put(table, "machine_inventory_unload", {"query": "select 1"})  # legacy item
+    put(table, "fg_b_builder#v3", {})  # the only version, like load_job_spec without a version
+    extra = ["--task-token", "", "--reference-ts-iso", "", "--routing-table-name", ""]
+    assert main(entry(table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["feature_spec_version"] is None
+    assert summary["specs"] == {
+        "machine_inventory_unload": "machine_inventory_unload",
+        "fg_b_builder": "fg_b_builder#v3",
+    }
+
+    reported: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(callback, "send_failure", lambda *args, **kwargs: reported.append(args))
+    put(table, "fg_c_builder#v1", {})
+    put(table, "fg_c_builder#v2", {})
+    assert main(entry(table, "fg_c_builder,inference_predictions", "--task-token", "", version="")) == 1
+    cause = last_log(capsys.readouterr().err)["cause"]
+    assert "'fg_c_builder' (versions present: v1, v2)" in cause and "'inference_predictions'" in cause
+    assert reported == []  # an empty token is no token
