@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from runtime.errors import RuntimeJobError
 from runtime.orchestration.window import batch_window, to_utc
@@ -17,6 +18,17 @@ class BatchContext:
     batch_start_ts_iso: str
     batch_end_ts_iso: str
     mini_batch_s3_prefix: str | None = None
+
+    def metrics_header(self, job: str) -> dict[str, Any]:
+        """The identity every job's metrics file starts with."""
+        return {
+            "job": job,
+            "project_name": self.project_name,
+            "feature_spec_version": self.feature_spec_version,
+            "mini_batch_id": self.mini_batch_id,
+            "batch_start_ts_iso": self.batch_start_ts_iso,
+            "batch_end_ts_iso": self.batch_end_ts_iso,
+        }
 
     @property
     def dt(self) -> str:

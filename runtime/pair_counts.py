@@ -87,12 +87,7 @@ def run_pair_counts_builder(spark: Any, spec: PairCountsJobSpec, batch: BatchCon
     keys = write_partitioned(counts, spec.output, storage, JOB)
     values = {k: int(v or 0) for k, v in observation.get.items()}
     metrics: dict[str, Any] = {
-        "job": JOB,
-        "project_name": batch.project_name,
-        "feature_spec_version": batch.feature_spec_version,
-        "mini_batch_id": batch.mini_batch_id,
-        "batch_start_ts_iso": batch.batch_start_ts_iso,
-        "batch_end_ts_iso": batch.batch_end_ts_iso,
+        **batch.metrics_header(JOB),
         "filters": {
             "require_nonnull_ips": spec.filters.require_nonnull_ips,
             "require_destination_port": spec.filters.require_destination_port,

@@ -95,12 +95,7 @@ def run_delta_builder(spark: Any, spec: DeltaJobSpec, batch: BatchContext, stora
     frame, dq, rows_out = build_delta_frame(spark, spec, batch, storage)
     keys = write_partitioned(frame, spec.output, storage, JOB)
     metrics: dict[str, Any] = {
-        "job": JOB,
-        "project_name": batch.project_name,
-        "feature_spec_version": batch.feature_spec_version,
-        "mini_batch_id": batch.mini_batch_id,
-        "batch_start_ts_iso": batch.batch_start_ts_iso,
-        "batch_end_ts_iso": batch.batch_end_ts_iso,
+        **batch.metrics_header(JOB),
         **dq_report(dq.observation.get, dq.enabled),
         "rows_out": int(rows_out.get.get("rows_out") or 0),
         "roles": [role.name for role in spec.roles],
