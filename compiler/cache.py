@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
 from compiler.model import EnvironmentConfig
+from compiler.resources import resource_dir
 from compiler.schemas import SCHEMA_DIR
 
 if TYPE_CHECKING:
@@ -30,19 +31,26 @@ _IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, Any]]]] = {}
 _FORMAT = 1
 
 
-REPO_ROOT = SCHEMA_DIR.parent
-# Everything besides the spec files that shapes compiled output: schemas, templates, the compiler itself
-# and the runtime sources (whose content hash names the code archive the pipelines reference).
-TOOL_INPUTS = (("schemas", "*.json"), ("templates", "*"), ("compiler", "*.py"), ("runtime", "*"))
+def _tool_inputs() -> tuple[tuple[str, Path, str], ...]:
+    """Everything besides the spec files that shapes compiled output: schemas, templates, the compiler
+    itself and the runtime sources (whose content hash names the code archive the pipelines reference)."""
+    import runtime
+
+    return (
+        ("schemas", SCHEMA_DIR, "*.json"),
+        ("templates", resource_dir("templates"), "*"),
+        ("compiler", Path(__file__).resolve().parent, "*.py"),
+        ("runtime", Path(runtime.__file__).resolve().parent, "*"),
+    )
 
 
 @functools.cache
 def _tool_digest() -> str:
     digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
-    for folder, pattern in TOOL_INPUTS:
-        for path in sorted((REPO_ROOT / folder).rglob(pattern)):
+    for label, folder, pattern in _tool_inputs():
+        for path in sorted(folder.rglob(pattern)):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+                digest.update(f"{label}/{path.relative_to(folder).as_posix()}".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 

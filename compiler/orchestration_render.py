@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.errors import NdrcError
+from compiler.resources import resource_dir
 from compiler.templating import jinja_environment
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = resource_dir("templates")
 
 
 class TemplateRenderError(NdrcError):

@@ -18,10 +18,11 @@ from referencing.jsonschema import DRAFT202012
 
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.fastcheck import FastValidator, compile_fast_validator, is_valid
+from compiler.resources import resource_dir
 from compiler.suggest import closest
 from compiler.yamlload import JsonPath, LoadedYaml
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = resource_dir("schemas")
 SCHEMA_BASE_URI = "https://ndrc.dev/schemas/"
 MESSAGE_KEYWORD = "x-ndrc-message"
 
