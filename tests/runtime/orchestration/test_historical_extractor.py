@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -153,53 +152,9 @@ def test_s3_routing_resolution_and_listing_cost(
     assert stored["windows"] == result.windows
 
 
-@pytest.fixture
-def callback_endpoint(emulator_endpoint: str) -> str:
-    """The emulator runs the service integration that hands out the task token
-    (sqs:sendMessage.waitForTaskToken) against itself."""
-    return emulator_endpoint
-
-
-def _waiting_execution(endpoint: str) -> tuple[Any, str, str]:
-    """Start a state machine that waits on a task token; return (client, execution arn, token)."""
-    sqs, sfn = boto3.client("sqs", endpoint_url=endpoint), boto3.client("stepfunctions", endpoint_url=endpoint)
-    queue = sqs.create_queue(QueueName=f"tokens-{time.monotonic_ns()}")["QueueUrl"]
-    definition = {
-        "StartAt": "Extract",
-        "States": {
-            "Extract": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
-                "End": True,
-            }
-        },
-    }
-    machine = sfn.create_state_machine(
-        name=f"backfill-{time.monotonic_ns()}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
-    for _ in range(30):
-        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
-        if messages:
-            return sfn, execution, json.loads(messages[0]["Body"])["token"]
-    raise AssertionError(f"no task token: {sfn.describe_execution(executionArn=execution)}")
-
-
-def _finished(sfn: Any, execution: str) -> dict[str, Any]:
-    for _ in range(100):
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        time.sleep(0.1)
-    raise AssertionError("execution still running")
-
-
 @pytest.mark.emulator
-def test_send_task_success_with_windows(callback_endpoint: str, local_batches: LocalStorage, aws_env: str) -> None:
-    sfn, execution, token = _waiting_execution(callback_endpoint)
+def test_send_task_success_with_windows(task_tokens: Any, local_batches: LocalStorage, aws_env: str) -> None:
+    sfn, execution, token = task_tokens.start()
     result = run_extractor(
         _request(task_token=token, output_s3_prefix="s3://artifacts/w"),
         storage=local_batches,
@@ -207,7 +162,7 @@ def test_send_task_success_with_windows(callback_endpoint: str, local_batches: L
         table_name="unused",
         sfn_client=sfn,
     )
-    described = _finished(sfn, execution)
+    described = task_tokens.finished(sfn, execution)
     assert described["status"] == "SUCCEEDED"
     output = json.loads(described["output"])
     assert output["windows"] == result.windows and output["count"] == 3
@@ -215,8 +170,8 @@ def test_send_task_success_with_windows(callback_endpoint: str, local_batches: L
 
 
 @pytest.mark.emulator
-def test_send_task_failure_with_cause(callback_endpoint: str, local_batches: LocalStorage, aws_env: str) -> None:
-    sfn, execution, token = _waiting_execution(callback_endpoint)
+def test_send_task_failure_with_cause(task_tokens: Any, local_batches: LocalStorage, aws_env: str) -> None:
+    sfn, execution, token = task_tokens.start()
     sent: list[dict[str, Any]] = []
     sfn.meta.events.register("before-call.states.SendTaskFailure", lambda params, **_: sent.append(params))
     with pytest.raises(RuntimeJobError):
@@ -227,7 +182,7 @@ def test_send_task_failure_with_cause(callback_endpoint: str, local_batches: Loc
             table_name="unused",
             sfn_client=sfn,
         )
-    described = _finished(sfn, execution)
+    described = task_tokens.finished(sfn, execution)
     assert described["status"] == "FAILED" and described["error"] == "RuntimeJobError"
     # moto 5.2.5 drops `cause` server-side, so check what went over the wire
     body = json.loads(sent[0]["body"])

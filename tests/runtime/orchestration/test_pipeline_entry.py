@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -84,43 +83,6 @@ def last_log(stderr: str) -> dict[str, Any]:
     return dict(json.loads(stderr.strip().splitlines()[-1]))
 
 
-def waiting_execution(endpoint: str) -> tuple[Any, str, str]:
-    """A state machine waiting on a task token (sqs:sendMessage.waitForTaskToken): (client, execution, token)."""
-    sqs, sfn = boto3.client("sqs", endpoint_url=endpoint), boto3.client("stepfunctions", endpoint_url=endpoint)
-    queue = sqs.create_queue(QueueName=f"entry-tokens-{time.monotonic_ns()}")["QueueUrl"]
-    definition = {
-        "StartAt": "Pipeline",
-        "States": {
-            "Pipeline": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
-                "End": True,
-            }
-        },
-    }
-    machine = sfn.create_state_machine(
-        name=f"entry-{time.monotonic_ns()}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
-    for _ in range(30):
-        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
-        if messages:
-            return sfn, execution, json.loads(messages[0]["Body"])["token"]
-    raise AssertionError(f"no task token: {sfn.describe_execution(executionArn=execution)}")
-
-
-def finished(sfn: Any, execution: str) -> dict[str, Any]:
-    for _ in range(100):
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        time.sleep(0.1)
-    raise AssertionError("execution still running")
-
-
 def test_all_present_in_one_batch_get(table: str, capsys: pytest.CaptureFixture[str]) -> None:
     put(table, "project_parameters#v1", {"defaults": {"HistoricalInputS3Prefix": "s3://h/"}})
     put(table, "delta_builder#v1", DELTA)
@@ -163,16 +125,16 @@ def test_every_missing_spec_is_listed(table: str, capsys: pytest.CaptureFixture[
 
 
 def test_task_token_reports_specs_missing(
-    table: str, emulator_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    table: str, task_tokens: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sfn, execution, token = waiting_execution(emulator_endpoint)
+    sfn, execution, token = task_tokens.start()
     sent: list[dict[str, Any]] = []
     sfn.meta.events.register("before-call.states.SendTaskFailure", lambda params, **_: sent.append(params))
     monkeypatch.setattr(callback, "stepfunctions_client", lambda: sfn)
     code = main(entry(table, "pipeline_backfill_historical_extractor,project_parameters", "--task-token", token))
     assert code == 1
     assert last_log(capsys.readouterr().err)["error"] == "SpecsMissingError"
-    described = finished(sfn, execution)
+    described = task_tokens.finished(sfn, execution)
     assert described["status"] == "FAILED" and described["error"] == "SpecsMissing"
     # moto 5.2.5 drops `cause` server-side, so check what went over the wire
     body = json.loads(sent[0]["body"])
@@ -181,17 +143,17 @@ def test_task_token_reports_specs_missing(
 
 
 def test_task_token_untouched_on_success(
-    table: str, emulator_endpoint: str, capsys: pytest.CaptureFixture[str]
+    table: str, task_tokens: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     put(table, "pipeline_backfill_historical_extractor#v1", {})
-    sfn, execution, token = waiting_execution(emulator_endpoint)
+    sfn, execution, token = task_tokens.start()
     assert main(entry(table, "pipeline_backfill_historical_extractor", "--task-token", token)) == 0
     assert json.loads(capsys.readouterr().out)["specs"] == {
         "pipeline_backfill_historical_extractor": "pipeline_backfill_historical_extractor#v1"
     }
     assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"  # the extractor completes it
     sfn.send_task_success(taskToken=token, output="{}")
-    assert finished(sfn, execution)["status"] == "SUCCEEDED"
+    assert task_tokens.finished(sfn, execution)["status"] == "SUCCEEDED"
 
 
 def test_empty_strings_are_unset(
