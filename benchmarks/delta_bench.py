@@ -5,7 +5,7 @@
 
 For each size it generates one mini-batch of synthetic Palo Alto traffic (cached under --workdir), then runs,
 each in its own process so peak RSS is the process tree's (driver + JVM / DuckDB):
-  spark_delta  runtime.delta.builder.run_delta_builder (DQ, enrichment, 2 roles, 2 operators, partitioned write)
+  spark_delta  run_delta_builder (runtime.jobs.delta_builder: DQ, enrichment, 2 roles, 2 operators, partitioned write)
   spark_floor  Spark reading the same files with the same schema into a no-op sink (decompress + parse)
   duckdb_delta a DuckDB SQL query computing the same output and writing the same partitioned Parquet
   duckdb_floor DuckDB reading the same files and columns (decompress + parse), nothing written
@@ -28,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from runtime.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic  # noqa: E402
+from devtools.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic  # noqa: E402
 
 ROWS_PER_FILE = 250_000
 BATCH_START, BATCH_END = "2025-01-15T10:08:00Z", "2025-01-15T10:08:41Z"
@@ -83,10 +83,10 @@ def dataset(workdir: Path, rows: int, workers: int) -> tuple[Path, str, str]:
 # ----------------------------------------------------------------------------- phases (child processes)
 def phase_spark(root: Path, prefix: str, batch_id: str, floor: bool) -> dict[str, Any]:
     from runtime.batch import BatchContext
-    from runtime.config import DeltaJobSpec
-    from runtime.delta.builder import run_delta_builder
-    from runtime.readers import read_canonical
+    from runtime.jobs.delta_builder.builder import run_delta_builder
+    from runtime.jobs.delta_builder.spec import DeltaJobSpec
     from runtime.spark import build_spark_session
+    from runtime.spark_io.readers import read_canonical
     from runtime.storage import LocalStorage
 
     spark = build_spark_session("delta-bench", master="local[2]", config={"spark.driver.memory": "4g"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.errors import RuntimeJobError
+from runtime.errors import JobUsageError, RuntimeJobError
 from runtime.orchestration.window import batch_window, to_utc
 from runtime.storage import Storage, as_dir
 
@@ -50,9 +50,9 @@ def resolve_batch(
     prefix = as_dir(mini_batch_s3_prefix) if mini_batch_s3_prefix else None
     batch_id = mini_batch_id or (prefix.rstrip("/").rsplit("/", 1)[-1] if prefix else None)
     if not batch_id:
-        raise RuntimeJobError("pass --mini-batch-id or --mini-batch-s3-prefix")
+        raise JobUsageError("pass --mini-batch-id or --mini-batch-s3-prefix")
     if bool(batch_start_ts_iso) != bool(batch_end_ts_iso):
-        raise RuntimeJobError("pass both --batch-start-ts-iso and --batch-end-ts-iso, or neither")
+        raise JobUsageError("pass both --batch-start-ts-iso and --batch-end-ts-iso, or neither")
     if not batch_start_ts_iso:
         first = storage.first_object(prefix) if prefix else None
         if first is None:
@@ -60,7 +60,7 @@ def resolve_batch(
         batch_start_ts_iso, batch_end_ts_iso = batch_window(first.last_modified)
     start, end = to_utc(batch_start_ts_iso), to_utc(str(batch_end_ts_iso))
     if end < start:
-        raise RuntimeJobError(f"batch end {batch_end_ts_iso} is before batch start {batch_start_ts_iso}")
+        raise JobUsageError(f"batch end {batch_end_ts_iso} is before batch start {batch_start_ts_iso}")
     return BatchContext(
         project_name, feature_spec_version, batch_id, str(batch_start_ts_iso), str(batch_end_ts_iso), prefix
     )

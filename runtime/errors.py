@@ -9,6 +9,10 @@ class RuntimeJobError(Exception):
     """Raised when a runtime job cannot proceed; the message is the one-line cause."""
 
 
+class JobUsageError(RuntimeJobError):
+    """Raised when the arguments a job needs are missing or contradict each other (exit code 2)."""
+
+
 class SpecError(RuntimeJobError, ValueError):
     """Raised when a job spec payload does not fit the shape the job needs."""
 

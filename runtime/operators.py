@@ -11,8 +11,8 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from runtime.config.delta import OperatorSpec
 from runtime.errors import SpecError
+from runtime.jobs.delta_builder.spec import OperatorSpec
 from runtime.operator_catalog import DEFAULT_INTERNAL_CIDRS, OPERATOR_CATALOG, validate_operator
 from runtime.ports import PortList, parse_ports
 from runtime.sparkexpr import first_match, in_cidrs, port_in

@@ -11,12 +11,26 @@ from compiler.errors import NdrcError
 from compiler.local import ensure_running
 from compiler.runjob import job_environment, run_module, storage_root
 from compiler.workspace import load_workspace
+from runtime.jobs.registry import REGISTRY
 
 PASS_THROUGH = {"ignore_unknown_options": True}
 
 
-@click.command("run", context_settings=PASS_THROUGH)
-@click.argument("job_name")
+def runnable_jobs_epilog() -> str:
+    """Every job `ndrc run` can start (the runtime's job registry), one per line with its summary."""
+    width = max(len(name) for name in REGISTRY)
+    lines = [f"  {name.ljust(width)}  {job.summary}" for name, job in sorted(REGISTRY.items())]
+    return "\b\nRunnable jobs (`python -m runtime <job> --help` lists a job's own options):\n" + "\n".join(lines)
+
+
+def check_job_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value not in REGISTRY:
+        raise click.BadParameter(f"unknown job {value!r}; runnable jobs: {', '.join(sorted(REGISTRY))}")
+    return value
+
+
+@click.command("run", context_settings=PASS_THROUGH, epilog=runnable_jobs_epilog())
+@click.argument("job_name", callback=check_job_name)
 @click.option("--project", "project_name", required=True, help="Project whose spec the job loads.")
 @click.option("--version", "feature_spec_version", default=None, help="feature_spec_version (default: unversioned).")
 @env_option
@@ -31,7 +45,8 @@ def run_command(
     runtime_args: tuple[str, ...],
 ) -> None:
     """Run a runtime job locally on Spark local[*] (for `local`, against the emulator and the local
-    storage root). Further arguments go to `python -m runtime`, e.g. --mini-batch-id, --batch-end-ts-iso."""
+    storage root). Further arguments go to `python -m runtime`, e.g. --mini-batch-id, --batch-end-ts-iso.
+    Exit codes: 0 ok, 1 the job failed, 2 usage error (unknown job, missing or unknown job arguments)."""
     try:
         workspace = load_workspace(workspace_dir)
         environment = workspace.environment(env_name)
@@ -52,7 +67,7 @@ def run_command(
 @click.argument("generator_args", nargs=-1, type=click.UNPROCESSED)
 def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, generator_args: tuple[str, ...]) -> None:
     """Write synthetic Palo Alto traffic batches into the environment's ingestion bucket (for `local`, the
-    local storage root). Options go to `python -m runtime.traffic` (--batches, --rows-per-batch, --seed, ...)."""
+    local storage root). Options go to `python -m devtools.traffic` (--batches, --rows-per-batch, --seed, ...)."""
     try:
         workspace = load_workspace(workspace_dir)
         environment = workspace.environment(env_name)
@@ -61,7 +76,7 @@ def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, genera
         if root is not None:
             arguments += ["--storage-root", str(root)]
         arguments += list(generator_args)
-        code = run_module("runtime.traffic", arguments, job_environment(workspace, environment), workspace.root)
+        code = run_module("devtools.traffic", arguments, job_environment(workspace, environment), workspace.root)
     except NdrcError as problem:
         raise fail(problem) from None
     raise click.exceptions.Exit(code)

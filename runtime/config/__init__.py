@@ -1,7 +1,10 @@
-"""Job spec loading from the `ml_projects_parameters` table (CONTRACT, "Runtime Python API")."""
+"""Job spec loading from the `ml_projects_parameters` table (CONTRACT, "Runtime Python API").
+
+Each job's typed spec lives with the job (`runtime/jobs/<job_name>/spec.py`); the loader dispatches
+through the job registry.
+"""
 
 from runtime.config.ddb import resolve_table_name
-from runtime.config.delta import DeltaJobSpec, DQSpec, EnrichmentSpec, InputSpec, OperatorSpec, RoleSpec
 from runtime.config.loader import (
     LoadedSpec,
     ResolvedSpecs,
@@ -11,23 +14,14 @@ from runtime.config.loader import (
     resolve_job_specs,
 )
 from runtime.config.output import OutputSpec
-from runtime.config.pair_counts import PairCountsJobSpec, SegmentMapping
 from runtime.config.payload import JobPayload, ProjectParameters
 
 __all__ = [
-    "DQSpec",
-    "DeltaJobSpec",
-    "EnrichmentSpec",
-    "InputSpec",
     "JobPayload",
     "LoadedSpec",
-    "OperatorSpec",
     "OutputSpec",
-    "PairCountsJobSpec",
     "ProjectParameters",
     "ResolvedSpecs",
-    "RoleSpec",
-    "SegmentMapping",
     "load_job_spec",
     "load_job_specs",
     "parse_item",

@@ -11,9 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime.config.ddb import decode_item, describe_client_error, dynamodb_client, resolve_table_name
-from runtime.config.delta import DeltaJobSpec
-from runtime.config.pair_counts import PairCountsJobSpec
-from runtime.config.payload import JobPayload, ProjectParameters
+from runtime.config.payload import ProjectParameters
 from runtime.errors import (
     MissingSpec,
     SpecError,
@@ -22,7 +20,8 @@ from runtime.errors import (
     UnsupportedSpecReferenceError,
 )
 
-LoadedSpec = DeltaJobSpec | PairCountsJobSpec | ProjectParameters | JobPayload
+LoadedSpec = Any
+"""A job's typed spec: what its registered `parse_spec` returns (`JobPayload` for unregistered jobs)."""
 MAX_BATCH_KEYS = 100
 
 
@@ -55,22 +54,21 @@ def _payload(item: Mapping[str, Any], where: str) -> Mapping[str, Any]:
 
 
 def parse_item(item: Mapping[str, Any], table: str) -> LoadedSpec:
-    """Turn one decoded parameters-table item into the typed spec for its job."""
+    """Turn one decoded parameters-table item into the typed spec its job registers."""
+    from runtime.jobs.job import SpecItem, untyped_spec
+    from runtime.jobs.registry import job_named
+
     project, key = str(item.get("project_name", "")), str(item.get("job_name", ""))
-    job, version = split_sort_key(key)
+    job_name, version = split_sort_key(key)
     version = version or item.get("feature_spec_version")
     where = f"table {table!r} item (project_name={project!r}, job_name={key!r})"
-    payload = _payload(item, where)
-    if job == "delta_builder":
-        spec = DeltaJobSpec.from_payload(payload, where)
-        if spec.project_name != project:
-            raise SpecError(f"{where}: spec.project_name {spec.project_name!r} differs from the item key")
-        return spec
-    if job == "pair_counts_builder":
-        return PairCountsJobSpec.from_payload(payload, where, project_name=project, job_name=job, version=version)
-    attrs = {k: v for k, v in item.items() if k not in ("spec", "parameters")}
-    factory: Callable[..., JobPayload] = ProjectParameters if job == "project_parameters" else JobPayload
-    return factory(project, job, version, payload, attrs)
+    attributes = {k: v for k, v in item.items() if k not in ("spec", "parameters")}
+    spec_item = SpecItem(project, job_name, version, _payload(item, where), attributes, where)
+    if job_name == "project_parameters":
+        return ProjectParameters(project, job_name, version, spec_item.payload, attributes)
+    job = job_named(job_name)
+    parse: Callable[[SpecItem], Any] = (job.parse_spec if job else None) or untyped_spec
+    return parse(spec_item)
 
 
 def _get(client: Any, table: str, project: str, key: str) -> dict[str, Any] | None:

@@ -130,7 +130,7 @@ def test_backfill_with_the_runtime_extractor(deployment: Deployment, tmp_path: P
     a second backfill of the same days starts nothing."""
     extractor = pytest.importorskip("runtime.orchestration.extractor")
     storage_module = pytest.importorskip("runtime.storage")
-    traffic = pytest.importorskip("runtime.traffic")
+    traffic = pytest.importorskip("devtools.traffic")
     storage = storage_module.LocalStorage(tmp_path / "s3")
     options = traffic.TrafficOptions(org1="globex", org2="hq", project_name="ndr-prod", hosts=3, seed=11)
     batches = traffic.generate_traffic(

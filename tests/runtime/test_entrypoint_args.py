@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from compiler.orchestration_flows import ENTRY_JOB, FLOWS
-from runtime.entrypoint import main, parse_args
-from runtime.jobs import JOBS, PLANNED_JOBS, SPEC_JOBS
+from runtime.entrypoint import build_parser, main, parse_args, unset_empty
+from runtime.jobs.registry import REGISTRY
+from runtime.jobs.spec_jobs import SPEC_JOBS
 
 
-def test_empty_string_of_any_option_is_unset() -> None:
-    argv = ["delta_builder", "--project-name", "p"]
-    options = [a for a in vars(parse_args(argv)) if a not in ("job_name", "project_name", "jobs")]
+@pytest.mark.parametrize("job", sorted(set(REGISTRY) - {ENTRY_JOB}))
+def test_empty_string_of_any_option_is_unset(job: str) -> None:
+    parser = build_parser(REGISTRY[job])
+    argv = [job, "--project-name", "p"]
+    options = [a for a in vars(parser.parse_args(argv)) if a not in ("job_name", "project_name")]
     empties = [part for name in options for part in (f"--{name.replace('_', '-')}", "")]
-    args = parse_args([*argv, *empties])
-    assert all(getattr(args, name) is None for name in options)
-    assert args.jobs == () and args.project_name == "p"
+    args = parser.parse_args([*argv, *empties])
+    unset_empty(args)
+    assert options and all(getattr(args, name) is None for name in options)
+    assert args.project_name == "p"
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["delta_builder"], "pass --mini-batch-id or --mini-batch-s3-prefix"),
+        (["pair_counts_builder", "--mini-batch-id", ""], "pass --mini-batch-id or --mini-batch-s3-prefix"),
+        (["delta_builder", "--mini-batch-id", "b", "--batch-end-ts-iso", "2025-01-15T10:09:00Z"], "or neither"),
+        (["pipeline_backfill_historical_extractor", "--start-date", "2025-01-01"], "needs --start-date and --end-date"),
+        (["pipeline_backfill_historical_extractor", "--start-date", "x", "--end-date", "y"], "must be YYYY-MM-DD"),
+    ],
+)
+def test_missing_job_arguments_are_usage_errors(
+    argv: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--project-name", "p"]) == 2
+    assert problem in capsys.readouterr().err
 
 
 def test_empty_project_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,12 +54,12 @@ def test_empty_project_name_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     ],
 )
 def test_reference_ts_iso_is_validated_and_normalised(given: str, normalised: str) -> None:
-    args = parse_args(["fg_b_builder", "--project-name", "p", "--reference-ts-iso", given])
+    args = parse_args(["delta_builder", "--project-name", "p", "--mini-batch-id", "b", "--reference-ts-iso", given])
     assert args.reference_ts_iso == normalised
 
 
 def test_bad_reference_ts_iso_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["fg_b_builder", "--project-name", "p", "--reference-ts-iso", "yesterday"]) == 2
+    assert main(["delta_builder", "--project-name", "p", "--reference-ts-iso", "yesterday"]) == 2
     assert "--reference-ts-iso 'yesterday' is not ISO-8601" in capsys.readouterr().err
 
 
@@ -62,20 +81,60 @@ def test_pipeline_entry_needs_jobs(jobs: list[str], capsys: pytest.CaptureFixtur
     assert "pipeline_entry needs --jobs" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("job", sorted(PLANNED_JOBS))
-def test_planned_jobs_fail_after_parsing_with_a_readable_cause(job: str, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [job, "--project-name", "p", "--feature-spec-version", "", "--reference-ts-iso", "2025-01-15T10:08:00Z"]
-    assert main(argv) == 1
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    record = json.loads(lines[-1])
-    assert captured.out == "" and len(lines) == 1
-    assert record["event"] == "job_failed" and record["error"] == "JobNotImplemented"
-    assert record["cause"] == f"job {job} is not implemented by this runtime version"
+def test_unknown_job_lists_the_runnable_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fg_z_builder", "--project-name", "p"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown job 'fg_z_builder'" in err
+    assert all(f"  {name} " in err for name in REGISTRY)
 
 
-def test_every_compiled_job_is_known_to_the_runtime() -> None:
+def test_help_lists_every_job_and_a_job_help_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in REGISTRY)
+    assert main(["pipeline_backfill_historical_extractor", "--help"]) == 0
+    own = capsys.readouterr().out
+    assert "--start-date" in own and "--mini-batch-id" not in own
+
+
+def test_options_of_another_job_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["delta_builder", "--project-name", "p", "--start-date", "2025-01-01"]) == 2
+    assert "unrecognized arguments: --start-date" in capsys.readouterr().err
+
+
+def test_every_spec_job_of_the_registry_is_a_table_job() -> None:
+    spec_jobs = {name for name, job in REGISTRY.items() if job.parse_spec is not None}
+    assert spec_jobs <= SPEC_JOBS and ENTRY_JOB in REGISTRY and ENTRY_JOB not in SPEC_JOBS
+
+
+# Jobs the compiled pipelines run that no registered job implements yet; each lands with its issue
+# (feature groups, models). strict: the test fails as soon as one is registered and not removed here.
+NOT_YET_REGISTERED = frozenset(
+    {
+        "fg_a_builder",
+        "fg_b_builder",
+        "fg_c_builder",
+        "inference_predictions",
+        "if_training",
+        "machine_inventory_unload",
+        "pipeline_training_data_verifier",
+        "pipeline_missing_feature_creation",
+        "pipeline_model_publish",
+        "pipeline_model_attributes",
+        "pipeline_model_deploy",
+    }
+)
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"not registered yet: {', '.join(sorted(NOT_YET_REGISTERED))}", raises=AssertionError
+)
+def test_every_job_a_compiled_pipeline_runs_is_registered() -> None:
     compiled = {job for flow in FLOWS for job in flow.jobs} | {ENTRY_JOB}
-    assert compiled <= JOBS.keys() | PLANNED_JOBS
-    assert not PLANNED_JOBS & JOBS.keys()
-    assert compiled - {ENTRY_JOB} <= SPEC_JOBS and ENTRY_JOB not in SPEC_JOBS
+    assert compiled - REGISTRY.keys() == set()
+
+
+def test_the_unregistered_list_is_exactly_what_is_missing() -> None:
+    compiled = {job for flow in FLOWS for job in flow.jobs} | {ENTRY_JOB}
+    assert compiled - REGISTRY.keys() == NOT_YET_REGISTERED
+    assert compiled - {ENTRY_JOB} <= SPEC_JOBS

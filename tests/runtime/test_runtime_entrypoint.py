@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from devtools.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic
 from runtime.entrypoint import main
-from runtime.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic
 
 DELTA_SPEC = {
     "project_name": "ndr-demo",
@@ -38,7 +38,7 @@ def test_missing_table_configuration_is_a_one_line_failure(
 ) -> None:
     monkeypatch.delenv("ML_PROJECTS_PARAMETERS_TABLE_NAME", raising=False)
     monkeypatch.delenv("JOB_SPEC_DDB_TABLE_NAME", raising=False)
-    code = main(["delta_builder", "--project-name", "p", "--storage-root", str(tmp_path)])
+    code = main(["delta_builder", "--project-name", "p", "--mini-batch-id", "b1", "--storage-root", str(tmp_path)])
     record = last_log(capsys.readouterr().err)
     assert code == 1
     assert record["event"] == "job_failed" and record["level"] == "error"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.config.delta import OperatorSpec
 from runtime.errors import SpecError
+from runtime.jobs.delta_builder.spec import OperatorSpec
 from runtime.operator_catalog import OPERATOR_CATALOG
 from runtime.operators import OPERATORS, apply_operators
 

@@ -58,3 +58,29 @@ def test_run_with_an_unknown_environment_is_a_usage_error(tmp_path: Path) -> Non
     shutil.copy(REPO / "ndrc.yaml", tmp_path / "ndrc.yaml")
     done = ndrc("run", "delta_builder", "--project", "p", "--env", "nope", cwd=tmp_path)
     assert done.returncode == 2 and "unknown environment" in done.stderr
+
+
+def test_run_help_lists_every_runnable_job(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from compiler.cli import cli
+    from runtime.jobs.registry import REGISTRY
+
+    result = CliRunner().invoke(cli, ["run", "--help"])
+    assert result.exit_code == 0
+    assert all(f"  {name} " in result.output for name in REGISTRY)
+
+
+def test_run_of_an_unknown_job_names_the_runnable_ones_and_starts_nothing(tmp_path: Path) -> None:
+    shutil.copy(REPO / "ndrc.yaml", tmp_path / "ndrc.yaml")
+    done = ndrc("run", "fg_z_builder", "--project", "p", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "unknown job 'fg_z_builder'; runnable jobs: delta_builder," in done.stderr
+    assert "--project-name" not in done.stderr and not (tmp_path / ".ndrc").exists()
+
+
+@pytest.mark.emulator
+def test_run_without_the_batch_arguments_is_a_usage_error(local_workspace: Path) -> None:
+    done = ndrc("run", "delta_builder", "--project", "ndr-prod", "--version", "v1", cwd=local_workspace)
+    assert done.returncode == 2, done.stderr
+    assert "error: pass --mini-batch-id or --mini-batch-s3-prefix" in done.stderr

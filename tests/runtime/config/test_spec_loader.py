@@ -7,16 +7,10 @@ from typing import Any
 import boto3
 import pytest
 
-from runtime.config import (
-    DeltaJobSpec,
-    JobPayload,
-    PairCountsJobSpec,
-    ProjectParameters,
-    load_job_spec,
-    load_job_specs,
-    resolve_table_name,
-)
+from runtime.config import JobPayload, ProjectParameters, load_job_spec, load_job_specs, resolve_table_name
 from runtime.errors import RuntimeJobError, SpecError, SpecNotFoundError, SpecTableNotConfiguredError
+from runtime.jobs.delta_builder.spec import DeltaJobSpec
+from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec
 
 pytestmark = pytest.mark.emulator
 

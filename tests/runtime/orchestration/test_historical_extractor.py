@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
+from devtools.traffic import TrafficOptions, batch_id, generate_traffic
 from runtime.errors import RuntimeJobError
 from runtime.orchestration.extractor import ExtractorRequest, run_extractor
 from runtime.orchestration.window import batch_window
 from runtime.storage import LocalStorage, S3Storage
-from runtime.traffic import TrafficOptions, batch_id, generate_traffic
 
 OPTIONS = TrafficOptions(org1="acme", org2="finance", project_name="ndr-acme", hosts=5, seed=7)
 PREFIX = "s3://ingest/paloalto/acme/finance/ndr-acme/"

@@ -161,7 +161,7 @@ def test_empty_strings_are_unset(
 ) -> None:
     put(table, "machine_inventory_unload", {"query": "select 1"})  # legacy item
     put(table, "fg_b_builder#v3", {})  # the only version, like load_job_spec without a version
-    extra = ["--task-token", "", "--reference-ts-iso", "", "--routing-table-name", ""]
+    extra = ["--task-token", "", "--reference-ts-iso", "", "--table-name", table, "--storage-root", ""]
     assert main(entry(table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["feature_spec_version"] is None

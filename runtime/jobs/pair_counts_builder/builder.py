@@ -9,15 +9,15 @@ from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
-from runtime.config.pair_counts import PairCountsJobSpec, Segment, SegmentMapping, parse_segments
 from runtime.config.payload import PayloadReader
-from runtime.delta.builder import BuildResult, with_batch_columns
 from runtime.errors import RuntimeJobError, SpecError
+from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec, Segment, SegmentMapping, parse_segments
 from runtime.jsonlog import log
-from runtime.readers import read_canonical
+from runtime.spark_io.batch_columns import BuildResult, with_batch_columns
+from runtime.spark_io.readers import read_canonical
+from runtime.spark_io.writers import write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match
 from runtime.storage import Storage, join
-from runtime.writers import write_metrics, write_partitioned
 
 JOB = "pair_counts_builder"
 PAIR_KEYS: tuple[str, ...] = ("source_ip", "destination_ip", "destination_port")

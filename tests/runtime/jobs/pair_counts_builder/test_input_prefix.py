@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from runtime.batch import BatchContext
-from runtime.config.pair_counts import PairCountsJobSpec
-from runtime.pair_counts import input_prefix
+from runtime.jobs.pair_counts_builder.builder import input_prefix
+from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec
 
 BASE = "s3://ingest/paloalto/acme/finance/ndr-prod/"
 PAYLOAD = {

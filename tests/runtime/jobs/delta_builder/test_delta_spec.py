@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime.config import DeltaJobSpec, RoleSpec
-from runtime.config.delta import DEFAULT_ROLES
 from runtime.errors import SpecError
+from runtime.jobs.delta_builder.spec import DEFAULT_ROLES, DeltaJobSpec, RoleSpec
 
 MINIMAL: dict[str, Any] = {
     "project_name": "p",

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from runtime.config.delta import CANONICAL_FIELDS, DQSpec
-from runtime.delta.dq import RULE_ORDER, apply_dq, dq_report
-from runtime.readers import read_canonical
+from runtime.jobs.delta_builder.dq import RULE_ORDER, apply_dq, dq_report
+from runtime.jobs.delta_builder.spec import CANONICAL_FIELDS, DQSpec
+from runtime.spark_io.readers import read_canonical
 
 pytestmark = pytest.mark.spark
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from runtime.config.delta import RoleSpec
+from runtime.jobs.delta_builder.spec import RoleSpec
 
 ROLE_FIELDS: tuple[str, ...] = (
     "role",

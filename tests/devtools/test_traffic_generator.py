@@ -7,9 +7,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from devtools.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic, main
 from runtime.orchestration import parse_batch_key
 from runtime.storage import LocalStorage, parse_s3_uri
-from runtime.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic, main
 
 
 def read(storage: LocalStorage, uri: str) -> list[dict]:

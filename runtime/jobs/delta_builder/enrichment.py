@@ -7,8 +7,8 @@ import json
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from runtime.config.delta import EnrichmentSpec
 from runtime.errors import SpecError
+from runtime.jobs.delta_builder.spec import EnrichmentSpec
 from runtime.ports import PortList, parse_port_sets
 from runtime.sparkexpr import first_match, starts_with_any
 from runtime.storage import Storage

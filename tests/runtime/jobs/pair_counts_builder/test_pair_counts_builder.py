@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from runtime.batch import BatchContext
-from runtime.config import PairCountsJobSpec
-from runtime.pair_counts import run_pair_counts_builder
+from runtime.jobs.pair_counts_builder.builder import run_pair_counts_builder
+from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec
 
 pytestmark = pytest.mark.spark
 

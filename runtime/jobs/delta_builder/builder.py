@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
-from runtime.config.delta import CANONICAL_FIELDS, OPTIONAL_CANONICAL_FIELDS, DeltaJobSpec
-from runtime.delta.dq import apply_dq, dq_report
-from runtime.delta.enrichment import apply_enrichment, load_port_sets
-from runtime.delta.roles import ROLE_FIELDS, expand_roles
 from runtime.errors import SpecError
+from runtime.jobs.delta_builder.dq import apply_dq, dq_report
+from runtime.jobs.delta_builder.enrichment import apply_enrichment, load_port_sets
+from runtime.jobs.delta_builder.roles import ROLE_FIELDS, expand_roles
+from runtime.jobs.delta_builder.spec import CANONICAL_FIELDS, OPTIONAL_CANONICAL_FIELDS, DeltaJobSpec
 from runtime.jsonlog import log
 from runtime.operators import apply_operators
-from runtime.readers import read_canonical
+from runtime.spark_io.batch_columns import BATCH_COLUMNS, BuildResult, with_batch_columns
+from runtime.spark_io.readers import read_canonical
+from runtime.spark_io.writers import write_metrics, write_partitioned
 from runtime.storage import Storage
-from runtime.writers import write_metrics, write_partitioned
 
-BATCH_COLUMNS: tuple[str, ...] = (
-    "project_name",
-    "feature_spec_version",
-    "mini_batch_id",
-    "batch_start_ts",
-    "batch_end_ts",
-    "dt",
-)
 DERIVED_COLUMNS: tuple[str, ...] = (
     "duration_s",
     "source_is_vdi",
@@ -36,14 +28,6 @@ DERIVED_COLUMNS: tuple[str, ...] = (
     "destination_port_set",
 )
 JOB = "delta_builder"
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    output_uri: str
-    partition_keys: tuple[str, ...]
-    metrics: dict[str, Any]
-    metrics_uri: str | None
 
 
 def field_plan(spec: DeltaJobSpec) -> tuple[dict[str, str], list[str]]:
@@ -59,18 +43,6 @@ def field_plan(spec: DeltaJobSpec) -> tuple[dict[str, str], list[str]]:
     if clashes:
         raise SpecError(f"{JOB}: input fields {clashes} clash with output column names; rename them")
     return mapping, passthrough
-
-
-def with_batch_columns(frame: DataFrame, batch: BatchContext) -> DataFrame:
-    return frame.select(
-        F.lit(batch.project_name).alias("project_name"),
-        F.lit(batch.feature_spec_version).alias("feature_spec_version"),
-        F.lit(batch.mini_batch_id).alias("mini_batch_id"),
-        F.lit(batch.batch_start_ts_iso).cast("timestamp").alias("batch_start_ts"),
-        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("batch_end_ts"),
-        F.lit(batch.dt).alias("dt"),
-        "*",
-    )
 
 
 def build_delta_frame(

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from devtools.traffic import PALOALTO_FIELD_MAPPING
 from runtime.batch import BatchContext
-from runtime.config import DeltaJobSpec
-from runtime.delta.builder import run_delta_builder
 from runtime.errors import RuntimeJobError, SpecError
-from runtime.traffic import PALOALTO_FIELD_MAPPING
+from runtime.jobs.delta_builder.builder import run_delta_builder
+from runtime.jobs.delta_builder.spec import DeltaJobSpec
 
 pytestmark = pytest.mark.spark
 

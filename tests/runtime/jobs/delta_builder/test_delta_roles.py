@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from runtime.config.delta import DEFAULT_ROLES, EnrichmentSpec, RoleSpec
-from runtime.delta.enrichment import apply_enrichment
-from runtime.delta.roles import expand_roles
+from runtime.jobs.delta_builder.enrichment import apply_enrichment
+from runtime.jobs.delta_builder.roles import expand_roles
+from runtime.jobs.delta_builder.spec import DEFAULT_ROLES, EnrichmentSpec, RoleSpec
 from runtime.ports import PortList
 
 pytestmark = pytest.mark.spark

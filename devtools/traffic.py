@@ -1,6 +1,6 @@
 """Synthetic Palo Alto traffic: flattened PAN-OS TRAFFIC logs as `.json.gz` in the batch layout.
 
-`python -m runtime.traffic s3://ndr-ingestion-local --storage-root .ndrc/local/s3 --rows-per-batch 100000`
+`python -m devtools.traffic s3://ndr-ingestion-local --storage-root .ndrc/local/s3 --rows-per-batch 100000`
 writes `<bucket>/<vendor>/<org1>/<org2>/<project>/YYYY/MM/dd/<mini_batch_id>/part-NNNNN.json.gz`.
 Same seed, same bytes (per file seeds, so worker count does not change the output).
 """
@@ -247,7 +247,7 @@ class _Inline:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runtime.traffic", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.traffic", description=__doc__.splitlines()[0])
     parser.add_argument("bucket_uri", help="s3://<ingestion-bucket>")
     parser.add_argument("--storage-root", help="local directory standing in for buckets (else real S3)")
     parser.add_argument("--start", default="2025-01-15T10:08:00Z", help="first batch end (ISO-8601)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
-from runtime.config.delta import DQSpec
+from runtime.jobs.delta_builder.spec import DQSpec
 from runtime.sparkexpr import is_valid_ip
 
 RULE_ORDER: tuple[str, ...] = (

@@ -1,1 +1,0 @@
-"""The delta builder: raw Palo Alto traffic of one mini-batch -> per-role delta rows."""

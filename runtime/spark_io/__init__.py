@@ -1,0 +1,1 @@
+"""Spark I/O shared by every builder: typed readers, idempotent partitioned writers, batch columns."""
