@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.emulator import running_emulator
+from compiler.local.emulator import running_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

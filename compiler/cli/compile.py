@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from compiler.build import compile_workspace
 from compiler.cli.options import env_option, fail, workspace_option
+from compiler.compilation.compile import compile_workspace
 from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.reporters import render_text
-from compiler.workspace import load_workspace
+from compiler.validation.reporters import render_text
+from compiler.validation.workspace_config import load_workspace
 
 
 @click.command("compile")

@@ -10,7 +10,7 @@ from compiler.cli.options import env_option, fail, workspace_option
 from compiler.errors import NdrcError, UsageError
 from compiler.graph import diagram, markdown, orchestration_artifacts
 from compiler.model import CompiledWorkspace
-from compiler.workspace import load_workspace
+from compiler.validation.workspace_config import load_workspace
 
 
 @click.command("graph")

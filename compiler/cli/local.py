@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from compiler import local
 from compiler.cli.options import env_option, fail, workspace_option
 from compiler.errors import NdrcError
-from compiler.workspace import load_workspace
+from compiler.load.workspace import Workspace
+from compiler.local import daemon
+from compiler.model import EnvironmentConfig
+from compiler.validation.workspace_config import load_workspace
+
+ACTIONS: dict[str, Callable[[Workspace, EnvironmentConfig], daemon.EmulatorStatus]] = {
+    "up": daemon.up,
+    "down": daemon.down,
+    "status": daemon.status,
+}
 
 
-def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> local.EmulatorStatus:
+def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> daemon.EmulatorStatus:
     try:
         workspace = load_workspace(workspace_dir)
         environment = workspace.environment(env_name)
-        status: local.EmulatorStatus = getattr(local, action)(workspace, environment)
+        status = ACTIONS[action](workspace, environment)
     except NdrcError as problem:
         raise fail(problem) from None
     click.echo(status.describe())

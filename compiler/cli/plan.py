@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
+from compiler.cli.options import env_option, fail, open_environment, workspace_option
+from compiler.deploy.plan import save_plan
+from compiler.deploy.plan_render import RENDERERS
+from compiler.deploy.publish import make_plan
 from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.plan import save_plan
-from compiler.plan_render import RENDERERS
-from compiler.publish import make_plan
-from compiler.reporters import render_text
-from compiler.workspace import load_workspace
+from compiler.validation.reporters import render_text
 
 build_option = click.option(
     "--build",
@@ -46,7 +45,8 @@ def plan_command(env_name: str | None, workspace_dir: Path | None, output_format
                  build_dir: Path | None, color: bool | None) -> None:
     """Show what publish would change, per artifact, against what is deployed. Exit 1 if anything would."""
     try:
-        plan = make_plan(load_workspace(workspace_dir), env_name, build_dir=build_dir)
+        workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+        plan = make_plan(workspace, environment.name, build_dir=build_dir)
         if out_file is not None:
             save_plan(plan, out_file)
     except WorkspaceInvalid as invalid:

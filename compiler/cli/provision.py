@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
+from compiler.cli.options import env_option, fail, open_environment, workspace_option
 from compiler.cli.plan import invalid_workspace
 from compiler.cli.publish import report
+from compiler.deploy.provision import provision
 from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.provision import provision
-from compiler.workspace import load_workspace
 
 
 @click.command("provision")
@@ -21,7 +20,8 @@ from compiler.workspace import load_workspace
 def provision_command(env_name: str | None, workspace_dir: Path | None, seed_routing: bool) -> None:
     """Create the DynamoDB tables (and the emulator's artifacts bucket) if missing. Idempotent."""
     try:
-        result = provision(load_workspace(workspace_dir), env_name, seed_routing=seed_routing)
+        workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+        result = provision(workspace, environment.name, seed_routing=seed_routing)
     except WorkspaceInvalid as invalid:
         raise invalid_workspace(invalid) from None
     except NdrcError as problem:

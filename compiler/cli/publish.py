@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
+from compiler.cli.options import env_option, fail, open_environment, workspace_option
 from compiler.cli.plan import build_option, color_option, invalid_workspace
+from compiler.deploy.plan import Plan
+from compiler.deploy.plan_render import render_text, summary
+from compiler.deploy.progress import ProgressBar
+from compiler.deploy.publish import PublishResult, publish
 from compiler.errors import NdrcError, UsageError, WorkspaceInvalid
-from compiler.plan import Plan
-from compiler.plan_render import render_text, summary
-from compiler.progress import ProgressBar
-from compiler.publish import PublishResult, publish
-from compiler.workspace import load_workspace
 
 
 def report(result: PublishResult) -> None:
@@ -61,8 +60,9 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
         return assume_yes or click.confirm(f"{summary(plan)} Publish to {plan.environment}?", default=False)
 
     try:
+        workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
         result = publish(
-            load_workspace(workspace_dir), env_name, build_dir=build_dir, plan_file=plan_file, prune=prune,
+            workspace, environment.name, build_dir=build_dir, plan_file=plan_file, prune=prune,
             dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
         )
     except WorkspaceInvalid as invalid:

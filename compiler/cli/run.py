@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
+from compiler.cli.options import env_option, fail, open_environment, workspace_option
 from compiler.errors import NdrcError
-from compiler.local import ensure_running
-from compiler.runjob import job_environment, run_module, storage_root
-from compiler.workspace import load_workspace
+from compiler.local.runjob import job_environment, run_module, storage_root
 
 PASS_THROUGH = {"ignore_unknown_options": True}
 
@@ -33,9 +31,7 @@ def run_command(
     """Run a runtime job locally on Spark local[*] (for `local`, against the emulator and the local
     storage root). Further arguments go to `python -m runtime`, e.g. --mini-batch-id, --batch-end-ts-iso."""
     try:
-        workspace = load_workspace(workspace_dir)
-        environment = workspace.environment(env_name)
-        ensure_running(workspace, environment)
+        workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
         arguments = [job_name, "--project-name", project_name]
         if feature_spec_version:
             arguments += ["--feature-spec-version", feature_spec_version]
@@ -54,8 +50,7 @@ def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, genera
     """Write synthetic Palo Alto traffic batches into the environment's ingestion bucket (for `local`, the
     local storage root). Options go to `python -m runtime.traffic` (--batches, --rows-per-batch, --seed, ...)."""
     try:
-        workspace = load_workspace(workspace_dir)
-        environment = workspace.environment(env_name)
+        workspace, environment = open_environment(workspace_dir, env_name)
         arguments = [f"s3://{environment.get('buckets.ingestion')}"]
         root = storage_root(workspace, environment)
         if root is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from compiler.schemas import SchemaCatalog
+from compiler.validation.schemas import SchemaCatalog
 
 
 @click.command("schema")

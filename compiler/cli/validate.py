@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from compiler.build import validate_with_cache
 from compiler.cli.options import env_option, fail, workspace_option
+from compiler.compilation.compile import validate_with_cache
 from compiler.diagnostics import Diagnostic
 from compiler.errors import NdrcError, UsageError, WorkspaceInvalid
-from compiler.reporters import REPORTER_BY_NAME
-from compiler.workspace import Workspace, load_workspace
+from compiler.load.workspace import Workspace
+from compiler.validation.reporters import REPORTER_BY_NAME
+from compiler.validation.workspace_config import load_workspace
 
 format_option = click.option(
     "--format",

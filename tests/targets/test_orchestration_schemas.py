@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from compiler.build import CompileResult
+from compiler.compilation.compile import CompileResult
 
 # Installed by .ci/run; locally: npm install --prefix .ci/node asl-validator@4
 ASL_VALIDATOR = Path(".ci") / "node" / "node_modules" / ".bin" / "asl-validator"
@@ -61,7 +61,7 @@ def test_pipelines_match_the_sagemaker_pipeline_schema(
 
 
 def test_moto_exposes_the_jsonata_hook_the_emulator_binds() -> None:
-    """compiler.emulator binds jsonata-python into this internal hook; moto is pinned because of it."""
+    """compiler.local.emulator binds jsonata-python into this internal hook; moto is pinned because of it."""
     from importlib.metadata import version
 
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
