@@ -18,7 +18,7 @@ from compiler.deploy.aws import Aws, error_code, is_emulator, translated
 from compiler.deploy.publish import PublishResult, Target, open_target, publish
 from compiler.errors import UsageError
 from compiler.load.workspace import Workspace
-from compiler.orchestration import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
+from runtime.contract import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
 
 MANAGED_TAG = {"Key": "managed-by", "Value": "ndrc"}
 

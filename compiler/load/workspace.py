@@ -9,6 +9,7 @@ from typing import Any
 
 from compiler.errors import UsageError
 from compiler.model import EnvironmentConfig
+from runtime.contract import LEGACY_PARAMETERS_TABLE_ENV, PARAMETERS_TABLE_ENV
 
 CONFIG_FILE = "ndrc.yaml"
 SPECS_DIR = "specs"
@@ -47,7 +48,7 @@ class Workspace:
 def _with_overrides(settings: dict[str, Any]) -> dict[str, Any]:
     """Apply the environment variables CONTRACT honours on top of the configured settings."""
     merged = {**settings, "tables": dict(settings.get("tables", {}))}
-    table = os.environ.get("ML_PROJECTS_PARAMETERS_TABLE_NAME") or os.environ.get("JOB_SPEC_DDB_TABLE_NAME")
+    table = os.environ.get(PARAMETERS_TABLE_ENV) or os.environ.get(LEGACY_PARAMETERS_TABLE_ENV)
     if table:
         merged["tables"]["parameters"] = table
     endpoint = os.environ.get("AWS_ENDPOINT_URL")

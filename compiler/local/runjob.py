@@ -16,8 +16,8 @@ from compiler.deploy.aws import is_emulator
 from compiler.errors import UsageError
 from compiler.load.workspace import Workspace
 from compiler.model import EnvironmentConfig
+from runtime import contract
 
-STORAGE_ROOT_ENV = "NDRC_LOCAL_STORAGE_ROOT"
 EMULATOR_CREDENTIAL = "ndrc-local"
 
 
@@ -29,10 +29,10 @@ def storage_root(workspace: Workspace, environment: EnvironmentConfig) -> Path |
 
 def job_environment(workspace: Workspace, environment: EnvironmentConfig) -> dict[str, str]:
     variables = dict(os.environ)
-    variables["ML_PROJECTS_PARAMETERS_TABLE_NAME"] = environment.parameters_table
-    variables["ML_PROJECTS_ROUTING_TABLE_NAME"] = environment.routing_table
+    variables[contract.PARAMETERS_TABLE_ENV] = environment.parameters_table
+    variables[contract.ROUTING_TABLE_ENV] = environment.routing_table
     variables["AWS_DEFAULT_REGION"] = environment.region
-    variables["NDRC_ENV"] = environment.name
+    variables[contract.ENVIRONMENT_NAME_ENV] = environment.name
     if environment.endpoint_url:
         variables["AWS_ENDPOINT_URL"] = environment.endpoint_url
     if is_emulator(environment):
@@ -43,7 +43,7 @@ def job_environment(workspace: Workspace, environment: EnvironmentConfig) -> dic
         variables.pop("AWS_PROFILE", None)
     root = storage_root(workspace, environment)
     if root is not None:
-        variables[STORAGE_ROOT_ENV] = str(root)
+        variables[contract.STORAGE_ROOT_ENV] = str(root)
     return variables
 
 

@@ -10,9 +10,7 @@ from compiler.diagnostics import Diagnostic, Location, error, warning
 from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.model import JobItem, Route
 from compiler.validation.suggest import closest
-
-WINDOW_CRON_EXPRESSION = "8-59/15 * * * ? *"
-WINDOW_FLOOR_MINUTES = [8, 23, 38, 53]
+from runtime import contract
 
 SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 SECRET_REFERENCE = re.compile(
@@ -29,21 +27,23 @@ def window_policy(item: JobItem, document: LoadedYaml, payload_key: str) -> list
         return []
     problems = []
     cron = defaults.get("WindowCronExpression")
-    if cron is not None and cron != WINDOW_CRON_EXPRESSION:
+    if cron is not None and cron != contract.WINDOW_CRON_EXPRESSION:
         problems.append(
             error(
                 document.locate((payload_key, "defaults", "WindowCronExpression")),
                 "window.cron",
-                f"WindowCronExpression is {cron!r}; the batch window policy fixes it to {WINDOW_CRON_EXPRESSION!r}",
+                f"WindowCronExpression is {cron!r}; the batch window policy fixes it to "
+                f"{contract.WINDOW_CRON_EXPRESSION!r}",
             )
         )
     floors = defaults.get("WindowFloorMinutes")
-    if floors is not None and floors != WINDOW_FLOOR_MINUTES:
+    if floors is not None and floors != list(contract.WINDOW_FLOOR_MINUTES):
         problems.append(
             error(
                 document.locate((payload_key, "defaults", "WindowFloorMinutes")),
                 "window.floor-minutes",
-                f"WindowFloorMinutes is {_plain(floors)}; the batch window policy fixes it to {WINDOW_FLOOR_MINUTES}",
+                f"WindowFloorMinutes is {_plain(floors)}; the batch window policy fixes it to "
+                f"{list(contract.WINDOW_FLOOR_MINUTES)}",
             )
         )
     for key, expected in (("ProjectName", item.project_name), ("FeatureSpecVersion", item.feature_spec_version)):

@@ -14,6 +14,7 @@ from runtime.config.ddb import decode_item, describe_client_error, dynamodb_clie
 from runtime.config.delta import DeltaJobSpec
 from runtime.config.pair_counts import PairCountsJobSpec
 from runtime.config.payload import JobPayload, ProjectParameters
+from runtime.contract import sort_key, split_sort_key
 from runtime.errors import (
     MissingSpec,
     SpecError,
@@ -24,15 +25,6 @@ from runtime.errors import (
 
 LoadedSpec = DeltaJobSpec | PairCountsJobSpec | ProjectParameters | JobPayload
 MAX_BATCH_KEYS = 100
-
-
-def sort_key(job_name: str, feature_spec_version: str | None) -> str:
-    return f"{job_name}#{feature_spec_version}" if feature_spec_version else job_name
-
-
-def split_sort_key(value: str) -> tuple[str, str | None]:
-    job, sep, version = value.partition("#")
-    return job, (version if sep else None)
 
 
 def _payload(item: Mapping[str, Any], where: str) -> Mapping[str, Any]:
