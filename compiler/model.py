@@ -138,9 +138,6 @@ class CompiledWorkspace:
     def projects(self) -> list[str]:
         return sorted({item.project_name for item in self.items} | {r.project_name for r in self.routes})
 
-    def items_of(self, project_name: str) -> list[JobItem]:
-        return [item for item in self.items if item.project_name == project_name]
-
     def find(self, project_name: str, job_name: str, feature_spec_version: str | None) -> JobItem | None:
         for item in self.items:
             if (item.project_name, item.job_name, item.feature_spec_version) == (

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.load.workspace import Workspace
 from compiler.local import daemon
 from compiler.model import EnvironmentConfig
-from compiler.validation.workspace_config import load_workspace
 
 ACTIONS: dict[str, Callable[[Workspace, EnvironmentConfig], daemon.EmulatorStatus]] = {
     "up": daemon.up,
@@ -22,12 +21,8 @@ ACTIONS: dict[str, Callable[[Workspace, EnvironmentConfig], daemon.EmulatorStatu
 
 
 def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> daemon.EmulatorStatus:
-    try:
-        workspace = load_workspace(workspace_dir)
-        environment = workspace.environment(env_name)
-        status = ACTIONS[action](workspace, environment)
-    except NdrcError as problem:
-        raise fail(problem) from None
+    workspace, environment = open_environment(workspace_dir, env_name)
+    status = ACTIONS[action](workspace, environment)
     click.echo(status.describe())
     return status
 
@@ -40,6 +35,7 @@ def local_group() -> None:
 @local_group.command("up")
 @env_option
 @workspace_option
+@handle_errors
 def up_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Start the emulator in the background (no-op when it already runs)."""
     _run("up", env_name, workspace_dir)
@@ -48,6 +44,7 @@ def up_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @local_group.command("down")
 @env_option
 @workspace_option
+@handle_errors
 def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Stop the emulator this workspace started; its tables and state machines are gone afterwards."""
     _run("down", env_name, workspace_dir)
@@ -56,10 +53,11 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @local_group.command("status")
 @env_option
 @workspace_option
+@handle_errors
 def status_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Say whether the emulator runs; exit 0 when it answers, 1 when it is stopped."""
     if _run("status", env_name, workspace_dir).state == "stopped":
-        raise click.exceptions.Exit(1)
+        exit_with(ExitCode.FINDINGS)
 
 
 COMMANDS = [local_group]

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from compiler.errors import NdrcError
 from compiler.load.workspace import Workspace
 from compiler.local.daemon import ensure_running
 from compiler.model import EnvironmentConfig
 from compiler.validation.workspace_config import load_workspace
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 workspace_option = click.option(
     "--workspace",
@@ -30,12 +25,6 @@ env_option = click.option(
     metavar="ENV",
     help="Environment of ndrc.yaml (default: $NDRC_ENV, else the config's default_environment, else local).",
 )
-
-
-def fail(error: NdrcError) -> click.exceptions.Exit:
-    """Print a domain error on stderr as one line and turn it into the CLI exit code."""
-    click.echo(f"ndrc: error: {error}", err=True)
-    return click.exceptions.Exit(error.exit_code)
 
 
 def open_environment(

@@ -19,7 +19,7 @@ from compiler.load.workspace import Workspace
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
 from compiler.targets import all_targets
 from compiler.validation.schemas import SchemaCatalog
-from compiler.validation.validate import FileResult, ValidationResult, assemble, validate_file
+from compiler.validation.validate import FileResult, ValidationResult, validate_file, validate_workspace
 
 MANIFEST = "manifest.json"
 BUILD_STAMP = ".ndrc-inputs"
@@ -71,7 +71,8 @@ def validate_with_cache(
     cache = FileCache.open(workspace, environment)
     results: dict[str, FileResult] = {}
     pending: list[tuple[Path, str, bytes]] = []
-    for path, relative, raw in sources if sources is not None else _read_sources(workspace):
+    sources = sources if sources is not None else _read_sources(workspace)
+    for path, relative, raw in sources:
         cached = cache.get(relative, raw)
         if cached is None:
             pending.append((path, relative, raw))
@@ -82,7 +83,8 @@ def validate_with_cache(
         results[relative] = result
     cache.retain(set(results))
     cache.save()
-    return assemble(environment, [results[key] for key in sorted(results)])
+    files = [(path, relative) for path, relative, _ in sources]
+    return validate_workspace(workspace, environment, catalog=catalog, files=files, file_results=results)
 
 
 def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:

@@ -21,7 +21,6 @@ from compiler.deploy.diff import content_hash, plain_item
 from compiler.deploy.plan import Change
 
 MANAGED_TAG = {"key": "managed-by", "value": "ndrc"}
-STATUSES = ("applied", "already", "conflict", "failed", "not attempted", "skipped")
 
 
 @dataclass
@@ -61,11 +60,17 @@ class Applier:
         self.aws = aws
         self.layouts = layouts
         self.clock = clock
+        self.writers: dict[str, Callable[[Change], Outcome]] = {
+            "dynamodb_item": self._dynamodb_item,
+            "state_machine": self._state_machine,
+            "sagemaker_pipeline": self._sagemaker_pipeline,
+            "s3_object": self._s3_object,
+        }
 
     def apply(self, change: Change) -> Outcome:
+        write = self.writers[change.kind]
         try:
-            outcome: Outcome = getattr(self, f"_{change.kind}")(change)
-            return outcome
+            return write(change)
         except (ClientError, BotoCoreError, OSError, ValueError) as problem:
             return Outcome(change, "failed", f"{type(problem).__name__}: {problem}")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
@@ -98,10 +98,6 @@ class Aws:
                     config=client_config(self.pool_size),
                 )
             return self._clients[service]
-
-    def call_count(self, predicate: Callable[[str], bool] = lambda _: True) -> int:
-        with self._lock:
-            return sum(n for name, n in self.calls.items() if predicate(name))
 
     def identity(self) -> dict[str, str]:
         """STS GetCallerIdentity (once): the account and ARN of the credentials in use."""

@@ -85,6 +85,13 @@ class Reader:
         self.aws = aws
         self.layouts = layouts
         self.keep = keep
+        self.readers: dict[str, Callable[[Scope], list[Deployed]]] = {
+            "dynamodb_query": self._dynamodb_query,
+            "dynamodb_scan": self._dynamodb_scan,
+            "state_machine": self._state_machine,
+            "sagemaker_pipeline": self._sagemaker_pipeline,
+            "s3_object": self._s3_object,
+        }
 
     def read(self, scopes: Iterable[Scope]) -> DeployedState:
         state = DeployedState()
@@ -95,11 +102,10 @@ class Reader:
         return state
 
     def _read_one(self, scope: Scope) -> list[Deployed]:
-        reader = getattr(self, f"_{scope.kind}")
+        reader = self.readers[scope.kind]
         with translated(f"read {scope.kind} {scope.target}"):
             try:
-                found: list[Deployed] = reader(scope)
-                return found
+                return reader(scope)
             except ClientError as problem:
                 if error_code(problem) == "ResourceNotFoundException":
                     raise UsageError(

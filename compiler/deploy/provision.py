@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from compiler.deploy.aws import Aws, error_code, is_emulator, translated
-from compiler.deploy.publish import PublishResult, Target, open_target, publish
+from compiler.deploy.publish import Deployment, PublishResult, open_deployment, publish
 from compiler.errors import UsageError
 from compiler.load.workspace import Workspace
 from runtime.contract import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
@@ -42,7 +42,7 @@ class ProvisionReport:
         return any(what != "unchanged" for _, what in self.actions)
 
 
-def table_specs(target: Target) -> list[TableSpec]:
+def table_specs(target: Deployment) -> list[TableSpec]:
     env = target.environment
     return [
         TableSpec(env.parameters_table, (("project_name", "HASH"), ("job_name", "RANGE"))),
@@ -134,7 +134,7 @@ def ensure_bucket(aws: Aws, bucket: str, report: ProvisionReport) -> None:
 
 def provision(workspace: Workspace, env_name: str | None = None, *, seed_routing: bool = False,
               aws: Aws | None = None) -> ProvisionReport:
-    target = open_target(workspace, env_name, aws)
+    target = open_deployment(workspace, env_name, aws)
     report = ProvisionReport(target.environment.name)
     with translated("provision the tables"):
         for spec in table_specs(target):

@@ -26,18 +26,20 @@ Progress = Callable[[Outcome, int, int], None]
 
 
 @dataclass
-class Target:
+class Deployment:
+    """One environment to publish to: its workspace, settings, AWS clients and the account they reach."""
+
     workspace: Workspace
     environment: EnvironmentConfig
     aws: Aws
     account: str
 
 
-def open_target(workspace: Workspace, env_name: str | None, aws: Aws | None = None) -> Target:
+def open_deployment(workspace: Workspace, env_name: str | None, aws: Aws | None = None) -> Deployment:
     """Select the environment and check the account (the caller has started the local emulator if needed)."""
     aws = aws or Aws(workspace.environment(env_name))
     environment = aws.environment
-    return Target(workspace, environment, aws, aws.check_account())
+    return Deployment(workspace, environment, aws, aws.check_account())
 
 
 def spec_projects(workspace: Workspace) -> set[str]:
@@ -47,7 +49,7 @@ def spec_projects(workspace: Workspace) -> set[str]:
     return {p.name for p in workspace.specs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
-def desired_state(target: Target, build_dir: Path | None, only_table: str | None = None) -> DesiredState:
+def desired_state(target: Deployment, build_dir: Path | None, only_table: str | None = None) -> DesiredState:
     if build_dir is None:
         build_dir = compile_workspace(target.workspace, target.environment.name).out_dir
     state = read_build(build_dir, target.environment)
@@ -57,14 +59,14 @@ def desired_state(target: Target, build_dir: Path | None, only_table: str | None
     return state
 
 
-def read_deployed(target: Target, scopes: list[Scope], projects: set[str], wanted: set[str]) -> DeployedState:
+def read_deployed(target: Deployment, scopes: list[Scope], projects: set[str], wanted: set[str]) -> DeployedState:
     def keep(deployed):  # type: ignore[no-untyped-def]
         return deployed.id in wanted or deployed.content.get("project_name") in projects
 
     return Reader(target.aws, table_layouts(target.environment), keep).read(scopes)
 
 
-def plan_target(target: Target, build_dir: Path | None = None, only_table: str | None = None) -> Plan:
+def plan_deployment(target: Deployment, build_dir: Path | None = None, only_table: str | None = None) -> Plan:
     desired = desired_state(target, build_dir, only_table)
     scopes = {r.scope.id: r.scope for r in desired.resources}
     env = target.environment
@@ -78,7 +80,7 @@ def plan_target(target: Target, build_dir: Path | None = None, only_table: str |
 
 def make_plan(workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
               aws: Aws | None = None) -> Plan:
-    return plan_target(open_target(workspace, env_name, aws), build_dir)
+    return plan_deployment(open_deployment(workspace, env_name, aws), build_dir)
 
 
 @dataclass
@@ -109,7 +111,7 @@ def phase(change: Change, env: EnvironmentConfig) -> int:
     return {"s3_object": 0, "sagemaker_pipeline": 3, "state_machine": 4}.get(change.kind, 5)
 
 
-def apply_changes(target: Target, changes: list[Change], progress: Progress | None = None) -> list[Outcome]:
+def apply_changes(target: Deployment, changes: list[Change], progress: Progress | None = None) -> list[Outcome]:
     """Apply phase by phase, in parallel within a phase; after a failed phase, attempt nothing more."""
     applier = Applier(target.aws, table_layouts(target.environment))
     outcomes: list[Outcome] = []
@@ -133,7 +135,7 @@ def apply_changes(target: Target, changes: list[Change], progress: Progress | No
     return outcomes
 
 
-def _saved_plan_changes(target: Target, plan_file: Path, result: PublishResult) -> list[Change]:
+def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResult) -> list[Change]:
     plan = result.plan
     env = target.environment
     if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
@@ -153,12 +155,12 @@ def publish(
     progress: Progress | None = None, only_table: str | None = None,
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
-    target = open_target(workspace, env_name, aws)
+    target = open_deployment(workspace, env_name, aws)
     if plan_file is not None:
         result = PublishResult(load_plan(plan_file))
         changes = _saved_plan_changes(target, plan_file, result)
     else:
-        result = PublishResult(plan_target(target, build_dir, only_table))
+        result = PublishResult(plan_deployment(target, build_dir, only_table))
         changes = list(result.plan.changes)
     if show:
         show(result.plan)

@@ -11,6 +11,7 @@ from typing import Any
 from compiler.diagnostics import Diagnostic, Location, error
 from compiler.load.yamlload import LoadedYaml, load_yaml
 from compiler.model import EnvironmentConfig
+from compiler.rule_catalog import IO_READ, PATH_LAYOUT, PATH_PROJECT, PATH_VERSION, SPEC_SHAPE
 
 ROUTING_FILE = "routing.yaml"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -61,22 +62,22 @@ def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:
     parts = relative.split("/")
     if not relative.endswith(".yaml"):
         hint = " (rename it to .yaml)" if relative.endswith(".yml") else ""
-        return None, [error(location, "path.layout", f"only .yaml files belong under specs/{hint}")]
+        return None, [error(location, PATH_LAYOUT, f"only .yaml files belong under specs/{hint}")]
     if len(parts) != 3:
-        return None, [error(location, "path.layout", "spec files live at specs/<project>/<job_name>#<version>.yaml")]
+        return None, [error(location, PATH_LAYOUT, "spec files live at specs/<project>/<job_name>#<version>.yaml")]
     project, filename = parts[1], parts[2].removesuffix(".yaml")
     problems = []
     if not NAME_PATTERN.fullmatch(project):
-        problems.append(error(location, "path.project", f"{project!r} is not a valid project name"))
+        problems.append(error(location, PATH_PROJECT, f"{project!r} is not a valid project name"))
     job_name, _, version = filename.partition("#")
     if "#" in version:
-        problems.append(error(location, "path.layout", "a spec file name holds at most one '#'"))
+        problems.append(error(location, PATH_LAYOUT, "a spec file name holds at most one '#'"))
     if version and not VERSION_PATTERN.fullmatch(version):
         problems.append(
-            error(location, "path.version", f"{version!r} is not a valid feature_spec_version (letters, digits, ._-)")
+            error(location, PATH_VERSION, f"{version!r} is not a valid feature_spec_version (letters, digits, ._-)")
         )
     if "#" in filename and not version:
-        problems.append(error(location, "path.version", "empty feature_spec_version after '#'"))
+        problems.append(error(location, PATH_VERSION, "empty feature_spec_version after '#'"))
     if problems:
         return None, problems
     return SpecPath(relative, project, job_name, version or None), []
@@ -89,13 +90,13 @@ def read_spec(path: Path, relative: str) -> tuple[SpecFile | None, list[Diagnost
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [error(Location(relative), "io.read", f"cannot read file: {exc.strerror}")]
+        return None, [error(Location(relative), IO_READ, f"cannot read file: {exc.strerror}")]
     document, problems = load_yaml(relative, raw)
     if document is None:
         return None, problems
     if not isinstance(document.data, dict):
         found = "an empty file" if document.data is None else f"a {type(document.data).__name__}"
-        problems.append(error(document.locate(()), "spec.shape", f"a spec file is a mapping, found {found}"))
+        problems.append(error(document.locate(()), SPEC_SHAPE, f"a spec file is a mapping, found {found}"))
         return None, problems
     return SpecFile(spec_path, document), problems
 

@@ -11,6 +11,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from compiler.diagnostics import Diagnostic, error
 from compiler.load.yamlload import JsonPath, LoadedYaml
+from compiler.rule_catalog import JINJA_RENDER, JINJA_SYNTAX, JINJA_UNDEFINED, JINJA_UNSAFE
 
 _ENVIRONMENT = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
@@ -84,13 +85,13 @@ def render_values(document: LoadedYaml, context: dict[str, Any]) -> list[Diagnos
             try:
                 return _template(value).render(context)
             except jinja2.TemplateSyntaxError as exc:
-                problems.append(error(document.locate(json_path), "jinja.syntax", f"template error: {exc.message}"))
+                problems.append(error(document.locate(json_path), JINJA_SYNTAX, f"template error: {exc.message}"))
             except jinja2.UndefinedError as exc:
-                problems.append(error(document.locate(json_path), "jinja.undefined", f"{exc.message} in {value!r}"))
+                problems.append(error(document.locate(json_path), JINJA_UNDEFINED, f"{exc.message} in {value!r}"))
             except SecurityError as exc:
-                problems.append(error(document.locate(json_path), "jinja.unsafe", str(exc)))
+                problems.append(error(document.locate(json_path), JINJA_UNSAFE, str(exc)))
             except Exception as exc:  # a template may fail in any way at render time
-                problems.append(error(document.locate(json_path), "jinja.render", f"{type(exc).__name__}: {exc}"))
+                problems.append(error(document.locate(json_path), JINJA_RENDER, f"{type(exc).__name__}: {exc}"))
         return value
 
     document.data = visit(document.data, ())

@@ -15,6 +15,20 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic, Location, error, warning
+from compiler.rule_catalog import (
+    YAML_ALIAS_BOMB,
+    YAML_AMBIGUOUS_BOOL,
+    YAML_DUPLICATE_KEY,
+    YAML_ENCODING,
+    YAML_KEY,
+    YAML_MERGE,
+    YAML_MULTI_DOCUMENT,
+    YAML_NUMBER,
+    YAML_SYNTAX,
+    YAML_TAB,
+    YAML_TAG,
+    YAML_TOO_LARGE,
+)
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
@@ -108,7 +122,7 @@ class _Builder:
             raise _AliasBomb(json_path)
         self.result.positions[json_path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if node.tag not in _STANDARD_TAGS and node.tag != _PLAIN:
-            self._problem(node, "yaml.tag", f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
+            self._problem(node, YAML_TAG, f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, json_path)
@@ -121,14 +135,14 @@ class _Builder:
         mapping: dict[str, Any] = {}
         for key_node, value_node in self._merged_pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
-                self._problem(key_node, "yaml.key", "mapping keys must be plain strings")
+                self._problem(key_node, YAML_KEY, "mapping keys must be plain strings")
                 continue
             key = key_node.value
             if key in mapping:
                 first = self.result.key_positions[(*json_path, key)]
                 self._problem(
                     key_node,
-                    "yaml.duplicate-key",
+                    YAML_DUPLICATE_KEY,
                     f"duplicate key {key!r} (first defined at line {first[0]}); YAML would silently keep "
                     "only the last one",
                 )
@@ -150,7 +164,7 @@ class _Builder:
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
-                    self._problem(source, "yaml.merge", "a merge key (<<) must refer to a mapping")
+                    self._problem(source, YAML_MERGE, "a merge key (<<) must refer to a mapping")
                     continue
                 for key_node, value_node in self._merged_pairs(source):
                     if key_node.value not in explicit_keys:
@@ -170,11 +184,11 @@ class _Builder:
         if tag == "tag:yaml.org,2002:bool":
             if text in _TRUE or text in _FALSE:
                 return text in _TRUE
-            self._problem(node, "yaml.tag", f"{text!r} is not a boolean (expected true or false)")
+            self._problem(node, YAML_TAG, f"{text!r} is not a boolean (expected true or false)")
             return None
         value = self._number(text)
         if value is None:
-            self._problem(node, "yaml.number", f"{text!r} is not an exact number")
+            self._problem(node, YAML_NUMBER, f"{text!r} is not an exact number")
         return value
 
     def _plain(self, node: yaml.ScalarNode, text: str) -> Any:
@@ -188,14 +202,14 @@ class _Builder:
             self.diagnostics.append(
                 warning(
                     self._location(node),
-                    "yaml.ambiguous-bool",
+                    YAML_AMBIGUOUS_BOOL,
                     f"{text!r} is read as the string {text!r} (YAML 1.2); write true/false for a boolean "
                     "or quote it to keep the string",
                 )
             )
             return text
         if _SPECIAL_FLOAT.fullmatch(text):
-            self._problem(node, "yaml.number", f"{text!r}: infinity and NaN cannot be stored in DynamoDB")
+            self._problem(node, YAML_NUMBER, f"{text!r}: infinity and NaN cannot be stored in DynamoDB")
             return None
         number = self._number(text)
         return text if number is None else number
@@ -224,7 +238,7 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
         return None, [
             error(
                 Location(path, 1, 1),
-                "yaml.too-large",
+                YAML_TOO_LARGE,
                 f"file is {len(raw):,} bytes; spec files may be at most {MAX_FILE_BYTES:,} bytes "
                 "(DynamoDB items are limited to 400 KB)",
             )
@@ -234,12 +248,12 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, list[Diagnostic]]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [error(Location(path, line, column), "yaml.encoding", f"not UTF-8: byte 0x{raw[exc.start]:02x}")]
+        return None, [error(Location(path, line, column), YAML_ENCODING, f"not UTF-8: byte 0x{raw[exc.start]:02x}")]
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        return None, [error(Location(path, line, column), "yaml.encoding", "file contains a NUL character")]
+        return None, [error(Location(path, line, column), YAML_ENCODING, "file contains a NUL character")]
     return text, []
 
 
@@ -251,7 +265,7 @@ def _tab_indentation(path: str, text: str) -> list[Diagnostic]:
             problems.append(
                 error(
                     Location(path, number, indent.index("\t") + 1),
-                    "yaml.tab",
+                    YAML_TAB,
                     "tab character in indentation; YAML indentation must use spaces",
                 )
             )
@@ -273,9 +287,9 @@ def load_yaml(path: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         reason = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        return None, [error(Location(path, line, column), "yaml.syntax", reason)]
+        return None, [error(Location(path, line, column), YAML_SYNTAX, reason)]
     except yaml.YAMLError as exc:
-        return None, [error(Location(path, 1, 1), "yaml.syntax", str(exc).splitlines()[0])]
+        return None, [error(Location(path, 1, 1), YAML_SYNTAX, str(exc).splitlines()[0])]
     if not nodes:
         return LoadedYaml(path, None, {(): (1, 1)}), []
     if len(nodes) > 1:
@@ -283,7 +297,7 @@ def load_yaml(path: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic
         return None, [
             error(
                 Location(path, extra.start_mark.line + 1, extra.start_mark.column + 1),
-                "yaml.multi-document",
+                YAML_MULTI_DOCUMENT,
                 "a spec file holds exactly one YAML document; found another one here",
             )
         ]
@@ -297,10 +311,10 @@ def load_yaml(path: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic
         return None, [
             error(
                 builder.result.locate(where, key=True),
-                "yaml.alias-bomb",
+                YAML_ALIAS_BOMB,
                 f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
             )
         ]
     except RecursionError:
-        return None, [error(Location(path, 1, 1), "yaml.alias-bomb", "document nests too deeply")]
+        return None, [error(Location(path, 1, 1), YAML_ALIAS_BOMB, "document nests too deeply")]
     return builder.result, builder.diagnostics

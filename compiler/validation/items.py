@@ -9,6 +9,15 @@ from compiler.load.specs import SpecFile, SpecPath, template_context
 from compiler.load.templating import render_values
 from compiler.load.yamlload import LoadedYaml
 from compiler.model import JOB_NAMES, EnvironmentConfig, JobItem, Route
+from compiler.rule_catalog import (
+    ENVELOPE_IGNORED_KEY,
+    ENVELOPE_PARAMETERS,
+    ENVELOPE_SERVER_MANAGED,
+    IDENTITY_DELTA_SPEC,
+    IDENTITY_MISMATCH,
+    JOB_UNKNOWN,
+    SCHEMA,
+)
 from compiler.validation.schemas import SchemaCatalog
 from compiler.validation.suggest import closest
 
@@ -26,7 +35,7 @@ def build_job_item(
         suggestion = closest(spec_path.job_name, JOB_NAMES)
         hint = f"; did you mean {suggestion!r}?" if suggestion else f" (known: {', '.join(JOB_NAMES)})"
         problems.append(
-            error(Location(spec_path.relative, 1, 1), "job.unknown", f"unknown job name {spec_path.job_name!r}{hint}")
+            error(Location(spec_path.relative, 1, 1), JOB_UNKNOWN, f"unknown job name {spec_path.job_name!r}{hint}")
         )
         return None, problems
     problems.extend(catalog.validate("item", document))
@@ -47,7 +56,7 @@ def build_job_item(
         problems.append(
             warning(
                 document.locate(("updated_at",), key=True),
-                "envelope.server-managed",
+                ENVELOPE_SERVER_MANAGED,
                 "updated_at is set by `ndrc publish`; the value in the file is ignored",
             )
         )
@@ -70,7 +79,7 @@ def _ignored_keys(document: LoadedYaml) -> list[Diagnostic]:
     return [
         warning(
             document.locate((key,), key=True),
-            "envelope.ignored-key",
+            ENVELOPE_IGNORED_KEY,
             f"{key!r} is not an item attribute and is not compiled; move it under `spec` or prefix it with x-",
         )
         for key in document.data
@@ -81,8 +90,8 @@ def _ignored_keys(document: LoadedYaml) -> list[Diagnostic]:
 def without_cascades(problems: list[Diagnostic]) -> list[Diagnostic]:
     """Drop schema findings on a value already reported by a more specific rule (broken YAML or template,
     identity, secrets): one problem, one diagnostic."""
-    broken = {(p.line, p.column) for p in problems if p.is_error and not p.rule.startswith("schema.")}
-    return [p for p in problems if not (p.rule.startswith("schema.") and (p.line, p.column) in broken)]
+    broken = {(p.line, p.column) for p in problems if p.is_error and not p.rule.startswith(SCHEMA)}
+    return [p for p in problems if not (p.rule.startswith(SCHEMA) and (p.line, p.column) in broken)]
 
 
 def _payload_key(spec_path: SpecPath, document: LoadedYaml, problems: list[Diagnostic]) -> str | None:
@@ -91,7 +100,7 @@ def _payload_key(spec_path: SpecPath, document: LoadedYaml, problems: list[Diagn
         problems.append(
             error(
                 document.locate(("parameters",), key=True),
-                "envelope.parameters",
+                ENVELOPE_PARAMETERS,
                 "only project_parameters may hold its payload under `parameters`; use `spec`",
             )
         )
@@ -100,7 +109,7 @@ def _payload_key(spec_path: SpecPath, document: LoadedYaml, problems: list[Diagn
         problems.append(
             error(
                 document.locate(("parameters",), key=True),
-                "envelope.parameters",
+                ENVELOPE_PARAMETERS,
                 "write the payload under `spec` or `parameters`, not both",
             )
         )
@@ -128,7 +137,7 @@ def _identity_problems(spec_path: SpecPath, document: LoadedYaml) -> list[Diagno
             problems.append(
                 error(
                     document.locate((key,)),
-                    "identity.mismatch",
+                    IDENTITY_MISMATCH,
                     f"{key} is {written!r} but the file path {spec_path.relative} says {value!r}",
                 )
             )
@@ -144,7 +153,7 @@ def _delta_identity(
         return [
             error(
                 document.locate(()),
-                "identity.delta-spec",
+                IDENTITY_DELTA_SPEC,
                 "an unversioned delta_builder file must state feature_spec_version (the JobSpec needs it)",
             )
         ]
@@ -161,7 +170,7 @@ def _delta_identity(
             problems.append(
                 error(
                     document.locate((prefix, key)),
-                    "identity.delta-spec",
+                    IDENTITY_DELTA_SPEC,
                     f"spec.{key} is {payload[key]!r} but must be {value!r} (from the file path)",
                 )
             )
@@ -181,7 +190,7 @@ def build_routes(
         problems.append(
             error(
                 document.locate(("project_name",)),
-                "identity.mismatch",
+                IDENTITY_MISMATCH,
                 f"project_name is {body['project_name']!r} but the file path says {spec_path.project_name!r}",
             )
         )

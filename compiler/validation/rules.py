@@ -9,6 +9,19 @@ from typing import Any
 from compiler.diagnostics import Diagnostic, Location, error, warning
 from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.model import JobItem, Route
+from compiler.rule_catalog import (
+    IDENTITY_MISMATCH,
+    OPERATOR_PARAMS,
+    OPERATOR_UNKNOWN,
+    ROUTING_DUPLICATE_ORG_KEY,
+    ROUTING_ORG_KEY_CONFLICT,
+    ROUTING_PREFIX,
+    ROUTING_UNKNOWN_VERSION,
+    SECRET_ARN,
+    SECRET_PLAINTEXT,
+    WINDOW_CRON,
+    WINDOW_FLOOR,
+)
 from compiler.validation.suggest import closest
 from runtime import contract
 
@@ -31,7 +44,7 @@ def window_policy(item: JobItem, document: LoadedYaml, payload_key: str) -> list
         problems.append(
             error(
                 document.locate((payload_key, "defaults", "WindowCronExpression")),
-                "window.cron",
+                WINDOW_CRON,
                 f"WindowCronExpression is {cron!r}; the batch window policy fixes it to "
                 f"{contract.WINDOW_CRON_EXPRESSION!r}",
             )
@@ -41,7 +54,7 @@ def window_policy(item: JobItem, document: LoadedYaml, payload_key: str) -> list
         problems.append(
             error(
                 document.locate((payload_key, "defaults", "WindowFloorMinutes")),
-                "window.floor-minutes",
+                WINDOW_FLOOR,
                 f"WindowFloorMinutes is {_plain(floors)}; the batch window policy fixes it to "
                 f"{list(contract.WINDOW_FLOOR_MINUTES)}",
             )
@@ -52,7 +65,7 @@ def window_policy(item: JobItem, document: LoadedYaml, payload_key: str) -> list
             problems.append(
                 error(
                     document.locate((payload_key, "defaults", key)),
-                    "identity.mismatch",
+                    IDENTITY_MISMATCH,
                     f"defaults.{key} is {written!r} but the file path says {expected!r}",
                 )
             )
@@ -82,7 +95,7 @@ def _secret_findings(document: LoadedYaml, value: Any, json_path: JsonPath) -> I
         for index, child in enumerate(value):
             yield from _secret_findings(document, child, (*json_path, index))
     elif isinstance(value, str) and AWS_ACCESS_KEY.search(value):
-        yield error(document.locate(json_path), "secret.plaintext", "value looks like an AWS access key id")
+        yield error(document.locate(json_path), SECRET_PLAINTEXT, "value looks like an AWS access key id")
 
 
 def _check_secret_value(document: LoadedYaml, key: str, value: str, json_path: JsonPath) -> Iterator[Diagnostic]:
@@ -91,18 +104,18 @@ def _check_secret_value(document: LoadedYaml, key: str, value: str, json_path: J
         if not SECRETS_MANAGER_ARN.fullmatch(value):
             yield error(
                 document.locate(json_path),
-                "secret.arn",
+                SECRET_ARN,
                 f"{key} must be a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
             )
         return
     if AWS_ACCESS_KEY.search(value):
-        yield error(document.locate(json_path), "secret.plaintext", f"{key}: value looks like an AWS access key id")
+        yield error(document.locate(json_path), SECRET_PLAINTEXT, f"{key}: value looks like an AWS access key id")
         return
     literal = value.strip() and not SECRET_REFERENCE.fullmatch(value)
     if SECRET_KEY.search(lowered) and not lowered.endswith(REFERENCE_SUFFIXES) and literal:
         yield error(
             document.locate(json_path),
-            "secret.plaintext",
+            SECRET_PLAINTEXT,
             f"{key} holds a literal value; store the secret in Secrets Manager and reference it by ARN "
             "(the value is not shown)",
         )
@@ -126,7 +139,7 @@ def operators(
         if name not in catalog:
             suggestion = closest(name, catalog)
             hint = f"; did you mean {suggestion!r}?" if suggestion else f" (known: {', '.join(sorted(catalog))})"
-            problems.append(error(document.locate(path), "operator.unknown", f"unknown operator {name!r}{hint}"))
+            problems.append(error(document.locate(path), OPERATOR_UNKNOWN, f"unknown operator {name!r}{hint}"))
             continue
         params = operator.get("params", {})
         for failure in Draft202012Validator(catalog[name]["params"]).iter_errors(_jsonable(params)):
@@ -134,7 +147,7 @@ def operators(
             problems.append(
                 error(
                     document.locate((payload_key, "operators", index, "params", *failure.absolute_path)),
-                    "operator.params",
+                    OPERATOR_PARAMS,
                     f"operator {name!r} params{('.' + where) if where else ''}: {failure.message}",
                 )
             )
@@ -164,7 +177,7 @@ def routing(routes: list[Route], known_versions: dict[str, set[str]]) -> list[Di
             problems.append(
                 error(
                     location,
-                    "routing.duplicate-org-key",
+                    ROUTING_DUPLICATE_ORG_KEY,
                     f"org_key {route.org_key!r} is listed twice (first at line {first.line})",
                 )
             )
@@ -172,7 +185,7 @@ def routing(routes: list[Route], known_versions: dict[str, set[str]]) -> list[Di
             problems.append(
                 error(
                     location,
-                    "routing.org-key-conflict",
+                    ROUTING_ORG_KEY_CONFLICT,
                     f"org_key {route.org_key!r} already belongs to project {first.project_name!r} "
                     f"({first.source}:{first.line}); an org_key may belong to one project only",
                 )
@@ -182,7 +195,7 @@ def routing(routes: list[Route], known_versions: dict[str, set[str]]) -> list[Di
             problems.append(
                 error(
                     location,
-                    "routing.unknown-version",
+                    ROUTING_UNKNOWN_VERSION,
                     f"feature_spec_version {route.feature_spec_version!r} has no project_parameters#"
                     f"{route.feature_spec_version} in project {route.project_name!r}",
                 )
@@ -191,7 +204,7 @@ def routing(routes: list[Route], known_versions: dict[str, set[str]]) -> list[Di
             problems.append(
                 warning(
                     location,
-                    "routing.prefix",
+                    ROUTING_PREFIX,
                     f"ingestion_prefix {route.ingestion_prefix!r} does not end with /{route.org1}/{route.org2}",
                 )
             )

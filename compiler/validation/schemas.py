@@ -19,6 +19,7 @@ from referencing.jsonschema import DRAFT202012
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.load.resources import resource_dir
 from compiler.load.yamlload import JsonPath, LoadedYaml
+from compiler.rule_catalog import SCHEMA, SCHEMA_EITHER, SCHEMA_UNKNOWN_KEY, family_rule
 from compiler.validation.fastcheck import FastValidator, compile_fast_validator, is_valid
 from compiler.validation.suggest import closest
 
@@ -115,9 +116,9 @@ class SchemaCatalog:
         location = document.locate(json_path)
         where = dotted(json_path)
         custom = failure.schema.get(MESSAGE_KEYWORD) if isinstance(failure.schema, dict) else None
-        rule = f"schema.{failure.validator}"
+        rule = family_rule(SCHEMA, str(failure.validator))
         if failure.validator in ("anyOf", "oneOf"):
-            rule = "schema.either"
+            rule = SCHEMA_EITHER
         if custom:
             message = f"{where}: {custom}"
         elif failure.validator == "required":
@@ -208,7 +209,7 @@ class PropertyTree:
                     if suggestion:
                         yield warning(
                             document.locate(child_path, key=True),
-                            "schema.unknown-key",
+                            SCHEMA_UNKNOWN_KEY,
                             f"{dotted(child_path)}: unknown key {key!r}; did you mean {suggestion!r}?",
                         )
         elif isinstance(value, list) and self.items is not None:

@@ -13,6 +13,7 @@ from compiler.load.specs import ROUTING_FILE, SpecFile, discover, read_spec
 from compiler.load.workspace import Workspace
 from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.model import CompiledWorkspace, EnvironmentConfig, JobItem, Route
+from compiler.rule_catalog import ITEM_TOO_LARGE, PROJECT_MISSING_PARAMETERS, WORKSPACE_EMPTY
 from compiler.validation import rules, wiring
 from compiler.validation.items import build_job_item, build_routes, without_cascades
 from compiler.validation.schemas import SchemaCatalog
@@ -104,7 +105,7 @@ def _item_rules(item: JobItem, loaded: SpecFile, payload_key: str) -> list[Diagn
         problems.append(
             error(
                 Location(loaded.path.relative, 1, 1),
-                "item.too-large",
+                ITEM_TOO_LARGE,
                 f"the compiled item is {size:,} bytes; DynamoDB items are limited to {MAX_ITEM_BYTES:,} bytes "
                 "(split the spec or move bulky lists to S3 and reference them)",
             )
@@ -138,7 +139,7 @@ def workspace_rules(results: list[FileResult]) -> list[Diagnostic]:
             problems.append(
                 warning(
                     Location(item.source, 1, 1),
-                    "project.missing-parameters",
+                    PROJECT_MISSING_PARAMETERS,
                     f"project {item.project_name!r} has no project_parameters#{version}; orchestration cannot "
                     "resolve this version's defaults",
                 )
@@ -151,14 +152,22 @@ def validate_workspace(
     environment: EnvironmentConfig,
     *,
     catalog: SchemaCatalog | None = None,
+    files: list[tuple[Path, str]] | None = None,
     file_results: dict[str, FileResult] | None = None,
 ) -> ValidationResult:
-    """Validate every spec file of the workspace. `file_results` may hold cached per-file results."""
-    catalog = catalog or SchemaCatalog.default()
-    cached = file_results or {}
+    """The collector: every spec file's diagnostics, then the rules across files, in one sorted list.
+
+    `files` (default: discovered under specs/) are `(path, workspace-relative path)` pairs; `file_results`
+    holds results already known for some of them (the compilation's cache and its parallel path)."""
+    listed = discover(workspace.specs_dir, workspace.root) if files is None else files
+    known = file_results or {}
     results = []
-    for path, relative in discover(workspace.specs_dir, workspace.root):
-        results.append(cached.get(relative) or validate_file(path, relative, environment, catalog))
+    for path, relative in sorted(listed, key=lambda pair: pair[1]):
+        result = known.get(relative)
+        if result is None:
+            catalog = catalog or SchemaCatalog.default()
+            result = validate_file(path, relative, environment, catalog)
+        results.append(result)
     return assemble(environment, results)
 
 
@@ -173,7 +182,7 @@ def assemble(environment: EnvironmentConfig, results: list[FileResult]) -> Valid
         routes=sorted((route for r in results for route in r.routes), key=lambda r: r.org_key),
     )
     if not compiled.items and not compiled.routes and not bag.has_errors:
-        bag.add(error(Location("specs", 1, 1), "workspace.empty", "no spec files under specs/"))
+        bag.add(error(Location("specs", 1, 1), WORKSPACE_EMPTY, "no spec files under specs/"))
     return ValidationResult(compiled, bag.sorted())
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from compiler.diagnostics import Diagnostic, Location, warning
 from compiler.load.yamlload import JsonPath
 from compiler.model import JobItem
+from compiler.rule_catalog import WIRING, family_rule
 
 Lookup = Callable[[str, JsonPath], Location]
 
@@ -26,7 +27,7 @@ class Edge:
 
     @property
     def rule(self) -> str:
-        return f"wiring.{self.consumer}"
+        return family_rule(WIRING, self.consumer)
 
 
 DELTA_OUT = (("output", "s3_prefix"),)

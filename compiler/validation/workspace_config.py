@@ -8,6 +8,7 @@ from compiler.diagnostics import Location, error
 from compiler.errors import UsageError, WorkspaceInvalid
 from compiler.load.workspace import CONFIG_FILE, Workspace, find_workspace_root
 from compiler.load.yamlload import load_yaml
+from compiler.rule_catalog import WORKSPACE_SHAPE
 from compiler.validation.schemas import SchemaCatalog
 
 
@@ -20,7 +21,7 @@ def load_workspace(root: Path | None = None, catalog: SchemaCatalog | None = Non
     document, problems = load_yaml(CONFIG_FILE, path.read_bytes())
     if document is not None:
         if not isinstance(document.data, dict):
-            problems.append(error(Location(CONFIG_FILE, 1, 1), "workspace.shape", "ndrc.yaml must be a mapping"))
+            problems.append(error(Location(CONFIG_FILE, 1, 1), WORKSPACE_SHAPE, "ndrc.yaml must be a mapping"))
         else:
             problems.extend((catalog or SchemaCatalog.default()).validate("workspace", document))
     if any(p.is_error for p in problems):

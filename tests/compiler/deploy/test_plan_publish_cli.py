@@ -17,7 +17,7 @@ from publish_helpers import Sandbox, job_item, route
 
 from compiler.cli import cli
 from compiler.deploy.plan import load_plan
-from compiler.deploy.publish import apply_changes, make_plan, open_target, publish
+from compiler.deploy.publish import apply_changes, make_plan, open_deployment, publish
 
 pytestmark = pytest.mark.emulator
 
@@ -90,7 +90,7 @@ def test_saved_plan_resumes_after_an_interrupted_apply(provisioned: Sandbox, tmp
     saved = tmp_path / "plan.json"
     ndrc(provisioned, "plan", "--build", str(build_with(provisioned, "b1", 1)), "--out", str(saved))
     plan = load_plan(saved)
-    target = open_target(provisioned.workspace, "local")
+    target = open_deployment(provisioned.workspace, "local")
     apply_changes(target, plan.changes[:2])  # a publish of this plan that died after two writes
     code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--yes")
     assert code == 0 and "2 applied, 2 already" in output
