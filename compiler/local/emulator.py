@@ -13,9 +13,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_ready(endpoint: str, timeout_seconds: float = 30.0) -> bool:
+def wait_until_ready(
+    endpoint: str, timeout_seconds: float = 30.0, alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """True once the server answers; False after the timeout or as soon as `alive()` says it has gone."""
     deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and alive():
         try:
             with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
                 return True
@@ -91,19 +95,23 @@ def running_emulator(cwd: Path | None = None) -> Iterator[str]:
     """A throwaway emulator process on a free loopback port, stopped on exit; yields its endpoint."""
     port = free_port()
     endpoint = f"http://{LOOPBACK}:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler.local.emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=cwd,
-    )
-    try:
-        if not wait_until_ready(endpoint):
-            raise RuntimeError(f"the emulator did not start at {endpoint}")
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "compiler.local.emulator", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=cwd,
+        )
+        try:
+            if not wait_until_ready(endpoint, alive=lambda: process.poll() is None):
+                stderr.seek(0)
+                said = stderr.read().decode("utf-8", "replace").strip() or "(nothing on stderr)"
+                state = f"exited with code {process.returncode}" if process.poll() is not None else "did not answer"
+                raise RuntimeError(f"the emulator at {endpoint} {state}; its stderr:\n{said}")
+            yield endpoint
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:
