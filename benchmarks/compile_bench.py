@@ -34,8 +34,8 @@ def run_floor(workspace: Path) -> None:
 
 
 def run_ndrc(workspace: Path, validate_first: bool) -> None:
-    from compiler.build import compile_workspace, validate_with_cache
-    from compiler.workspace import load_workspace
+    from compiler.compilation.compile import compile_workspace, validate_with_cache
+    from compiler.validation.workspace_config import load_workspace
 
     loaded = load_workspace(workspace)
     if validate_first:

@@ -5,7 +5,7 @@
 Measures API calls (by operation, counted with a botocore before-call hook) and wall time for: the first
 publish, a no-op publish, and a publish after one spec was edited. Targets: no-op = 0 writes and at most
 one DynamoDB read per project; one spec changed = 1 write. The emulator runs with the partition-only
-Query path of `compiler.emulator_tuning` unless --untuned (moto alone sorts the whole table per Query).
+Query path of `compiler.local.emulator_tuning` unless --untuned (moto alone sorts the whole table per Query).
 """
 
 from __future__ import annotations
@@ -23,20 +23,23 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.workspace_gen import generate, project_name
-from compiler.aws import Aws
-from compiler.build import compile_workspace
-from compiler.emulator import free_port, wait_until_ready
-from compiler.provision import provision
-from compiler.publish import publish
-from compiler.workspace import load_workspace
+from compiler.compilation.compile import compile_workspace
+from compiler.deploy.aws import Aws
+from compiler.deploy.provision import provision
+from compiler.deploy.publish import publish
+from compiler.local.emulator import free_port, wait_until_ready
+from compiler.validation.workspace_config import load_workspace
 
 WRITES = {"PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "CreateStateMachine", "UpdateStateMachine",
           "CreatePipeline", "UpdatePipeline", "PutObject"}
-TUNED = "from compiler.emulator_tuning import tune_moto; tune_moto(); from compiler.emulator import main; main()"
+TUNED = (
+    "from compiler.local.emulator_tuning import tune_moto; tune_moto(); "
+    "from compiler.local.emulator import main; main()"
+)
 
 
 def start_emulator(port: int, tuned: bool) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-c", TUNED] if tuned else [sys.executable, "-m", "compiler.emulator"]
+    command = [sys.executable, "-c", TUNED] if tuned else [sys.executable, "-m", "compiler.local.emulator"]
     process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not wait_until_ready(f"http://127.0.0.1:{port}", 60):
         process.kill()

@@ -1,4 +1,5 @@
-"""Domain exceptions of ndrc. The CLI maps each to an exit code and a one-line message."""
+"""Domain exceptions of ndrc. Each declares its class of failure as an exit code (1: findings or a failed
+operation, 2: usage or environment); `compiler/cli/exit_codes.py` renders them as one line and that code."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from compiler.diagnostics import Diagnostic
 class NdrcError(Exception):
     """Raised for any failure ndrc reports to the user without a traceback."""
 
-    exit_code = 1
+    exit_code: int = 1
 
 
 class UsageError(NdrcError):
     """Raised when the command line or the environment is wrong (missing workspace, unknown env)."""
 
-    exit_code = 2
+    exit_code: int = 2
 
 
 class WorkspaceInvalid(NdrcError):

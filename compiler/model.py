@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.contract import org_key, sort_key
+
 JOB_NAMES: tuple[str, ...] = (
     "delta_builder",
     "fg_a_builder",
@@ -24,12 +26,6 @@ JOB_NAMES: tuple[str, ...] = (
     "pipeline_model_deploy",
 )
 
-VERSION_DELIMITER = "#"
-
-
-def sort_key(job_name: str, feature_spec_version: str | None) -> str:
-    """The `job_name` sort-key value: `<job>#<version>`, or the bare job name for a legacy item."""
-    return f"{job_name}{VERSION_DELIMITER}{feature_spec_version}" if feature_spec_version else job_name
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ class Route:
 
     @property
     def org_key(self) -> str:
-        return f"{self.org1}#{self.org2}"
+        return org_key(self.org1, self.org2)
 
     def as_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -141,9 +137,6 @@ class CompiledWorkspace:
 
     def projects(self) -> list[str]:
         return sorted({item.project_name for item in self.items} | {r.project_name for r in self.routes})
-
-    def items_of(self, project_name: str) -> list[JobItem]:
-        return [item for item in self.items if item.project_name == project_name]
 
     def find(self, project_name: str, job_name: str, feature_spec_version: str | None) -> JobItem | None:
         for item in self.items:

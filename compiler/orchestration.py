@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from compiler.model import EnvironmentConfig
 
-# The lock table (provisioned by `ndrc provision`): one item per started batch window.
-LOCK_KEY_ATTRIBUTE = "lock_key"
-LOCK_TTL_ATTRIBUTE = "expires_at"
-# CONTRACT window policy: start = source timestamp floored to the latest earlier-or-equal minute of these.
-WINDOW_FLOOR_MINUTES: tuple[int, ...] = (8, 23, 38, 53)
+# Re-exported for the targets: the lock table's attributes and the window policy are runtime/contract.py facts.
+from runtime.contract import LOCK_KEY_ATTRIBUTE as LOCK_KEY_ATTRIBUTE
+from runtime.contract import LOCK_TTL_ATTRIBUTE as LOCK_TTL_ATTRIBUTE
+from runtime.contract import WINDOW_FLOOR_MINUTES as WINDOW_FLOOR_MINUTES
 
 # Flow keys: the suffix of each resource name after the environment's `name_prefix`.
 LIVE = "live-inference"

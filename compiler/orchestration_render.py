@@ -16,8 +16,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from compiler.errors import NdrcError
-from compiler.resources import resource_dir
-from compiler.templating import jinja_environment
+from compiler.load.resources import resource_dir
+from compiler.load.templating import jinja_environment
 
 TEMPLATES_DIR = resource_dir("templates")
 

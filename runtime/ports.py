@@ -14,9 +14,6 @@ class PortList:
     singles: tuple[int, ...]
     ranges: tuple[tuple[int, int], ...]
 
-    def contains(self, port: int) -> bool:
-        return port in self.singles or any(low <= port <= high for low, high in self.ranges)
-
 
 def parse_ports(items: Iterable[Any], where: str) -> PortList:
     singles: list[int] = []

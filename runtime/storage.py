@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from runtime.contract import STORAGE_ROOT_ENV
 from runtime.errors import StorageError
 
-STORAGE_ROOT_ENV = "NDRC_LOCAL_STORAGE_ROOT"
 _SCHEMES = ("s3://", "s3a://")
 
 

@@ -1,16 +1,77 @@
-"""Shared fixtures: the repository root and a moto server over HTTP on 127.0.0.1."""
+"""Shared fixtures (the repository root, a moto server over HTTP on 127.0.0.1) and what tests need.
+
+A test that needs an external part carries its marker: `emulator` (moto), `spark` (pyspark + Java), `node`
+(node + asl-validator), `aws_schemas` (AWS's published schemas in ../shared/aws-schemas). Tests that use the
+fixtures of those parts are marked automatically. When a part is missing, the test is skipped with the
+reason in a developer's run; with NDRC_REQUIRE_ALL=1 (set by .ci/run) it fails instead, so CI runs everything.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from compiler.emulator import running_emulator
+from compiler.local.emulator import running_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+AWS_SCHEMAS = REPO_ROOT.parent / "shared" / "aws-schemas"
+ASL_VALIDATOR = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "asl-validator"
+REQUIRE_ALL = os.environ.get("NDRC_REQUIRE_ALL") == "1"
+
+# marker -> fixtures whose use implies it
+MARKER_FIXTURES = {
+    "emulator": {"emulator_endpoint"},
+    "spark": {"spark"},
+    "aws_schemas": {"aws_schemas"},
+}
+
+
+def _java() -> bool:
+    java_home = os.environ.get("JAVA_HOME")
+    return shutil.which("java") is not None or bool(java_home and (Path(java_home) / "bin" / "java").exists())
+
+
+# marker -> (is the part there?, what to do when it is not)
+REQUIREMENTS: dict[str, tuple[Callable[[], bool], str]] = {
+    "emulator": (
+        lambda: importlib.util.find_spec("moto") is not None,
+        "moto is not installed: pip install -e '.[local]'",
+    ),
+    "spark": (
+        lambda: importlib.util.find_spec("pyspark") is not None and _java(),
+        "Spark needs pyspark and a Java runtime (java on PATH or JAVA_HOME)",
+    ),
+    "node": (
+        lambda: shutil.which("node") is not None and ASL_VALIDATOR.exists(),
+        "asl-validator needs node and `npm install --prefix .ci/node asl-validator@4` (scripts/install.sh)",
+    ),
+    "aws_schemas": (
+        AWS_SCHEMAS.is_dir,
+        f"AWS's published schemas are missing: {AWS_SCHEMAS} (CI checks the shared folder out beside the clone)",
+    ),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in MARKER_FIXTURES.items():
+            if used & fixtures and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, (available, missing) in REQUIREMENTS.items():
+        if item.get_closest_marker(marker) is not None and not available():
+            if REQUIRE_ALL:
+                pytest.fail(f"NDRC_REQUIRE_ALL=1 and {missing}", pytrace=False)
+            pytest.skip(missing)
 
 
 @pytest.fixture(scope="session")

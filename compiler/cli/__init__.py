@@ -9,6 +9,7 @@ import sys
 import click
 
 from compiler import __version__
+from compiler.cli.exit_codes import ExitCode
 
 # Each module defines one or more click commands and a `COMMANDS` list; adding a command is one line here.
 COMMAND_MODULES = (
@@ -43,4 +44,4 @@ def main() -> None:
         if os.environ.get("NDRC_DEBUG"):
             raise
         click.echo(f"ndrc: internal error: {type(exc).__name__}: {exc} (set NDRC_DEBUG=1 for details)", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.USAGE)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from compiler.build import compile_workspace
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.reporters import render_text
-from compiler.workspace import load_workspace
+from compiler.cli.exit_codes import handle_errors
+from compiler.cli.options import env_option, workspace_option
+from compiler.compilation.compile import compile_workspace
+from compiler.validation.reporters import render_text
+from compiler.validation.workspace_config import load_workspace
 
 
 @click.command("compile")
@@ -23,17 +23,10 @@ from compiler.workspace import load_workspace
     default=None,
     help="Output root; artifacts go to <out>/<env>/ (default: build/ in the workspace).",
 )
+@handle_errors
 def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: Path | None) -> None:
     """Compile specs into DynamoDB items, state machines and pipelines. Writes nothing if anything is invalid."""
-    try:
-        workspace = load_workspace(workspace_dir)
-        result = compile_workspace(workspace, env_name, out_dir)
-    except WorkspaceInvalid as invalid:
-        click.echo(render_text(invalid.diagnostics), nl=False, err=True)
-        click.echo(f"ndrc: error: {invalid}", err=True)
-        raise click.exceptions.Exit(1) from None
-    except NdrcError as problem:
-        raise fail(problem) from None
+    result = compile_workspace(load_workspace(workspace_dir), env_name, out_dir)
     warnings = [d for d in result.diagnostics if not d.is_error]
     if warnings:
         click.echo(render_text(warnings), nl=False, err=True)

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError, UsageError
+from compiler.cli.exit_codes import handle_errors
+from compiler.cli.options import env_option, workspace_option
+from compiler.errors import UsageError
 from compiler.graph import diagram, markdown, orchestration_artifacts
 from compiler.model import CompiledWorkspace
-from compiler.workspace import load_workspace
+from compiler.validation.workspace_config import load_workspace
 
 
 @click.command("graph")
@@ -32,23 +33,21 @@ from compiler.workspace import load_workspace
     default=None,
     help="Write to this file instead of standard output.",
 )
+@handle_errors
 def graph_command(
     names: tuple[str, ...], env_name: str | None, workspace_dir: Path | None, output_format: str, out_file: Path | None
 ) -> None:
     """Draw the compiled state machines and SageMaker pipelines (all, or those NAMEd) as Mermaid diagrams."""
-    try:
-        workspace = load_workspace(workspace_dir)
-        artifacts = orchestration_artifacts(CompiledWorkspace(workspace.environment(env_name)))
-        known = [a.name for a in artifacts]
-        unknown = sorted(set(names) - set(known))
-        if unknown:
-            raise UsageError(f"unknown name(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        chosen = [a for a in artifacts if not names or a.name in names]
-        if output_format == "mermaid" and len(chosen) != 1:
-            raise UsageError("--format mermaid draws one diagram: name one state machine or pipeline")
-        text = diagram(chosen[0]) if output_format == "mermaid" else markdown(chosen)
-    except NdrcError as problem:
-        raise fail(problem) from None
+    workspace = load_workspace(workspace_dir)
+    artifacts = orchestration_artifacts(CompiledWorkspace(workspace.environment(env_name)))
+    known = [a.name for a in artifacts]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise UsageError(f"unknown name(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [a for a in artifacts if not names or a.name in names]
+    if output_format == "mermaid" and len(chosen) != 1:
+        raise UsageError("--format mermaid draws one diagram: name one state machine or pipeline")
+    text = diagram(chosen[0]) if output_format == "mermaid" else markdown(chosen)
     if out_file is None:
         click.echo(text, nl=False)
     else:

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from compiler import local
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError
-from compiler.workspace import load_workspace
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.load.workspace import Workspace
+from compiler.local import daemon
+from compiler.model import EnvironmentConfig
+
+ACTIONS: dict[str, Callable[[Workspace, EnvironmentConfig], daemon.EmulatorStatus]] = {
+    "up": daemon.up,
+    "down": daemon.down,
+    "status": daemon.status,
+}
 
 
-def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> local.EmulatorStatus:
-    try:
-        workspace = load_workspace(workspace_dir)
-        environment = workspace.environment(env_name)
-        status: local.EmulatorStatus = getattr(local, action)(workspace, environment)
-    except NdrcError as problem:
-        raise fail(problem) from None
+def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> daemon.EmulatorStatus:
+    workspace, environment = open_environment(workspace_dir, env_name)
+    status = ACTIONS[action](workspace, environment)
     click.echo(status.describe())
     return status
 
@@ -31,6 +35,7 @@ def local_group() -> None:
 @local_group.command("up")
 @env_option
 @workspace_option
+@handle_errors
 def up_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Start the emulator in the background (no-op when it already runs)."""
     _run("up", env_name, workspace_dir)
@@ -39,6 +44,7 @@ def up_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @local_group.command("down")
 @env_option
 @workspace_option
+@handle_errors
 def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Stop the emulator this workspace started; its tables and state machines are gone afterwards."""
     _run("down", env_name, workspace_dir)
@@ -47,10 +53,11 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @local_group.command("status")
 @env_option
 @workspace_option
+@handle_errors
 def status_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Say whether the emulator runs; exit 0 when it answers, 1 when it is stopped."""
     if _run("status", env_name, workspace_dir).state == "stopped":
-        raise click.exceptions.Exit(1)
+        exit_with(ExitCode.FINDINGS)
 
 
 COMMANDS = [local_group]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from compiler.errors import NdrcError
-
-F = TypeVar("F", bound=Callable[..., Any])
+from compiler.load.workspace import Workspace
+from compiler.local.daemon import ensure_running
+from compiler.model import EnvironmentConfig
+from compiler.validation.workspace_config import load_workspace
 
 workspace_option = click.option(
     "--workspace",
@@ -28,7 +27,13 @@ env_option = click.option(
 )
 
 
-def fail(error: NdrcError) -> click.exceptions.Exit:
-    """Print a domain error on stderr as one line and turn it into the CLI exit code."""
-    click.echo(f"ndrc: error: {error}", err=True)
-    return click.exceptions.Exit(error.exit_code)
+def open_environment(
+    workspace_dir: Path | None, env_name: str | None, *, start_emulator: bool = False
+) -> tuple[Workspace, EnvironmentConfig]:
+    """The workspace and its selected environment; with `start_emulator`, the local emulator runs afterwards when
+    the environment points at it (the commands that talk to AWS decide this, not the library)."""
+    workspace = load_workspace(workspace_dir)
+    environment = workspace.environment(env_name)
+    if start_emulator:
+        ensure_running(workspace, environment)
+    return workspace, environment

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.plan import save_plan
-from compiler.plan_render import RENDERERS
-from compiler.publish import make_plan
-from compiler.reporters import render_text
-from compiler.workspace import load_workspace
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.deploy.plan import save_plan
+from compiler.deploy.plan_render import RENDERERS
+from compiler.deploy.publish import make_plan
 
 build_option = click.option(
     "--build",
@@ -27,12 +25,6 @@ color_option = click.option(
 )
 
 
-def invalid_workspace(invalid: WorkspaceInvalid) -> click.exceptions.Exit:
-    click.echo(render_text(invalid.diagnostics), nl=False, err=True)
-    click.echo(f"ndrc: error: {invalid}", err=True)
-    return click.exceptions.Exit(1)
-
-
 @click.command("plan")
 @env_option
 @workspace_option
@@ -42,22 +34,19 @@ def invalid_workspace(invalid: WorkspaceInvalid) -> click.exceptions.Exit:
               help="Also save the plan as JSON, for `ndrc publish --plan FILE`.")
 @build_option
 @color_option
+@handle_errors
 def plan_command(env_name: str | None, workspace_dir: Path | None, output_format: str, out_file: Path | None,
                  build_dir: Path | None, color: bool | None) -> None:
     """Show what publish would change, per artifact, against what is deployed. Exit 1 if anything would."""
-    try:
-        plan = make_plan(load_workspace(workspace_dir), env_name, build_dir=build_dir)
-        if out_file is not None:
-            save_plan(plan, out_file)
-    except WorkspaceInvalid as invalid:
-        raise invalid_workspace(invalid) from None
-    except NdrcError as problem:
-        raise fail(problem) from None
+    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    plan = make_plan(workspace, environment.name, build_dir=build_dir)
+    if out_file is not None:
+        save_plan(plan, out_file)
     use_color = sys.stdout.isatty() if color is None else color
     click.echo(RENDERERS[output_format](plan, use_color), nl=False)
     if out_file is not None:
         click.echo(f"plan saved to {out_file}", err=True)
-    raise click.exceptions.Exit(1 if plan.has_changes or plan.unsupported else 0)
+    exit_with(ExitCode.FINDINGS if plan.has_changes or plan.unsupported else ExitCode.OK)
 
 
 COMMANDS = [plan_command]

@@ -6,26 +6,21 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.cli.plan import invalid_workspace
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.cli.publish import report
-from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.provision import provision
-from compiler.workspace import load_workspace
+from compiler.deploy.provision import provision
 
 
 @click.command("provision")
 @env_option
 @workspace_option
 @click.option("--seed-routing", is_flag=True, help="Also write the routing items of the compiled specs.")
+@handle_errors
 def provision_command(env_name: str | None, workspace_dir: Path | None, seed_routing: bool) -> None:
     """Create the DynamoDB tables (and the emulator's artifacts bucket) if missing. Idempotent."""
-    try:
-        result = provision(load_workspace(workspace_dir), env_name, seed_routing=seed_routing)
-    except WorkspaceInvalid as invalid:
-        raise invalid_workspace(invalid) from None
-    except NdrcError as problem:
-        raise fail(problem) from None
+    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    result = provision(workspace, environment.name, seed_routing=seed_routing)
     for resource, what in result.actions:
         click.echo(f"{what:<10} {resource}")
     if not result.changed:
@@ -33,7 +28,7 @@ def provision_command(env_name: str | None, workspace_dir: Path | None, seed_rou
     if result.seeded is not None:
         report(result.seeded)
         if not result.seeded.ok:
-            raise click.exceptions.Exit(1)
+            exit_with(ExitCode.FINDINGS)
 
 
 COMMANDS = [provision_command]

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.cli.plan import build_option, color_option, invalid_workspace
-from compiler.errors import NdrcError, UsageError, WorkspaceInvalid
-from compiler.plan import Plan
-from compiler.plan_render import render_text, summary
-from compiler.progress import ProgressBar
-from compiler.publish import PublishResult, publish
-from compiler.workspace import load_workspace
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.cli.plan import build_option, color_option
+from compiler.deploy.plan import Plan
+from compiler.deploy.plan_render import render_text, summary
+from compiler.deploy.progress import ProgressBar
+from compiler.deploy.publish import PublishResult, publish
+from compiler.errors import UsageError
 
 
 def report(result: PublishResult) -> None:
@@ -44,11 +44,12 @@ def report(result: PublishResult) -> None:
               help="Apply exactly this saved plan (`ndrc plan --out`); refused if the deployed state moved since.")
 @build_option
 @color_option
+@handle_errors
 def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: bool, assume_yes: bool,
                     prune: bool, plan_file: Path | None, build_dir: Path | None, color: bool | None) -> None:
     """Apply the plan: conditional per-item writes, state machines, pipelines, the runtime archive."""
     if not (assume_yes or dry_run or sys.stdin.isatty()):
-        raise fail(UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)"))
+        raise UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)")
     use_color = sys.stdout.isatty() if color is None else color
 
     def show(plan: Plan) -> None:
@@ -60,29 +61,25 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
     def confirm(plan: Plan) -> bool:
         return assume_yes or click.confirm(f"{summary(plan)} Publish to {plan.environment}?", default=False)
 
-    try:
-        result = publish(
-            load_workspace(workspace_dir), env_name, build_dir=build_dir, plan_file=plan_file, prune=prune,
-            dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
-        )
-    except WorkspaceInvalid as invalid:
-        raise invalid_workspace(invalid) from None
-    except NdrcError as problem:
-        raise fail(problem) from None
+    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    result = publish(
+        workspace, environment.name, build_dir=build_dir, plan_file=plan_file, prune=prune,
+        dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
+    )
     if result.refused:
         for reason in result.refused:
             click.echo(f"  moved: {reason}", err=True)
         click.echo("ndrc: error: the deployed state moved since the plan was made; nothing was written. "
                    "Make a new plan.", err=True)
-        raise click.exceptions.Exit(1)
+        exit_with(ExitCode.FINDINGS)
     if result.declined:
         click.echo("not published", err=True)
-        raise click.exceptions.Exit(1)
+        exit_with(ExitCode.FINDINGS)
     if dry_run:
         click.echo("dry run: nothing was written")
         return
     report(result)
-    raise click.exceptions.Exit(0 if result.ok else 1)
+    exit_with(ExitCode.OK if result.ok else ExitCode.FINDINGS)
 
 
 COMMANDS = [publish_command]

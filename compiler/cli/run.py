@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError
-from compiler.local import ensure_running
-from compiler.runjob import job_environment, run_module, storage_root
-from compiler.workspace import load_workspace
+from compiler.cli.exit_codes import exit_with, handle_errors
+from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.local.runjob import job_environment, run_module, storage_root
 from runtime.jobs.registry import REGISTRY
 
 PASS_THROUGH = {"ignore_unknown_options": True}
@@ -36,6 +34,7 @@ def check_job_name(ctx: click.Context, param: click.Parameter, value: str) -> st
 @env_option
 @workspace_option
 @click.argument("runtime_args", nargs=-1, type=click.UNPROCESSED)
+@handle_errors
 def run_command(
     job_name: str,
     project_name: str,
@@ -47,39 +46,29 @@ def run_command(
     """Run a runtime job locally on Spark local[*] (for `local`, against the emulator and the local
     storage root). Further arguments go to `python -m runtime`, e.g. --mini-batch-id, --batch-end-ts-iso.
     Exit codes: 0 ok, 1 the job failed, 2 usage error (unknown job, missing or unknown job arguments)."""
-    try:
-        workspace = load_workspace(workspace_dir)
-        environment = workspace.environment(env_name)
-        ensure_running(workspace, environment)
-        arguments = [job_name, "--project-name", project_name]
-        if feature_spec_version:
-            arguments += ["--feature-spec-version", feature_spec_version]
-        arguments += list(runtime_args)
-        code = run_module("runtime", arguments, job_environment(workspace, environment), workspace.root)
-    except NdrcError as problem:
-        raise fail(problem) from None
-    raise click.exceptions.Exit(code)
+    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    arguments = [job_name, "--project-name", project_name]
+    if feature_spec_version:
+        arguments += ["--feature-spec-version", feature_spec_version]
+    arguments += list(runtime_args)
+    exit_with(run_module("runtime", arguments, job_environment(workspace, environment), workspace.root))
 
 
 @click.command("gen-traffic", context_settings=PASS_THROUGH)
 @env_option
 @workspace_option
 @click.argument("generator_args", nargs=-1, type=click.UNPROCESSED)
+@handle_errors
 def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, generator_args: tuple[str, ...]) -> None:
     """Write synthetic Palo Alto traffic batches into the environment's ingestion bucket (for `local`, the
     local storage root). Options go to `python -m devtools.traffic` (--batches, --rows-per-batch, --seed, ...)."""
-    try:
-        workspace = load_workspace(workspace_dir)
-        environment = workspace.environment(env_name)
-        arguments = [f"s3://{environment.get('buckets.ingestion')}"]
-        root = storage_root(workspace, environment)
-        if root is not None:
-            arguments += ["--storage-root", str(root)]
-        arguments += list(generator_args)
-        code = run_module("devtools.traffic", arguments, job_environment(workspace, environment), workspace.root)
-    except NdrcError as problem:
-        raise fail(problem) from None
-    raise click.exceptions.Exit(code)
+    workspace, environment = open_environment(workspace_dir, env_name)
+    arguments = [f"s3://{environment.get('buckets.ingestion')}"]
+    root = storage_root(workspace, environment)
+    if root is not None:
+        arguments += ["--storage-root", str(root)]
+    arguments += list(generator_args)
+    exit_with(run_module("devtools.traffic", arguments, job_environment(workspace, environment), workspace.root))
 
 
 COMMANDS = [run_command, gen_traffic_command]

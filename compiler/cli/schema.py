@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from compiler.schemas import SchemaCatalog
+from compiler.cli.exit_codes import handle_errors
+from compiler.errors import UsageError
+from compiler.validation.schemas import SchemaCatalog
 
 
 @click.command("schema")
@@ -19,6 +21,7 @@ from compiler.schemas import SchemaCatalog
     default=None,
     help="Write every schema into this folder (keeps the jobs/ layout so $refs resolve).",
 )
+@handle_errors
 def schema_command(name: str | None, export_dir: Path | None) -> None:
     """Without NAME, list the schemas; with NAME (e.g. jobs/fg_c_builder), print it."""
     catalog = SchemaCatalog.default()
@@ -37,8 +40,7 @@ def schema_command(name: str | None, export_dir: Path | None) -> None:
     if not catalog.has(key) and catalog.has(f"jobs/{key}"):
         key = f"jobs/{key}"
     if not catalog.has(key):
-        click.echo(f"ndrc: error: no schema named {name!r}; run `ndrc schema` for the list", err=True)
-        raise click.exceptions.Exit(2)
+        raise UsageError(f"no schema named {name!r}; run `ndrc schema` for the list")
     click.echo(json.dumps(catalog.schemas[key], indent=2, ensure_ascii=False))
 
 

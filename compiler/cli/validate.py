@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
-from compiler.build import validate_with_cache
-from compiler.cli.options import env_option, fail, workspace_option
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.options import env_option, workspace_option
+from compiler.compilation.compile import validate_with_cache
 from compiler.diagnostics import Diagnostic
-from compiler.errors import NdrcError, UsageError, WorkspaceInvalid
-from compiler.reporters import REPORTER_BY_NAME
-from compiler.workspace import Workspace, load_workspace
+from compiler.errors import UsageError, WorkspaceInvalid
+from compiler.load.workspace import Workspace
+from compiler.validation.reporters import REPORTER_BY_NAME
+from compiler.validation.workspace_config import load_workspace
 
 format_option = click.option(
     "--format",
@@ -54,6 +56,7 @@ def emit(diagnostics: list[Diagnostic], output_format: str) -> None:
 @workspace_option
 @format_option
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@handle_errors
 def validate_command(
     paths: tuple[Path, ...], env_name: str | None, workspace_dir: Path | None, output_format: str, strict: bool
 ) -> None:
@@ -63,13 +66,11 @@ def validate_command(
         result = validate_with_cache(workspace, env_name)
         diagnostics = keep(result.diagnostics, selected(workspace, paths))
     except WorkspaceInvalid as invalid:
-        emit(invalid.diagnostics, output_format)
-        raise click.exceptions.Exit(1) from None
-    except NdrcError as problem:
-        raise fail(problem) from None
+        emit(invalid.diagnostics, output_format)  # in the chosen format, on stdout: they are the report
+        exit_with(ExitCode.FINDINGS)
     emit(diagnostics, output_format)
     failing = any(d.is_error or strict for d in diagnostics)
-    raise click.exceptions.Exit(1 if failing else 0)
+    exit_with(ExitCode.FINDINGS if failing else ExitCode.OK)
 
 
 COMMANDS = [validate_command]

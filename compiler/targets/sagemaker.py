@@ -18,6 +18,7 @@ from compiler.orchestration_flows import (
     resource_parameter,
 )
 from compiler.orchestration_render import canonical_json, render_document, template_sources
+from runtime.contract import ENVIRONMENT_NAME_ENV, PARAMETERS_TABLE_ENV, ROUTING_TABLE_ENV, RUNTIME_DIGEST_ENV
 
 KIND = "sagemaker_pipeline"
 BUNDLE_KIND = "runtime_bundle"
@@ -118,11 +119,11 @@ def pipeline_definition(orchestration: Orchestration, flow: Flow, bundle: Runtim
         "retry_policies": RETRY_POLICIES,
         "role_arn": str(env.get("roles.sagemaker_execution")),
         "step_environment": {
-            "ML_PROJECTS_PARAMETERS_TABLE_NAME": env.parameters_table,
-            "ML_PROJECTS_ROUTING_TABLE_NAME": env.routing_table,
+            PARAMETERS_TABLE_ENV: env.parameters_table,
+            ROUTING_TABLE_ENV: env.routing_table,
             "AWS_DEFAULT_REGION": env.region,
-            "NDRC_ENV": env.name,
-            "NDRC_RUNTIME_SHA256": bundle.digest,
+            ENVIRONMENT_NAME_ENV: env.name,
+            RUNTIME_DIGEST_ENV: bundle.digest,
         },
         "code": {
             "uri": bundle.prefix_uri(orchestration.artifacts_bucket),

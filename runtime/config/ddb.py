@@ -7,21 +7,20 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from runtime.contract import LEGACY_PARAMETERS_TABLE_ENV, PARAMETERS_TABLE_ENV, ROUTING_TABLE_ENV
 from runtime.errors import RuntimeJobError, SpecTableNotConfiguredError
 
-TABLE_ENV = "ML_PROJECTS_PARAMETERS_TABLE_NAME"
-LEGACY_TABLE_ENV = "JOB_SPEC_DDB_TABLE_NAME"
-ROUTING_TABLE_ENV = "ML_PROJECTS_ROUTING_TABLE_NAME"
 DEFAULT_ROUTING_TABLE = "ml_projects_routing"
 
 
 def resolve_table_name(table_name: str | None = None) -> str:
     """Argument, else ML_PROJECTS_PARAMETERS_TABLE_NAME, else the legacy JOB_SPEC_DDB_TABLE_NAME."""
-    for candidate in (table_name, os.environ.get(TABLE_ENV), os.environ.get(LEGACY_TABLE_ENV)):
+    for candidate in (table_name, os.environ.get(PARAMETERS_TABLE_ENV), os.environ.get(LEGACY_PARAMETERS_TABLE_ENV)):
         if candidate:
             return candidate
     raise SpecTableNotConfiguredError(
-        f"no parameters table configured: pass table_name or set {TABLE_ENV} (legacy {LEGACY_TABLE_ENV})"
+        f"no parameters table configured: pass table_name or set {PARAMETERS_TABLE_ENV} "
+        f"(legacy {LEGACY_PARAMETERS_TABLE_ENV})"
     )
 
 

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from runtime.config.ddb import decode_item, describe_client_error, dynamodb_client, resolve_table_name
 from runtime.config.payload import ProjectParameters
+from runtime.contract import sort_key, split_sort_key
 from runtime.errors import (
     MissingSpec,
     SpecError,
@@ -23,15 +24,6 @@ from runtime.errors import (
 LoadedSpec = Any
 """A job's typed spec: what its registered `parse_spec` returns (`JobPayload` for unregistered jobs)."""
 MAX_BATCH_KEYS = 100
-
-
-def sort_key(job_name: str, feature_spec_version: str | None) -> str:
-    return f"{job_name}#{feature_spec_version}" if feature_spec_version else job_name
-
-
-def split_sort_key(value: str) -> tuple[str, str | None]:
-    job, sep, version = value.partition("#")
-    return job, (version if sep else None)
 
 
 def _payload(item: Mapping[str, Any], where: str) -> Mapping[str, Any]:

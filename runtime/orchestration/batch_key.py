@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from runtime.contract import BATCH_FILE_SUFFIX, BATCH_KEY_LAYOUT, org_key
 from runtime.errors import BatchKeyError
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
-FILE_SUFFIX = ".json.gz"
-LAYOUT = "[<vendor>/]<org1>/<org2>/<project_name>/YYYY/MM/dd/<mini_batch_id>/<file>.json.gz"
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class BatchKey:
 
     @property
     def org_key(self) -> str:
-        return f"{self.org1}#{self.org2}"
+        return org_key(self.org1, self.org2)
 
     @property
     def mini_batch_prefix_key(self) -> str:
@@ -42,7 +41,7 @@ class BatchKey:
 
 
 def _fail(s3_key: str, problem: str) -> BatchKeyError:
-    return BatchKeyError(f"S3 key {s3_key!r} does not fit the batch layout {LAYOUT}: {problem}")
+    return BatchKeyError(f"S3 key {s3_key!r} does not fit the batch layout {BATCH_KEY_LAYOUT}: {problem}")
 
 
 def _split_uri(s3_key: str, bucket: str | None) -> tuple[str | None, str]:
@@ -64,8 +63,8 @@ def parse_batch_key(s3_key: str, bucket: str | None = None) -> BatchKey:
     if len(parts) < 8:
         raise _fail(s3_key, f"expected at least 8 path segments, found {len(parts)}")
     *vendor, org1, org2, project, year, month, day, batch_id, file_name = parts
-    if not file_name.endswith(FILE_SUFFIX) or file_name == FILE_SUFFIX:
-        raise _fail(s3_key, f"file name {file_name!r} must end in {FILE_SUFFIX}")
+    if not file_name.endswith(BATCH_FILE_SUFFIX) or file_name == BATCH_FILE_SUFFIX:
+        raise _fail(s3_key, f"file name {file_name!r} must end in {BATCH_FILE_SUFFIX}")
     for label, value in (("org1", org1), ("org2", org2), ("project_name", project), ("mini_batch_id", batch_id)):
         if not _SEGMENT.match(value):
             raise _fail(s3_key, f"{label} segment {value!r} is empty or has unexpected characters")

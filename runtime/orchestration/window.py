@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from runtime.contract import WINDOW_FLOOR_MINUTES
 from runtime.errors import BatchTimestampError
-
-FLOOR_MINUTES: tuple[int, ...] = (8, 23, 38, 53)
-CRON_EXPRESSION = "8-59/15 * * * ? *"
 
 
 def to_utc(source_ts: datetime | str | int | float) -> datetime:
@@ -43,10 +41,10 @@ def iso_z(moment: datetime) -> str:
 
 def floor_to_cron(moment: datetime) -> datetime:
     moment = to_utc(moment).replace(second=0, microsecond=0)
-    earlier = [m for m in FLOOR_MINUTES if m <= moment.minute]
+    earlier = [m for m in WINDOW_FLOOR_MINUTES if m <= moment.minute]
     if earlier:
         return moment.replace(minute=earlier[-1])
-    return (moment - timedelta(hours=1)).replace(minute=FLOOR_MINUTES[-1])
+    return (moment - timedelta(hours=1)).replace(minute=WINDOW_FLOOR_MINUTES[-1])
 
 
 def batch_window(source_ts: datetime | str | int | float) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -45,5 +45,3 @@ def write_metrics(
     return uri
 
 
-def metric_row(values: Mapping[str, Any], names: Sequence[str]) -> dict[str, int]:
-    return {name: int(values.get(name) or 0) for name in names}

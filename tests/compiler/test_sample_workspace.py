@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from compiler.build import compile_workspace
-from compiler.validate import validate_workspace
-from compiler.workspace import load_workspace
+from compiler.compilation.compile import compile_workspace
+from compiler.validation.validate import validate_workspace
+from compiler.validation.workspace_config import load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "dynamodb"

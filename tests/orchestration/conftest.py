@@ -12,9 +12,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from orchestration_harness import Deployment, deploy, moto_server
 
-from compiler.build import CompileResult, compile_workspace
+from compiler.compilation.compile import CompileResult, compile_workspace
 from compiler.model import CompiledWorkspace
-from compiler.workspace import load_workspace
+from compiler.validation.workspace_config import load_workspace
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from compiler.emulator import running_emulator
+from compiler.local.emulator import running_emulator
 
 REGION = "us-east-1"
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import CompileResult, compile_workspace
-from compiler.workspace import load_workspace
+from compiler.compilation.compile import CompileResult, compile_workspace
+from compiler.validation.workspace_config import load_workspace
 
 ENVIRONMENTS = ("local", "prod")
 

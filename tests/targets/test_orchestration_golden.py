@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import CompileResult
+from compiler.compilation.compile import CompileResult
 from compiler.orchestration_code import runtime_bundle
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "orchestration"

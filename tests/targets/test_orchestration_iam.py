@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from compiler.build import CompileResult
+from compiler.compilation.compile import CompileResult
 from compiler.model import JobItem
 from compiler.targets import iam
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from compiler.build import CompileResult
+from compiler.compilation.compile import CompileResult
 from compiler.model import CompiledWorkspace, EnvironmentConfig
 from compiler.orchestration_code import package_root, runtime_bundle
 from compiler.orchestration_flows import FLOWS_BY_KEY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.config.output import OutputSpec
@@ -59,7 +59,6 @@ class PairCountsJobSpec:
     output: OutputSpec
     filters: PairFilters = PairFilters()
     segment_mapping: SegmentMapping | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_payload(
@@ -90,7 +89,6 @@ class PairCountsJobSpec:
                 r.boolean("filters.require_destination_port", True),
             ),
             segment_mapping=read_segment_mapping(r, "segment_mapping"),
-            extra=dict(payload),
         )
 
 

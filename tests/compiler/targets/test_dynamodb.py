@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from compiler.dynamodb_json import item_size, to_attribute, to_item
+from compiler.load.yamlload import Number
 from compiler.model import CompiledWorkspace, EnvironmentConfig, JobItem, Route
-from compiler.targets.dynamodb import build_artifacts, item_size, to_attribute, to_item
-from compiler.yamlload import Number
+from compiler.targets.dynamodb import build_artifacts
 
 ENVIRONMENT = EnvironmentConfig(
     "local", {"region": "us-east-1", "tables": {"parameters": "params", "routing": "routes", "lock": "lock"}}

@@ -1,0 +1,174 @@
+"""`compile_workspace`: validate, run every target, write `<out>/<env>/` atomically with its manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.compilation.cache import FileCache, inputs_fingerprint
+from compiler.diagnostics import Diagnostic
+from compiler.errors import WorkspaceInvalid
+from compiler.load.specs import discover
+from compiler.load.workspace import Workspace
+from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
+from compiler.targets import all_targets
+from compiler.validation.schemas import SchemaCatalog
+from compiler.validation.validate import FileResult, ValidationResult, validate_file, validate_workspace
+
+MANIFEST = "manifest.json"
+BUILD_STAMP = ".ndrc-inputs"
+PARALLEL_THRESHOLD = 400
+MAX_WORKERS = 4
+
+
+@dataclass
+class CompileResult:
+    out_dir: Path
+    artifacts: list[Artifact]
+    diagnostics: list[Diagnostic]
+    compiled: CompiledWorkspace | None
+    reused: bool = False
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
+    entries = []
+    for artifact in sorted(artifacts, key=lambda a: a.path):
+        entry: dict[str, object] = {
+            "kind": artifact.kind,
+            "name": artifact.name,
+            "path": artifact.path,
+            "sha256": sha256(artifact.content),
+            "sources": list(artifact.sources),
+        }
+        if artifact.role:
+            entry["role"] = artifact.role
+        entries.append(entry)
+    document = {"environment": environment, "artifacts": entries}
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _read_sources(workspace: Workspace) -> list[tuple[Path, str, bytes]]:
+    return [(path, relative, path.read_bytes()) for path, relative in discover(workspace.specs_dir, workspace.root)]
+
+
+def validate_with_cache(
+    workspace: Workspace, environment_name: str | None = None, sources: list[tuple[Path, str, bytes]] | None = None
+) -> ValidationResult:
+    """Validate the workspace, reusing per-file results whose content hash is unchanged."""
+    environment = workspace.environment(environment_name)
+    catalog = SchemaCatalog.default()
+    cache = FileCache.open(workspace, environment)
+    results: dict[str, FileResult] = {}
+    pending: list[tuple[Path, str, bytes]] = []
+    sources = sources if sources is not None else _read_sources(workspace)
+    for path, relative, raw in sources:
+        cached = cache.get(relative, raw)
+        if cached is None:
+            pending.append((path, relative, raw))
+        else:
+            results[relative] = cached
+    for (_, relative, raw), result in zip(pending, validate_files(pending, environment, catalog), strict=True):
+        cache.put(relative, raw, result)
+        results[relative] = result
+    cache.retain(set(results))
+    cache.save()
+    files = [(path, relative) for path, relative, _ in sources]
+    return validate_workspace(workspace, environment, catalog=catalog, files=files, file_results=results)
+
+
+def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:
+    catalog = SchemaCatalog.default()
+    return [validate_file(path, relative, environment, catalog) for path, relative in chunk]
+
+
+def validate_files(
+    pending: list[tuple[Path, str, bytes]], environment: EnvironmentConfig, catalog: SchemaCatalog
+) -> list[FileResult]:
+    """Validate files, in worker processes when there are many (each file is independent)."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(pending) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in mp.get_all_start_methods():
+        return [validate_file(path, relative, environment, catalog) for path, relative, _ in pending]
+    size = max(1, len(pending) // (workers * 4))
+    chunks = [[(p, r) for p, r, _ in pending[i : i + size]] for i in range(0, len(pending), size)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        return [result for chunk in pool.map(_validate_chunk, chunks, [environment] * len(chunks)) for result in chunk]
+
+
+def compile_workspace(
+    workspace: Workspace, environment_name: str | None = None, out_root: Path | None = None
+) -> CompileResult:
+    """Validate and compile; raises WorkspaceInvalid (writing nothing) when anything is invalid.
+
+    When every input (spec files, schemas, environment, ndrc version) hashes as for the build already in
+    `<out>/<env>/` and that build is intact, nothing is recomputed.
+    """
+    environment = workspace.environment(environment_name)
+    out_dir = (out_root or workspace.root / "build") / environment.name
+    sources = _read_sources(workspace)
+    stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources])
+    if _intact(out_dir, stamp):
+        return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)
+    validation = validate_with_cache(workspace, environment.name, sources)
+    if not validation.ok:
+        raise WorkspaceInvalid(validation.diagnostics)
+    compiled = validation.compiled
+    artifacts: list[Artifact] = []
+    for target in all_targets():
+        artifacts.extend(target(compiled))
+    _write_atomically(out_dir, compiled.environment.name, artifacts, stamp)
+    return CompileResult(out_dir, artifacts, validation.diagnostics, compiled)
+
+
+def _intact(out_dir: Path, stamp: str) -> bool:
+    """The build in out_dir was made from these inputs and no file of it was touched since."""
+    try:
+        if (out_dir / BUILD_STAMP).read_text(encoding="utf-8").strip() != stamp:
+            return False
+        manifest = json.loads((out_dir / MANIFEST).read_bytes())
+        return all(sha256((out_dir / entry["path"]).read_bytes()) == entry["sha256"] for entry in manifest["artifacts"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _stored_artifacts(out_dir: Path) -> list[Artifact]:
+    manifest = json.loads((out_dir / MANIFEST).read_bytes())
+    return [
+        Artifact(
+            kind=entry["kind"],
+            name=entry["name"],
+            path=entry["path"],
+            content=(out_dir / entry["path"]).read_bytes(),
+            sources=tuple(entry["sources"]),
+            role=entry.get("role"),
+        )
+        for entry in manifest["artifacts"]
+    ]
+
+
+def _write_atomically(out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str) -> None:
+    """Write into a sibling folder and swap it in, so readers never see a half-written build."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
+    retired = out_dir.parent / f".{out_dir.name}.retired-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    for artifact in artifacts:
+        target = staging / artifact.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(artifact.content)
+    (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts))
+    (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
+    if out_dir.exists():
+        out_dir.rename(retired)
+    staging.rename(out_dir)
+    shutil.rmtree(retired, ignore_errors=True)

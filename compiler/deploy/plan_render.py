@@ -1,0 +1,114 @@
+"""Rendering a plan: `text` (ANSI colour on a terminal), `json` (the saved-plan document), `markdown`
+(a pull-request comment that stays under GitHub's 65,535-character limit by summarising)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from compiler.deploy.plan import Change, Plan
+
+MARKDOWN_BUDGET = 60_000
+MAX_FIELDS = 25
+SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+COLOUR = {"create": "32", "update": "33", "delete": "31", "drift": "35", "dim": "2"}
+DRIFT_NOTE = "drift: changed outside git since it was published; publishing restores the git version"
+
+
+def _paint(text: str, colour: str, enabled: bool) -> str:
+    return f"\033[{COLOUR[colour]}m{text}\033[0m" if enabled else text
+
+
+def summary(plan: Plan) -> str:
+    deletes = plan.count("delete")
+    parts = [f"{plan.count('create')} to create", f"{plan.count('update')} to update",
+             f"{deletes} to delete" + (" (needs --prune)" if deletes else ""),
+             f"{sum(plan.unchanged.values())} unchanged"]
+    if plan.drifted:
+        parts.append(f"{plan.drifted} drifted")
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def field_lines(change: Change, limit: int = MAX_FIELDS) -> Iterator[tuple[str, str]]:
+    """(sign, text) per changed field: `-` old value, `+` new value, in diff order."""
+    for number, field in enumerate(change.fields):
+        if number == limit:
+            yield " ", f"… {len(change.fields) - limit} more field(s)"
+            return
+        if field["change"] != "added":
+            yield "-", f"{field['path']}: {field['old']}"
+        if field["change"] != "removed":
+            yield "+", f"{field['path']}: {field['new']}"
+
+
+def _groups(plan: Plan) -> dict[tuple[str, str], list[Change]]:
+    groups: dict[tuple[str, str], list[Change]] = {}
+    for change in sorted(plan.changes, key=lambda c: (c.kind, c.target, c.label)):
+        groups.setdefault((change.kind, change.target), []).append(change)
+    return groups
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    lines = [f"Plan for environment {plan.environment} (account {plan.account_id}, {plan.region})"]
+    for (kind, target), changes in _groups(plan).items():
+        lines.append(f"\n{kind} {target}")
+        for change in changes:
+            note = " (needs --prune)" if change.action == "delete" else ""
+            note += "" if change.managed or change.action == "create" else " (not written by ndrc before)"
+            lines.append(_paint(f"  {SYMBOL[change.action]} {change.action:<6} {change.label}{note}",
+                                change.action, color))
+            if change.drift:
+                lines.append(_paint(f"      ! {DRIFT_NOTE}", "drift", color))
+            for sign, text in field_lines(change):
+                lines.append(_paint(f"      {sign} {text}", {"-": "delete", "+": "create"}.get(sign, "dim"), color))
+    if plan.skipped:
+        lines += ["\nNot published:", *(f"  {note}" for note in plan.skipped)]
+    if plan.unsupported:
+        lines += [_paint("\nCannot publish (publish refuses until resolved):", "delete", color),
+                  *(_paint(f"  {problem}", "delete", color) for problem in plan.unsupported)]
+    lines.append("\n" + summary(plan) if plan.has_changes else "\nNo changes. " + summary(plan))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(plan: Plan, color: bool = False) -> str:
+    return json.dumps(plan.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _md_details(change: Change) -> str:
+    title = f"{SYMBOL[change.action]} {change.action} <code>{html.escape(change.label)}</code> ({change.target})"
+    body = "\n".join(f"{sign} {text}" for sign, text in field_lines(change))
+    drift = f"\n\n> ⚠️ {DRIFT_NOTE}" if change.drift else ""
+    return f"<details><summary>{title}</summary>{drift}\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDGET) -> str:
+    head = [f"<!-- ndrc-plan:{plan.environment} -->",
+            f"### ndrc plan: `{plan.environment}` (account {plan.account_id}, {plan.region})", "",
+            f"**{summary(plan)}**", ""]
+    notes = [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
+    notes += [f"> - not published: {note}" for note in plan.skipped]
+    head += [*notes, ""] if notes else []
+    if not plan.has_changes:
+        return "\n".join(head) + "\nNothing to publish.\n"
+    counts = Counter((c.kind, c.target, c.action) for c in plan.changes)
+    head += ["| Kind | Target | Action | Count |", "|---|---|---|---|"]
+    head += [f"| {k} | `{t}` | {a} | {n} |" for (k, t, a), n in sorted(counts.items())]
+    text = "\n".join(head) + "\n\n"
+    details = [c for c in plan.changes if c.fields or c.drift] + [c for c in plan.changes if not c.fields]
+    shown = 0
+    for change in details:
+        block = _md_details(change) if change.fields or change.drift else \
+            f"- {SYMBOL[change.action]} {change.action} `{change.label}` ({change.target})\n"
+        if len(text) + len(block) > budget:
+            break
+        text += block
+        shown += 1
+    if shown < len(details):
+        text += (f"\n_… {len(details) - shown} more change(s) not shown to stay under GitHub's comment limit; "
+                 f"run `ndrc plan --env {plan.environment}` for the full plan._\n")
+    return text
+
+
+RENDERERS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -1,0 +1,181 @@
+"""Library API of `ndrc plan` and `ndrc publish`: open the environment, diff, apply in dependency order.
+
+The CLI and the tests call `make_plan` and `publish`; both take an optional `Aws` (to count calls or
+inject a session) and callbacks for showing the plan, confirming it and reporting progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.compilation.compile import compile_workspace
+from compiler.deploy.apply import Applier, Outcome
+from compiler.deploy.aws import Aws
+from compiler.deploy.deployed import DeployedState, Reader
+from compiler.deploy.desired import DesiredState, Scope, read_build, table_layouts
+from compiler.deploy.plan import Change, Plan, compute_plan, load_plan, replay
+from compiler.errors import UsageError
+from compiler.load.workspace import Workspace
+from compiler.model import EnvironmentConfig
+
+WRITE_WORKERS = 16
+Progress = Callable[[Outcome, int, int], None]
+
+
+@dataclass
+class Deployment:
+    """One environment to publish to: its workspace, settings, AWS clients and the account they reach."""
+
+    workspace: Workspace
+    environment: EnvironmentConfig
+    aws: Aws
+    account: str
+
+
+def open_deployment(workspace: Workspace, env_name: str | None, aws: Aws | None = None) -> Deployment:
+    """Select the environment and check the account (the caller has started the local emulator if needed)."""
+    aws = aws or Aws(workspace.environment(env_name))
+    environment = aws.environment
+    return Deployment(workspace, environment, aws, aws.check_account())
+
+
+def spec_projects(workspace: Workspace) -> set[str]:
+    """Project folders under specs/: a project whose specs were all removed still gets its items read."""
+    if not workspace.specs_dir.is_dir():
+        return set()
+    return {p.name for p in workspace.specs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+
+def desired_state(target: Deployment, build_dir: Path | None, only_table: str | None = None) -> DesiredState:
+    if build_dir is None:
+        build_dir = compile_workspace(target.workspace, target.environment.name).out_dir
+    state = read_build(build_dir, target.environment)
+    state.projects |= spec_projects(target.workspace)
+    if only_table is not None:
+        state.resources = [r for r in state.resources if r.kind == "dynamodb_item" and r.target == only_table]
+    return state
+
+
+def read_deployed(target: Deployment, scopes: list[Scope], projects: set[str], wanted: set[str]) -> DeployedState:
+    def keep(deployed):  # type: ignore[no-untyped-def]
+        return deployed.id in wanted or deployed.content.get("project_name") in projects
+
+    return Reader(target.aws, table_layouts(target.environment), keep).read(scopes)
+
+
+def plan_deployment(target: Deployment, build_dir: Path | None = None, only_table: str | None = None) -> Plan:
+    desired = desired_state(target, build_dir, only_table)
+    scopes = {r.scope.id: r.scope for r in desired.resources}
+    env = target.environment
+    if only_table in (None, env.parameters_table):
+        for project in desired.projects:
+            scope = Scope("dynamodb_query", env.parameters_table, project)
+            scopes[scope.id] = scope
+    deployed = read_deployed(target, list(scopes.values()), desired.projects, {r.id for r in desired.resources})
+    return compute_plan(desired, deployed, target.account, env.region)
+
+
+def make_plan(workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
+              aws: Aws | None = None) -> Plan:
+    return plan_deployment(open_deployment(workspace, env_name, aws), build_dir)
+
+
+@dataclass
+class PublishResult:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    already: list[Change] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    declined: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused and not self.declined and all(o.ok for o in self.outcomes)
+
+    def count(self, status: str) -> int:
+        """Outcomes with this status; `already` also counts saved-plan changes found applied before."""
+        extra = len(self.already) if status == "already" else 0
+        return extra + sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+def phase(change: Change, env: EnvironmentConfig) -> int:
+    """Dependency order: archive, parameters, routing, pipelines, state machines; deletions last."""
+    if change.action == "delete":
+        return 10 if change.target == env.routing_table else 11
+    if change.kind == "dynamodb_item":
+        return 1 if change.target == env.parameters_table else 2
+    return {"s3_object": 0, "sagemaker_pipeline": 3, "state_machine": 4}.get(change.kind, 5)
+
+
+def apply_changes(target: Deployment, changes: list[Change], progress: Progress | None = None) -> list[Outcome]:
+    """Apply phase by phase, in parallel within a phase; after a failed phase, attempt nothing more."""
+    applier = Applier(target.aws, table_layouts(target.environment))
+    outcomes: list[Outcome] = []
+    phases = sorted({phase(c, target.environment) for c in changes})
+    for number in phases:
+        batch = [c for c in changes if phase(c, target.environment) == number]
+        if any(not o.ok for o in outcomes):
+            for change in batch:
+                outcomes.append(Outcome(change, "not attempted", "an earlier step failed"))
+                if progress:
+                    progress(outcomes[-1], len(outcomes), len(changes))
+            continue
+        pool = ThreadPoolExecutor(max_workers=WRITE_WORKERS)
+        try:
+            for future in as_completed([pool.submit(applier.apply, c) for c in batch]):
+                outcomes.append(future.result())
+                if progress:
+                    progress(outcomes[-1], len(outcomes), len(changes))
+        finally:  # on Ctrl-C, finish the writes in flight (each is atomic) and start no more
+            pool.shutdown(wait=True, cancel_futures=True)
+    return outcomes
+
+
+def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResult) -> list[Change]:
+    plan = result.plan
+    env = target.environment
+    if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
+        raise UsageError(f"{plan_file} was made for environment {plan.environment!r} (account "
+                         f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})")
+    scopes = [Scope.from_id(s) for s in plan.scopes]
+    now = read_deployed(target, scopes, set(plan.projects), {c.id for c in plan.changes})
+    checked = replay(plan, now)
+    result.refused, result.already = checked.moved, checked.already
+    return checked.pending
+
+
+def publish(
+    workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
+    plan_file: Path | None = None, prune: bool = False, dry_run: bool = False, aws: Aws | None = None,
+    show: Callable[[Plan], None] | None = None, confirm: Callable[[Plan], bool] | None = None,
+    progress: Progress | None = None, only_table: str | None = None,
+) -> PublishResult:
+    """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
+    target = open_deployment(workspace, env_name, aws)
+    if plan_file is not None:
+        result = PublishResult(load_plan(plan_file))
+        changes = _saved_plan_changes(target, plan_file, result)
+    else:
+        result = PublishResult(plan_deployment(target, build_dir, only_table))
+        changes = list(result.plan.changes)
+    if show:
+        show(result.plan)
+    if result.plan.unsupported and not dry_run:
+        raise UsageError("the build has artifacts this ndrc cannot publish (listed above); nothing was written")
+    applicable = [c for c in changes if c.action != "delete" or prune]
+    result.outcomes = [
+        Outcome(c, "skipped", "deletion needs --prune") for c in changes if c.action == "delete" and not prune
+    ]
+    if result.refused or dry_run or not applicable:
+        result.calls = dict(target.aws.calls)
+        return result
+    if confirm is not None and not confirm(result.plan):
+        result.declined = True
+        return result
+    result.outcomes.extend(apply_changes(target, applicable, progress))
+    result.calls = dict(target.aws.calls)
+    return result

@@ -1,0 +1,126 @@
+"""The embedded AWS emulator: a moto server on 127.0.0.1 with Step Functions execution enabled.
+
+Run as `python -m compiler.local.emulator --port N`. Used by `ndrc local up`, the test fixtures and `.ci/run`.
+moto's Step Functions interpreter evaluates JSONata only through a module-level hook; when the
+`jsonata-python` package is installed it is bound there, so JSONata state machines execute too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def _bind_jsonata() -> bool:
+    """Bind a JSONata evaluator into moto's interpreter (moto pinned: the hook is internal)."""
+    try:
+        import jsonata
+        from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+    except ImportError:
+        return False
+    if not hasattr(moto_jsonata, "_eval_jsonata"):
+        raise RuntimeError("this moto version has no _eval_jsonata hook; pin moto as pyproject.toml says")
+
+    def evaluate(expression: str) -> Any:
+        return jsonata.Jsonata(expression).evaluate(None)
+
+    moto_jsonata._eval_jsonata = evaluate
+    return True
+
+
+def enable_state_machine_execution() -> None:
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+
+def serve(host: str, port: int) -> None:
+    from moto.server import ThreadedMotoServer
+
+    if host not in (LOOPBACK, "localhost", "::1"):
+        raise SystemExit("the emulator listens on loopback only")
+    # moto's Step Functions interpreter sends service integrations (DynamoDB, SageMaker, ...) to
+    # localhost:$MOTO_PORT; it must be this server's own port.
+    os.environ["MOTO_PORT"] = str(port)
+    enable_state_machine_execution()
+    _bind_jsonata()
+    from compiler.local.emulator_tuning import tune_moto
+
+    tune_moto()
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    print(json.dumps({"event": "emulator_started", "endpoint": f"http://{host}:{port}"}), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(
+    endpoint: str, timeout_seconds: float = 30.0, alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """True once the server answers; False after the timeout or as soon as `alive()` says it has gone."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+@contextmanager
+def running_emulator(cwd: Path | None = None) -> Iterator[str]:
+    """A throwaway emulator process on a free loopback port, stopped on exit; yields its endpoint."""
+    port = free_port()
+    endpoint = f"http://{LOOPBACK}:{port}"
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "compiler.local.emulator", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=cwd,
+        )
+        try:
+            if not wait_until_ready(endpoint, alive=lambda: process.poll() is None):
+                stderr.seek(0)
+                said = stderr.read().decode("utf-8", "replace").strip() or "(nothing on stderr)"
+                state = f"exited with code {process.returncode}" if process.poll() is not None else "did not answer"
+                raise RuntimeError(f"the emulator at {endpoint} {state}; its stderr:\n{said}")
+            yield endpoint
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=LOOPBACK)
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,217 @@
+"""JSON Schema (draft 2020-12) validation with located diagnostics and "did you mean" hints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import referencing
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing.jsonschema import DRAFT202012
+
+from compiler.diagnostics import Diagnostic, error, warning
+from compiler.load.resources import resource_dir
+from compiler.load.yamlload import JsonPath, LoadedYaml
+from compiler.rule_catalog import SCHEMA, SCHEMA_EITHER, SCHEMA_UNKNOWN_KEY, family_rule
+from compiler.validation.fastcheck import FastValidator, compile_fast_validator, is_valid
+from compiler.validation.suggest import closest
+
+SCHEMA_DIR = resource_dir("schemas")
+SCHEMA_BASE_URI = "https://ndrc.dev/schemas/"
+MESSAGE_KEYWORD = "x-ndrc-message"
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, Decimal):
+        return instance == instance.to_integral_value()
+    return isinstance(instance, int)
+
+
+def _is_number(checker: Any, instance: Any) -> bool:
+    return not isinstance(instance, bool) and isinstance(instance, int | float | Decimal)
+
+
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
+_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
+
+
+def dotted(json_path: JsonPath) -> str:
+    text = ""
+    for part in json_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(document)"
+
+
+class SchemaCatalog:
+    """All schemas of the `schemas/` folder, addressed by name (`workspace`, `routing`, `jobs/fg_c_builder`)."""
+
+    def __init__(self, schema_dir: Path) -> None:
+        self.schema_dir = schema_dir
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for path in sorted(schema_dir.rglob("*.schema.json")):
+            name = path.relative_to(schema_dir).as_posix().removesuffix(".schema.json")
+            self.schemas[name] = json.loads(path.read_text(encoding="utf-8"))
+        resources = [
+            (schema.get("$id", SCHEMA_BASE_URI + name + ".schema.json"), DRAFT202012.create_resource(schema))
+            for name, schema in self.schemas.items()
+        ]
+        self.registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources)
+        self._validators: dict[str, Any] = {}
+        self._fast: dict[str, FastValidator | None] = {}
+        self._property_trees: dict[str, PropertyTree] = {}
+
+    @staticmethod
+    @cache
+    def default() -> SchemaCatalog:
+        return SchemaCatalog(SCHEMA_DIR)
+
+    def has(self, name: str) -> bool:
+        return name in self.schemas
+
+    def schema_id(self, name: str) -> str:
+        return str(self.schemas[name].get("$id", SCHEMA_BASE_URI + name + ".schema.json"))
+
+    def validator(self, name: str) -> Any:
+        if name not in self._validators:
+            self._validators[name] = _Validator(self.schemas[name], registry=self.registry)
+        return self._validators[name]
+
+    def fast_validator(self, name: str) -> FastValidator | None:
+        if name not in self._fast:
+            resolver = self.registry.resolver(base_uri=self.schema_id(name))
+            self._fast[name] = compile_fast_validator(self.schemas[name], resolver)
+        return self._fast[name]
+
+    def property_tree(self, name: str) -> PropertyTree:
+        if name not in self._property_trees:
+            resolver = self.registry.resolver(base_uri=self.schema_id(name))
+            self._property_trees[name] = PropertyTree.build(self.schemas[name], resolver)
+        return self._property_trees[name]
+
+    def validate(
+        self, name: str, document: LoadedYaml, instance: Any = None, prefix: JsonPath = ()
+    ) -> list[Diagnostic]:
+        """Validate `instance` (default: the whole document) found at `prefix` inside `document`."""
+        value = document.data if instance is None else instance
+        problems = []
+        fast = self.fast_validator(name)
+        if fast is None or not is_valid(fast, value):
+            problems = [
+                self._diagnostic(document, failure, prefix) for failure in self.validator(name).iter_errors(value)
+            ]
+        problems.extend(self.property_tree(name).near_misses(document, value, prefix))
+        return problems
+
+    def _diagnostic(self, document: LoadedYaml, failure: ValidationError, prefix: JsonPath) -> Diagnostic:
+        json_path: JsonPath = (*prefix, *failure.absolute_path)
+        location = document.locate(json_path)
+        where = dotted(json_path)
+        custom = failure.schema.get(MESSAGE_KEYWORD) if isinstance(failure.schema, dict) else None
+        rule = family_rule(SCHEMA, str(failure.validator))
+        if failure.validator in ("anyOf", "oneOf"):
+            rule = SCHEMA_EITHER
+        if custom:
+            message = f"{where}: {custom}"
+        elif failure.validator == "required":
+            missing = failure.message.split("'")[1] if "'" in failure.message else failure.message
+            message = f"{where}: missing required key {missing!r}"
+        elif failure.validator in ("anyOf", "oneOf"):
+            message = f"{where}: does not match any allowed shape ({_branch_hint(failure)})"
+        else:
+            message = f"{where}: {failure.message}"
+            description = failure.schema.get("description") if isinstance(failure.schema, dict) else None
+            if failure.validator in ("pattern", "format") and description:
+                message += f" (expected: {description})"
+        return error(location, rule, message)
+
+
+def _branch_hint(failure: ValidationError) -> str:
+    reasons = sorted({context.message for context in failure.context or []})
+    return "; ".join(reasons[:3]) or failure.message
+
+
+def _subschemas(schema: Any, resolver: Any, depth: int = 0) -> Iterator[tuple[dict[str, Any], Any]]:
+    """The schema and every subschema it is combined with (allOf/anyOf/oneOf/if-then-else/$ref)."""
+    if not isinstance(schema, dict) or depth > 20:
+        return
+    if "$ref" in schema:
+        resolved = resolver.lookup(schema["$ref"])
+        yield from _subschemas(resolved.contents, resolved.resolver, depth + 1)
+    yield schema, resolver
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for branch in schema.get(keyword, []):
+            yield from _subschemas(branch, resolver, depth + 1)
+    for keyword in ("then", "else"):
+        if keyword in schema:
+            yield from _subschemas(schema[keyword], resolver, depth + 1)
+
+
+@dataclass
+class PropertyTree:
+    """The known keys at every level of a schema, references resolved once, for "did you mean" hints."""
+
+    properties: dict[str, PropertyTree] = field(default_factory=dict)
+    items: PropertyTree | None = None
+    open_map: bool = False
+
+    @classmethod
+    def build(cls, schema: Any, resolver: Any, depth: int = 0) -> PropertyTree:
+        tree = cls()
+        if depth > 30:
+            return tree
+        children: dict[str, list[tuple[Any, Any]]] = {}
+        item_schemas: list[tuple[Any, Any]] = []
+        for part, part_resolver in _subschemas(schema, resolver):
+            for key, child in part.get("properties", {}).items():
+                children.setdefault(key, []).append((child, part_resolver))
+            if isinstance(part.get("additionalProperties"), dict) or "patternProperties" in part:
+                tree.open_map = True
+            if isinstance(part.get("items"), dict):
+                item_schemas.append((part["items"], part_resolver))
+        for key, schemas in children.items():
+            tree.properties[key] = cls.merge([cls.build(c, r, depth + 1) for c, r in schemas])
+        if item_schemas:
+            tree.items = cls.merge([cls.build(c, r, depth + 1) for c, r in item_schemas])
+        return tree
+
+    @classmethod
+    def merge(cls, trees: list[PropertyTree]) -> PropertyTree:
+        if len(trees) == 1:
+            return trees[0]
+        merged = cls(open_map=any(t.open_map for t in trees))
+        grouped: dict[str, list[PropertyTree]] = {}
+        for tree in trees:
+            for key, child in tree.properties.items():
+                grouped.setdefault(key, []).append(child)
+        merged.properties = {key: cls.merge(children) for key, children in grouped.items()}
+        item_trees = [t.items for t in trees if t.items is not None]
+        merged.items = cls.merge(item_trees) if item_trees else None
+        return merged
+
+    def near_misses(self, document: LoadedYaml, value: Any, json_path: JsonPath) -> Iterator[Diagnostic]:
+        if isinstance(value, dict):
+            for key, child_value in value.items():
+                child_path = (*json_path, key)
+                child = self.properties.get(key)
+                if child is not None:
+                    yield from child.near_misses(document, child_value, child_path)
+                elif self.properties and not self.open_map:
+                    suggestion = closest(key, self.properties)
+                    if suggestion:
+                        yield warning(
+                            document.locate(child_path, key=True),
+                            SCHEMA_UNKNOWN_KEY,
+                            f"{dotted(child_path)}: unknown key {key!r}; did you mean {suggestion!r}?",
+                        )
+        elif isinstance(value, list) and self.items is not None:
+            for index, item in enumerate(value):
+                yield from self.items.near_misses(document, item, (*json_path, index))

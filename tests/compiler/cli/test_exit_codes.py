@@ -1,0 +1,46 @@
+"""Domain errors become one stderr line and the exit code their class declares, in one handler."""
+
+from __future__ import annotations
+
+import click
+from click.testing import CliRunner
+
+from compiler.cli import cli
+from compiler.cli.exit_codes import ExitCode, handle_errors
+from compiler.diagnostics import Location, error
+from compiler.errors import AwsError, UsageError, WorkspaceInvalid
+
+
+def _command(problem: Exception) -> click.Command:
+    @click.command()
+    @handle_errors
+    def failing() -> None:
+        raise problem
+
+    return failing
+
+
+def test_each_error_class_maps_to_its_exit_code() -> None:
+    runner = CliRunner()
+    usage = runner.invoke(_command(UsageError("no such thing")))
+    assert (usage.exit_code, usage.stderr) == (ExitCode.USAGE, "ndrc: error: no such thing\n")
+    aws = runner.invoke(_command(AwsError("throttled")))
+    assert (aws.exit_code, aws.stderr) == (ExitCode.FINDINGS, "ndrc: error: throttled\n")
+    invalid = runner.invoke(_command(WorkspaceInvalid([error(Location("specs/p/a.yaml", 3, 5), "yaml.syntax", "bad")])))
+    assert invalid.exit_code == ExitCode.FINDINGS
+    assert invalid.stderr.splitlines() == [
+        "specs/p/a.yaml:3:5: error [yaml.syntax] bad",
+        "1 error(s), 0 warning(s) in 1 file(s)",
+        "ndrc: error: 1 error(s) in the workspace; nothing was written",
+    ]
+
+
+def test_programming_errors_are_not_swallowed() -> None:
+    result = CliRunner().invoke(_command(KeyError("bug")))
+    assert isinstance(result.exception, KeyError)
+
+
+def test_unknown_schema_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["schema", "no_such_schema"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "no schema named 'no_such_schema'" in result.stderr
