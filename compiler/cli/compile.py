@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.exit_codes import handle_errors
+from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, workspace_option
+from compiler.compilation.check import BuildCheck, check_build
 from compiler.compilation.compile import compile_workspace
 from compiler.validation.reporters import render_text
 from compiler.validation.workspace_config import load_workspace
@@ -23,9 +24,17 @@ from compiler.validation.workspace_config import load_workspace
     default=None,
     help="Output root; artifacts go to <out>/<env>/ (default: build/ in the workspace).",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 listing every file of <out>/<env>/ that differs from what the specs compile to.",
+)
 @handle_errors
-def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: Path | None) -> None:
+def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: Path | None, check: bool) -> None:
     """Compile specs into DynamoDB items, state machines and pipelines. Writes nothing if anything is invalid."""
+    if check:
+        report_check(check_build(load_workspace(workspace_dir), env_name, out_dir))
+        return
     result = compile_workspace(load_workspace(workspace_dir), env_name, out_dir)
     warnings = [d for d in result.diagnostics if not d.is_error]
     if warnings:
@@ -38,6 +47,20 @@ def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: P
         f"compiled {len(result.compiled.items)} job item(s) and {len(result.compiled.routes)} route(s) "
         f"into {len(result.artifacts)} artifact(s): {result.out_dir} (written)"
     )
+
+
+def report_check(outcome: BuildCheck) -> None:
+    if outcome.up_to_date:
+        click.echo(f"build is up to date: {outcome.out_dir}")
+        return
+    for stale in outcome.stale:
+        click.echo(f"{outcome.out_dir / stale.path}: {stale.problem}", err=True)
+    click.echo(
+        f"build is out of date: {len(outcome.stale)} file(s) differ from what the specs compile to; "
+        "run `ndrc compile` and commit the result",
+        err=True,
+    )
+    exit_with(ExitCode.FINDINGS)
 
 
 COMMANDS = [compile_command]

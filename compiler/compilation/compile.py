@@ -58,7 +58,7 @@ def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _read_sources(workspace: Workspace) -> list[tuple[Path, str, bytes]]:
+def read_sources(workspace: Workspace) -> list[tuple[Path, str, bytes]]:
     return [(path, relative, path.read_bytes()) for path, relative in discover(workspace.specs_dir, workspace.root)]
 
 
@@ -71,7 +71,7 @@ def validate_with_cache(
     cache = FileCache.open(workspace, environment)
     results: dict[str, FileResult] = {}
     pending: list[tuple[Path, str, bytes]] = []
-    sources = sources if sources is not None else _read_sources(workspace)
+    sources = sources if sources is not None else read_sources(workspace)
     for path, relative, raw in sources:
         cached = cache.get(relative, raw)
         if cached is None:
@@ -115,7 +115,7 @@ def compile_workspace(
     """
     environment = workspace.environment(environment_name)
     out_dir = (out_root or workspace.root / "build") / environment.name
-    sources = _read_sources(workspace)
+    sources = read_sources(workspace)
     stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources])
     if _intact(out_dir, stamp):
         return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)

@@ -117,3 +117,38 @@ def test_schema_lists_prints_and_exports(tmp_path: Path) -> None:
     code, out, _ = run("schema", "--export", str(tmp_path / "s"))
     assert code == 0 and (tmp_path / "s/jobs/delta_builder.schema.json").is_file()
     assert run("schema", "nope")[0] == 2
+
+
+def test_compile_check_passes_on_a_fresh_build_and_writes_nothing(workspace_dir: Path) -> None:
+    code, out, _ = run("compile", "--check", "--workspace", str(workspace_dir))
+    assert code == 1 and not (workspace_dir / "build").exists()
+    assert run("compile", "--workspace", str(workspace_dir))[0] == 0
+    before = {p: p.read_bytes() for p in (workspace_dir / "build").rglob("*") if p.is_file()}
+    code, out, _ = run("compile", "--check", "--workspace", str(workspace_dir))
+    assert code == 0 and "build is up to date" in out
+    assert before == {p: p.read_bytes() for p in (workspace_dir / "build").rglob("*") if p.is_file()}
+
+
+def test_compile_check_lists_every_stale_file(workspace_dir: Path) -> None:
+    assert run("compile", "--workspace", str(workspace_dir))[0] == 0
+    build = workspace_dir / "build" / "local"
+    spec = workspace_dir / BAD_FILE
+    spec.write_text(spec.read_text().replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_c_v2/"))
+    (build / "dynamodb" / "stray.jsonl").write_text("{}\n")
+    (build / "manifest.json").unlink()
+    code, _, err = run("compile", "--check", "--workspace", str(workspace_dir))
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[:3] == [
+        f"{build}/dynamodb/ml_projects_parameters.jsonl: changed",
+        f"{build}/dynamodb/stray.jsonl: unexpected",
+        f"{build}/manifest.json: missing",
+    ]
+    assert lines[3].startswith("build is out of date: 3 file(s) differ")
+
+
+def test_compile_check_of_an_invalid_workspace_shows_the_problems(workspace_dir: Path) -> None:
+    break_spec(workspace_dir)
+    code, _, err = run("compile", "--check", "--workspace", str(workspace_dir))
+    assert code == 2 or code == 1
+    assert f"{BAD_FILE}:7:16:" in err
