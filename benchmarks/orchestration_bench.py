@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "orchestration"))
 from orchestration_harness import deploy, execute, moto_server  # noqa: E402
 
 from compiler.build import compile_workspace, validate_with_cache  # noqa: E402
-from compiler.orchestration_code import runtime_bundle  # noqa: E402
+from compiler.orchestration.bundle import runtime_bundle  # noqa: E402
 from compiler.targets import iam, sagemaker, stepfunctions  # noqa: E402
 from compiler.workspace import load_workspace  # noqa: E402
 

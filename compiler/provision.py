@@ -2,7 +2,7 @@
 
 Tables are PAY_PER_REQUEST with deletion protection; the parameters and routing tables get point-in-time
 recovery, the lock table (key `lock_key`) a TTL on `expires_at`: the names the state machines'
-conditional lock write uses (`compiler.orchestration`). A second run changes nothing and says so. On an emulator
+conditional lock write uses (`compiler.orchestration.names`). A second run changes nothing and says so. On an emulator
 environment the artifacts bucket is created too (on AWS, buckets belong to the account's infrastructure).
 """
 
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from compiler.aws import Aws, error_code, is_emulator, translated
 from compiler.errors import UsageError
-from compiler.orchestration import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
+from compiler.orchestration.names import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
 from compiler.publish import PublishResult, Target, open_target, publish
 from compiler.workspace import Workspace
 

@@ -8,8 +8,9 @@ import click
 
 from compiler.cli.options import env_option, fail, workspace_option
 from compiler.errors import NdrcError, UsageError
-from compiler.graph import diagram, markdown, orchestration_artifacts
 from compiler.model import CompiledWorkspace
+from compiler.orchestration.graph import diagram, markdown
+from compiler.targets import orchestration_artifacts
 from compiler.workspace import load_workspace
 
 

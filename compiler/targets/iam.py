@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler import orchestration as names
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import Orchestration
-from compiler.orchestration_render import canonical_json
+from compiler.orchestration import names
+from compiler.orchestration.canonical import canonical_json
+from compiler.orchestration.names import IAM_POLICY_KIND, Orchestration
 
-KIND = "iam_policy"
+KIND = IAM_POLICY_KIND
 PIPELINES_POLICY = "sagemaker-pipelines"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 

@@ -10,7 +10,7 @@ import pytest
 from orchestration_harness import Deployment, execute, pipeline_executions, pipeline_parameters
 
 from compiler.model import CompiledWorkspace
-from compiler.orchestration_flows import BATCH_PARAMETERS, FLOWS_BY_KEY, RESOURCE_FIELDS
+from compiler.orchestration.flows import BATCH_PARAMETERS, FLOWS_BY_KEY, RESOURCE_FIELDS
 
 pytestmark = pytest.mark.emulator
 FLOORS = (8, 23, 38, 53)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compiler.orchestration_flows import ENTRY_JOB, FLOWS
+from compiler.orchestration.flows import ENTRY_JOB, FLOWS
 from runtime.entrypoint import main, parse_args
 from runtime.jobs import JOBS, PLANNED_JOBS, SPEC_JOBS
 

@@ -12,9 +12,9 @@ import pytest
 
 from compiler.build import CompileResult
 from compiler.model import CompiledWorkspace, EnvironmentConfig
-from compiler.orchestration_code import package_root, runtime_bundle
-from compiler.orchestration_flows import FLOWS_BY_KEY
-from compiler.orchestration_render import jsonata, template_environment, to_json
+from compiler.orchestration import jsonata
+from compiler.orchestration.bundle import package_root, runtime_bundle
+from compiler.orchestration.flows import FLOWS_BY_KEY
 from compiler.targets import sagemaker, stepfunctions
 
 SHARED_STATES = ("AcquireLock", "Duplicate", "LockFailed", "ReleaseLock", "PipelineStartFailed")
@@ -201,18 +201,31 @@ def test_runtime_bundle_is_content_addressed(tmp_path: Path) -> None:
     assert "runtime/__main__.py" in first.sources
 
 
-def test_values_enter_templates_as_json_only() -> None:
-    hostile = 'x", "Injected": true, "y": "\\'
-    rendered = template_environment().from_string('{"a": {{ value | tojson }}}').render(value=hostile)
-    assert json.loads(rendered) == {"a": hostile}
-    assert to_json({"b": 1, "a": [1]}) == '{"a": [1], "b": 1}'
-    assert json.loads(jsonata("  'two  spaces'   &\n   $x  ")) == "{% 'two  spaces' & $x %}"
+def test_values_enter_expressions_as_json_literals_only() -> None:
+    hostile = "x' & $eval('1') & '\\"
+    items = {"b": 1, "a": [1]}
+    text = jsonata.inline("$f(#{value}, #{items}, #{source})", value=hostile, items=items, source=jsonata.Jsonata("$x"))
+    assert text == '$f("x\' & $eval(\'1\') & \'\\\\", {"a": [1], "b": 1}, $x)'
+    assert jsonata.field("  'two  spaces'   &\n   $x  ") == "{% 'two  spaces' & $x %}"
 
 
-def test_jsonata_stays_out_of_jinja() -> None:
-    """`{% ... %}` is JSONata: the template environment uses <% %> for its own blocks."""
-    rendered = template_environment().from_string('"{% $x %}" <% if true %>ok<% endif %>').render()
-    assert rendered == '"{% $x %}" ok'
+def test_expression_placeholders_and_values_must_match() -> None:
+    with pytest.raises(jsonata.ExpressionError, match=r":1: no value for #\{missing\}"):
+        jsonata.inline("$a & #{missing}")
+    with pytest.raises(jsonata.ExpressionError, match="has no placeholder for extra"):
+        jsonata.inline("$a", extra=1)
+    with pytest.raises(jsonata.ExpressionError, match=r"expressions/event.jsonata:\d+: no value for"):
+        jsonata.expression("event")
+
+
+def test_every_expression_file_is_used_and_opens_with_its_purpose() -> None:
+    files = sorted(p.stem for p in jsonata.EXPRESSIONS_DIR.glob("*.jsonata"))
+    assert files, "expression files ship next to the code"
+    builders = Path(stepfunctions.__file__).resolve().parents[1] / "orchestration" / "stepfunctions.py"
+    text = builders.read_text()
+    for name in files:
+        assert f'"{name}"' in text, f"expressions/{name}.jsonata is not used"
+        assert (jsonata.EXPRESSIONS_DIR / f"{name}.jsonata").read_text().startswith("/*"), name
 
 
 @pytest.mark.parametrize("prefix", ["", "Team-A-"])

@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from compiler.model import Artifact, CompiledWorkspace
-from compiler.targets import sagemaker, stepfunctions
+from compiler.model import Artifact
+from compiler.orchestration.names import PIPELINE_KIND, STATE_MACHINE_KIND
 
-GRAPH_KINDS = (stepfunctions.KIND, sagemaker.KIND)
+GRAPH_KINDS = (STATE_MACHINE_KIND, PIPELINE_KIND)
 _SHAPES = {
     "Choice": ("{", "}"),
     "Fail": ("[[", "]]"),
@@ -113,20 +113,14 @@ def pipeline_diagram(definition: dict[str, Any]) -> str:
 
 def diagram(artifact: Artifact) -> str:
     definition = json.loads(artifact.content)
-    if artifact.kind == stepfunctions.KIND:
+    if artifact.kind == STATE_MACHINE_KIND:
         return state_machine_diagram(definition)
     return pipeline_diagram(definition)
-
-
-def orchestration_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
-    """The state machines and pipelines (they depend on the environment only, never on the specs)."""
-    artifacts = stepfunctions.build_artifacts(workspace) + sagemaker.build_artifacts(workspace)
-    return [a for a in artifacts if a.kind in GRAPH_KINDS]
 
 
 def markdown(artifacts: Iterable[Artifact]) -> str:
     sections = []
     for artifact in artifacts:
-        what = f"state machine ({artifact.role})" if artifact.kind == stepfunctions.KIND else "SageMaker pipeline"
+        what = f"state machine ({artifact.role})" if artifact.kind == STATE_MACHINE_KIND else "SageMaker pipeline"
         sections.append(f"## {artifact.name}\n\n{what}, `{artifact.path}`\n\n```mermaid\n{diagram(artifact)}```\n")
     return "\n".join(sections)

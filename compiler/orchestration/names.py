@@ -27,6 +27,12 @@ IF_TRAINING = "if-training"
 MACHINE_INVENTORY_UNLOAD = "machine-inventory-unload"
 STATE_MACHINE_FLOWS: tuple[str, ...] = (LIVE, BACKFILL)
 
+# Artifact kinds of the orchestration (manifest `kind`).
+STATE_MACHINE_KIND = "state_machine"
+PIPELINE_KIND = "sagemaker_pipeline"
+BUNDLE_KIND = "runtime_bundle"
+IAM_POLICY_KIND = "iam_policy"
+
 # Optional `orchestration:` settings of an environment in ndrc.yaml, with their defaults.
 DEFAULT_SETTINGS: dict[str, int] = {
     "lock_ttl_days": 14,

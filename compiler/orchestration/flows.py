@@ -1,6 +1,6 @@
 """The SageMaker pipelines as data: their run parameters and Processing steps, one table per flow.
 
-The templates in `templates/sagemaker/` render these into pipeline definitions; the state machines read
+`compiler.orchestration.sagemaker` builds pipeline definitions from these; the state machines read
 the same tables (which jobs a flow needs, which step parameters carry a job's processing resources).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler import orchestration as names
+from compiler.orchestration import names
 
 ENTRY_STEP = "ResolveSpecs"
 ENTRY_JOB = "pipeline_entry"
