@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     extractor.add_argument("--end-date", help="last day, inclusive, YYYY-MM-DD (UTC)")
     extractor.add_argument("--input-s3-prefix", help="override the ingestion prefix of the project")
     extractor.add_argument("--output-s3-prefix", help="where the windows JSON goes")
-    extractor.add_argument("--task-token", help="Step Functions task token to report to")
+    extractor.add_argument(
+        "--callback-key", help="key of the Step Functions task token in the lock table (reported to on the end)"
+    )
     env = parser.add_argument_group("environment")
     env.add_argument("--table-name", help="parameters table (else ML_PROJECTS_PARAMETERS_TABLE_NAME)")
     env.add_argument("--routing-table-name", help="routing table (else ML_PROJECTS_ROUTING_TABLE_NAME)")

@@ -77,6 +77,7 @@ def run_pair_counts(args: argparse.Namespace, context: JobContext) -> dict[str, 
 
 
 def run_extractor_job(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
+    from runtime.orchestration.callback import stored_task_token
     from runtime.orchestration.extractor import ExtractorRequest, run_extractor
 
     if not args.start_date or not args.end_date:
@@ -92,7 +93,7 @@ def run_extractor_job(args: argparse.Namespace, context: JobContext) -> dict[str
         args.feature_spec_version,
         args.input_s3_prefix,
         args.output_s3_prefix,
-        args.task_token,
+        stored_task_token(args.callback_key),
     )
     result = run_extractor(
         request,
@@ -105,9 +106,11 @@ def run_extractor_job(args: argparse.Namespace, context: JobContext) -> dict[str
 
 
 def run_entry_job(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
+    from runtime.orchestration.callback import stored_task_token
     from runtime.orchestration.entry import EntryRequest, run_pipeline_entry
 
-    request = EntryRequest(args.project_name, tuple(args.jobs), args.feature_spec_version, args.task_token)
+    token = stored_task_token(args.callback_key)
+    request = EntryRequest(args.project_name, tuple(args.jobs), args.feature_spec_version, token)
     return run_pipeline_entry(request, table_name=context.table_name, ddb_client=dynamodb_client())
 
 

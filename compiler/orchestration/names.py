@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.model import EnvironmentConfig
+from compiler.orchestration import images
 
 # The lock table (provisioned by `ndrc provision`): one item per started batch window.
 LOCK_KEY_ATTRIBUTE = "lock_key"
@@ -40,6 +41,7 @@ DEFAULT_SETTINGS: dict[str, int] = {
     "backfill_max_concurrency_limit": 20,
     "extractor_timeout_seconds": 6 * 3600,
     "pipeline_poll_seconds": 60,
+    "pipeline_max_wait_seconds": 6 * 3600,
 }
 
 
@@ -96,6 +98,10 @@ class Orchestration:
 
     def bucket_arn(self, purpose: str) -> str:
         return f"arn:{self.partition}:s3:::{self.environment.get(f'buckets.{purpose}')}"
+
+    def image_uri(self, purpose: str) -> str:
+        """`images.<purpose>`: the explicit URI, else resolved from the SageMaker SDK's image tables."""
+        return images.image_uri(self.environment.get(f"images.{purpose}"), self.environment.region)
 
     @property
     def tables(self) -> dict[str, str]:

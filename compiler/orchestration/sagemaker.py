@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.orchestration import limits
 from compiler.orchestration.bundle import ARCHIVE, CODE_DIR, LAUNCHER, RuntimeBundle
 from compiler.orchestration.flows import (
     DEFAULT_INSTANCE_COUNT,
@@ -41,6 +42,8 @@ class Common:
     environment: dict[str, str]
     code_uri: str
     role_arn: str
+    network: dict[str, Any] | None = None  # NetworkConfig (VPC) when the environment sets one
+    volume_kms_key_id: str | None = None
 
 
 def get(parameter: str) -> dict[str, str]:
@@ -104,6 +107,10 @@ def processing_step(
             "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
         },
     }
+    if common.network:
+        step["Arguments"]["NetworkConfig"] = common.network
+    if common.volume_kms_key_id:
+        step["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = common.volume_kms_key_id
     if depends_on:
         step["DependsOn"] = depends_on
     return step
@@ -124,9 +131,20 @@ def _resource_parameters(step: Step, o: Orchestration) -> list[dict[str, Any]]:
         "InstanceCount": ("Integer", DEFAULT_INSTANCE_COUNT),
         "VolumeSizeInGB": ("Integer", DEFAULT_VOLUME_SIZE_GB),
         "MaxRuntimeInSeconds": ("Integer", step.max_runtime_seconds),
-        "ImageUri": ("String", str(env.get("images.spark_processing"))),
+        "ImageUri": ("String", o.image_uri("spark_processing")),
     }
     return [parameter(resource_parameter(step, suffix), kind, value) for suffix, (kind, value) in defaults.items()]
+
+
+def _network(o: Orchestration) -> dict[str, Any] | None:
+    subnets = o.environment.get("processing.subnets")
+    if not subnets:
+        return None
+    groups = o.environment.get("processing.security_group_ids") or []
+    return {
+        "EnableInterContainerTrafficEncryption": True,
+        "VpcConfig": {"SecurityGroupIds": list(groups), "Subnets": list(subnets)},
+    }
 
 
 def pipeline_definition(o: Orchestration, flow: Flow, bundle: RuntimeBundle) -> dict[str, Any]:
@@ -135,19 +153,22 @@ def pipeline_definition(o: Orchestration, flow: Flow, bundle: RuntimeBundle) -> 
         environment={
             "ML_PROJECTS_PARAMETERS_TABLE_NAME": env.parameters_table,
             "ML_PROJECTS_ROUTING_TABLE_NAME": env.routing_table,
+            "ML_PROJECTS_BATCH_LOCK_TABLE_NAME": env.lock_table,
             "AWS_DEFAULT_REGION": env.region,
             "NDRC_ENV": env.name,
             "NDRC_RUNTIME_SHA256": bundle.digest,
         },
         code_uri=bundle.prefix_uri(o.artifacts_bucket),
         role_arn=str(env.get("roles.sagemaker_execution")),
+        network=_network(o),
+        volume_kms_key_id=env.get("processing.volume_kms_key_id"),
     )
     identity = tuple(pair for pair in flow.arguments if pair[0] in ("--project-name", "--feature-spec-version"))
     entry = processing_step(
         ENTRY_STEP,
         "Reads every spec this pipeline needs in one BatchGetItem pass; fails fast if one is missing.",
         depends_on=[],
-        image_uri=str(env.get("images.spark_processing")),
+        image_uri=o.image_uri("spark_processing"),
         entrypoint=ENTRYPOINTS["python"],
         arguments=[*_arguments(ENTRY_JOB, (*identity, *flow.entry_arguments)), "--jobs", ",".join(flow.jobs)],
         instance_type=str(env.get("instance_types.processing")),
@@ -176,9 +197,10 @@ def pipeline_definition(o: Orchestration, flow: Flow, bundle: RuntimeBundle) -> 
     parameters = [parameter(p.name, p.type, p.default) for p in flow.parameters]
     for step in flow.steps:
         parameters += _resource_parameters(step, o)
-    return {
+    definition = {
         "Version": "2020-12-01",
         "Metadata": {"ndrc_flow": flow.key, "ndrc_environment": env.name, "ndrc_runtime_sha256": bundle.digest},
         "Parameters": parameters,
         "Steps": steps,
     }
+    return limits.check(definition, flow)

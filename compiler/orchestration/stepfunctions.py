@@ -16,10 +16,19 @@ from compiler.orchestration import asl
 from compiler.orchestration import names as n
 from compiler.orchestration.asl import State
 from compiler.orchestration.canonical import json_literal
-from compiler.orchestration.flows import BATCH_PARAMETERS, FLOWS_BY_KEY, RESOURCE_FIELDS, Flow
+from compiler.orchestration.flows import (
+    BATCH_PARAMETERS,
+    CALLBACK_KEY_PREFIX,
+    FLOWS_BY_KEY,
+    MAX_CONTAINER_ARGUMENT,
+    RESOURCE_FIELDS,
+    Flow,
+)
 from compiler.orchestration.jsonata import Jsonata, expression, inline
 from compiler.orchestration.names import Orchestration
 
+# 10000-01-01T00:00:00Z: $fromMillis has no year beyond 9999.
+MAX_EPOCH_SECONDS = 253402300800
 WINDOW_FIELDS = ("project_name", "mini_batch_id", "mini_batch_s3_prefix", "batch_start_ts_iso", "batch_end_ts_iso")
 LOCK_KEY = "$states.input.lock_key"
 
@@ -260,6 +269,11 @@ def lock_and_start(o: Orchestration, after_start: str | None = None) -> dict[str
                 "PipelineExecutionDescription": asl.field(
                     f"$states.input.source & ' ' & {LOCK_KEY} & ' by ' & $states.context.Execution.Id"
                 ),
+                "ClientRequestToken": asl.field(
+                    client_request_token(
+                        "$states.input.source", "$states.input.batch_start_ts_iso", "$states.context.Execution.Name"
+                    )
+                ),
             },
             retry=_copy(RETRY_SAGEMAKER),
             catches=[asl.catch("ReleaseLock", "$merge([$states.input, {'error': $states.errorOutput}])")],
@@ -284,18 +298,129 @@ def lock_and_start(o: Orchestration, after_start: str | None = None) -> dict[str
 # --- the machines ------------------------------------------------------------------------------------
 
 
+CALLBACK_KEY = f"{json_literal(CALLBACK_KEY_PREFIX)} & $states.context.Execution.Name"
+
+
+def client_request_token(*parts: str) -> str:
+    """A StartPipelineExecution ClientRequestToken (32-128 characters) that is the same on every retry of
+    the call within one execution: a retried start after a lost response cannot start a second pipeline.
+    An execution name (at most 80 characters, unique per state machine) plus what the call starts."""
+    joined = " & '-' & ".join(("'ndrc'", *parts))
+    return f"$substring($pad({joined}, 32, '-'), 0, 128)"
+
+
+def _max_polls(o: Orchestration, seconds_setting: str) -> int:
+    poll = o.setting("pipeline_poll_seconds")
+    return max(1, -(-o.setting(seconds_setting) // poll))
+
+
+def run_extractor(o: Orchestration) -> State:
+    """Two branches of one Parallel state. AwaitWindows stores this task's token in the lock table under a
+    short callback key and waits for the extractor's SendTaskSuccess {"windows": [...]}; StartExtractor
+    starts the extractor pipeline with that key and watches it, so a pipeline that fails before its code
+    can report (image pull, capacity, a rejected request) fails the backfill at the next poll instead of
+    after the whole timeout. A failed branch fails the Parallel state (and stops the other)."""
+    extractor_pipeline = o.name(n.BACKFILL_EXTRACTOR)
+    timeout = o.setting("extractor_timeout_seconds")
+    await_windows = asl.task(
+        "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
+        comment="Store this task's token under the callback key; the extractor reads it and reports the windows.",
+        timeout_seconds=timeout,
+        arguments={
+            "TableName": o.tables["lock"],
+            "Item": {
+                n.LOCK_KEY_ATTRIBUTE: {"S": asl.field(CALLBACK_KEY)},
+                "task_token": {"S": asl.field("$states.context.Task.Token")},
+                "execution_arn": {"S": asl.field("$states.context.Execution.Id")},
+                n.LOCK_TTL_ATTRIBUTE: {"N": asl.field(f"$string($floor($millis() / 1000) + {timeout + 86400})")},
+            },
+        },
+        retry=_copy(RETRY_DYNAMODB_SDK),
+        output="{'windows': $states.result.windows}",
+    )
+    start_extractor = asl.task(
+        "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution",
+        comment="Start the extractor pipeline with the callback key (never the token itself).",
+        arguments={
+            "PipelineName": extractor_pipeline,
+            "PipelineExecutionDescription": asl.field(
+                "'backfill ' & $states.input.subject.project_name & ' ' & $states.input.subject.start_date & '..' "
+                "& $states.input.subject.end_date & ' by ' & $states.context.Execution.Id"
+            ),
+            "PipelineParameters": asl.field(expression("extractor_parameters", callback_key=Jsonata(CALLBACK_KEY))),
+            "ClientRequestToken": asl.field(client_request_token("'extractor'", "$states.context.Execution.Name")),
+        },
+        retry=_copy(RETRY_SAGEMAKER),
+        output="{'pipeline_execution_arn': $states.result.PipelineExecutionArn, 'polls': 0}",
+        next_state="WatchExtractor",
+    )
+    watch: dict[str, State] = {
+        "StartExtractor": start_extractor,
+        "WatchExtractor": asl.task(
+            "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
+            arguments={"PipelineExecutionArn": asl.field("$states.input.pipeline_execution_arn")},
+            retry=_copy(RETRY_SAGEMAKER),
+            output=(
+                "{'pipeline_execution_arn': $states.input.pipeline_execution_arn, "
+                "'pipeline_status': $states.result.PipelineExecutionStatus, 'polls': $states.input.polls + 1}"
+            ),
+            next_state="ExtractorStatus",
+        ),
+        "ExtractorStatus": asl.choice(
+            [
+                asl.rule("$states.input.pipeline_status = 'Succeeded'", "ExtractorEnded"),
+                asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", "ExtractorPipelineFailed"),
+                asl.rule(
+                    f"$states.input.polls >= {_max_polls(o, 'extractor_timeout_seconds')}", "ExtractorWaitExceeded"
+                ),
+            ],
+            "WaitForExtractor",
+        ),
+        "WaitForExtractor": asl.wait(o.setting("pipeline_poll_seconds"), "WatchExtractor"),
+        "ExtractorEnded": asl.succeed(comment="The windows arrive through the token (the other branch)."),
+        "ExtractorPipelineFailed": asl.fail(
+            "ExtractorPipelineFailed",
+            "'extractor pipeline execution ' & $states.input.pipeline_execution_arn & ' ended ' & "
+            "$states.input.pipeline_status",
+        ),
+        "ExtractorWaitExceeded": asl.fail(
+            "ExtractorWaitExceeded",
+            "'extractor pipeline execution ' & $states.input.pipeline_execution_arn & ' still ' & "
+            "$states.input.pipeline_status & ' after ' & $string($states.input.polls) & ' polls'",
+        ),
+    }
+    return {
+        "Type": "Parallel",
+        "Comment": "Wait for the extractor's windows (task token) while watching its pipeline.",
+        "Arguments": asl.field("{'subject': $subject, 'resources': $project.extractor_resources}"),
+        "Branches": [
+            {"StartAt": "AwaitWindows", "States": {"AwaitWindows": await_windows}},
+            {"StartAt": "StartExtractor", "States": watch},
+        ],
+        "Catch": [asl.catch("ExtractorFailed")],
+        "Assign": asl.assign(extracted="{'windows': $states.result[0].windows}"),
+        "Output": asl.field("{'windows': $count($states.result[0].windows)}"),
+        "Next": "CheckWindows",
+    }
+
+
 def _feature_jobs() -> list[str]:
     return ["project_parameters", *FLOWS_BY_KEY[n.FEATURE_15M].jobs]
 
 
 def live_machine(o: Orchestration) -> dict[str, Any]:
-    """One execution per producer event {bucket?, s3_key, timestamp}: ParseEvent -> GetRoute ->
-    QueryProject -> CheckProject -> AcquireLock -> StartPipeline."""
+    """One execution per producer event {bucket?, s3_key, timestamp}: ParseEvent -> CheckEvent -> GetRoute
+    -> QueryProject -> CheckProject -> AcquireLock -> StartPipeline (7 transitions; a duplicate ends in
+    AcquireLock -> Duplicate, also 7). The event is parsed once, by a Pass state, into `$subject`: a Choice
+    cannot bind a value for its own conditions, so parsing in the Choice meant evaluating (and shipping)
+    the 3.6 KB expression once per condition, once for the variable and once per failure cause."""
     event = expression(
         "event",
         calendar_helpers=calendar_helpers(),
         ingestion_bucket=o.ingestion_bucket,
         floor_minutes=list(n.WINDOW_FLOOR_MINUTES),
+        max_argument=MAX_CONTAINER_ARGUMENT,
+        max_epoch_seconds=MAX_EPOCH_SECONDS,
     )
     routing = o.tables["routing"]
     live_window = inline(
@@ -304,22 +429,25 @@ def live_machine(o: Orchestration) -> dict[str, Any]:
         fields=list(WINDOW_FIELDS),
     )
     states: dict[str, State] = {
-        "ParseEvent": asl.choice(
+        "ParseEvent": asl.pass_state(
+            "CheckEvent",
+            comment="Derive org1/org2/project/mini-batch from the key and the window from the timestamp (once).",
+            assigns=asl.assign(subject=event),
+        ),
+        "CheckEvent": asl.choice(
             [
-                asl.rule(f"$exists({event}.problem)", "InvalidBatchKey"),
-                asl.rule(f"$exists({event}.timestamp_problem)", "InvalidTimestamp"),
+                asl.rule("$exists($subject.problem)", "InvalidBatchKey"),
+                asl.rule("$exists($subject.timestamp_problem)", "InvalidTimestamp"),
             ],
             "GetRoute",
-            comment="Derive org1/org2/project/mini-batch from the key and the window from the timestamp.",
-            assigns=asl.assign(subject=event),
         ),
         "InvalidBatchKey": asl.fail(
             "InvalidBatchKey",
             "'S3 key ' & $string($states.input.s3_key) & ' does not fit the batch layout "
             "[<vendor>/]<org1>/<org2>/<project_name>/YYYY/MM/dd/<mini_batch_id>/<file>.json.gz: ' & "
-            f"{event}.problem",
+            "$subject.problem",
         ),
-        "InvalidTimestamp": asl.fail("InvalidTimestamp", f"{event}.timestamp_problem"),
+        "InvalidTimestamp": asl.fail("InvalidTimestamp", "$subject.timestamp_problem"),
         "GetRoute": asl.task(
             "arn:aws:states:::dynamodb:getItem",
             comment="The routing item of <org1>#<org2>: pins the feature spec version, may disable the path.",
@@ -374,8 +502,11 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
         calendar_helpers=calendar_helpers(),
         max_concurrency=o.setting("backfill_max_concurrency"),
         max_concurrency_limit=o.setting("backfill_max_concurrency_limit"),
+        max_argument=MAX_CONTAINER_ARGUMENT,
     )
-    window_problem = expression("window_problem", window_fields=list(WINDOW_FIELDS))
+    window_problem = expression(
+        "window_problem", window_fields=list(WINDOW_FIELDS), max_argument=MAX_CONTAINER_ARGUMENT
+    )
     extractor_jobs = ["project_parameters", *extractor_flow.jobs, *FLOWS_BY_KEY[n.FEATURE_15M].jobs]
     item_states: dict[str, State] = {
         "CheckWindow": asl.choice(
@@ -389,15 +520,32 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
             "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
             arguments={"PipelineExecutionArn": asl.field("$states.input.pipeline_execution_arn")},
             retry=_copy(RETRY_SAGEMAKER),
-            output="$merge([$states.input, {'pipeline_status': $states.result.PipelineExecutionStatus}])",
+            catches=[
+                asl.catch(
+                    "ReleaseLockAfterFailure",
+                    "$merge([$states.input, {'pipeline_status': 'unknown (' & $states.errorOutput.Error & ')'}])",
+                )
+            ],
+            output=(
+                "$merge([$states.input, {'pipeline_status': $states.result.PipelineExecutionStatus, "
+                "'polls': ($exists($states.input.polls) ? $states.input.polls : 0) + 1}])"
+            ),
             next_state="PipelineStatus",
         ),
         "PipelineStatus": asl.choice(
             [
                 asl.rule("$states.input.pipeline_status = 'Succeeded'", "WindowDone"),
                 asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", "ReleaseLockAfterFailure"),
+                asl.rule(
+                    f"$states.input.polls >= {_max_polls(o, 'pipeline_max_wait_seconds')}", "PipelineWaitExceeded"
+                ),
             ],
             "WaitForPipeline",
+        ),
+        "PipelineWaitExceeded": asl.fail(
+            "PipelineWaitExceeded",
+            "'pipeline execution ' & $states.input.pipeline_execution_arn & ' still ' & $states.input.pipeline_status "
+            "& ' after ' & $string($states.input.polls) & ' polls (lock kept: the pipeline may still finish)'",
         ),
         "WaitForPipeline": asl.wait(o.setting("pipeline_poll_seconds"), "CheckPipeline"),
         "WindowDone": asl.succeed(
@@ -429,12 +577,13 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
         "Next": "CheckWindowResults",
     }
     states: dict[str, State] = {
-        "CheckRequest": asl.choice(
-            [asl.rule(f"$exists({request}.problem)", "InvalidBackfillRequest")],
-            "QueryProject",
+        "ParseRequest": asl.pass_state(
+            "CheckRequest",
+            comment="Validate the request and fill its defaults (once).",
             assigns=asl.assign(subject=request),
         ),
-        "InvalidBackfillRequest": asl.fail("InvalidBackfillRequest", f"{request}.problem"),
+        "CheckRequest": asl.choice([asl.rule("$exists($subject.problem)", "InvalidBackfillRequest")], "QueryProject"),
+        "InvalidBackfillRequest": asl.fail("InvalidBackfillRequest", "$subject.problem"),
         "QueryProject": query_project(
             o,
             "CheckProject",
@@ -443,26 +592,7 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
         "CheckProject": asl.choice(project_rules(), "RunExtractor"),
         **lookup_failed(),
         **project_failures(o),
-        "RunExtractor": asl.task(
-            "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution.waitForTaskToken",
-            comment=(
-                'The extractor pipeline gets this task\'s token and reports {"windows": [...]} with SendTaskSuccess.'
-            ),
-            timeout_seconds=o.setting("extractor_timeout_seconds"),
-            arguments={
-                "PipelineName": extractor_pipeline,
-                "PipelineExecutionDescription": asl.field(
-                    "'backfill ' & $subject.project_name & ' ' & $subject.start_date & '..' & $subject.end_date "
-                    "& ' by ' & $states.context.Execution.Id"
-                ),
-                "PipelineParameters": asl.field(expression("extractor_parameters")),
-            },
-            retry=_copy(RETRY_SAGEMAKER),
-            catches=[asl.catch("ExtractorFailed")],
-            assigns=asl.assign(extracted="{'windows': $states.result.windows}"),
-            output="{'windows': $count($states.result.windows)}",
-            next_state="CheckWindows",
-        ),
+        "RunExtractor": run_extractor(o),
         "ExtractorFailed": asl.fail(
             "ExtractorFailed",
             inline(
@@ -500,7 +630,7 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
         f"Backfill for {o.environment.name}: historical extractor {extractor_pipeline} (task token) -> per window "
         f"lock -> 15-minute pipeline {o.name(n.FEATURE_15M)}. Compiled by ndrc; do not edit."
     )
-    return asl.state_machine(comment, "CheckRequest", states)
+    return asl.state_machine(comment, "ParseRequest", states)
 
 
 MACHINES = {n.LIVE: (live_machine, "live"), n.BACKFILL: (backfill_machine, "backfill")}

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+from compiler.errors import NdrcError
 from compiler.model import Artifact, CompiledWorkspace
 from compiler.orchestration.canonical import canonical_json
 from compiler.orchestration.names import STATE_MACHINE_KIND, Orchestration
 from compiler.orchestration.stepfunctions import MACHINES
+from compiler.targets.dynamodb import item_size
 
 KIND = STATE_MACHINE_KIND
+# DynamoDB: one Query returns at most 1 MB of items (read before any projection); the state machines read
+# a project with one Query and do not page, so every project's items must fit one page.
+QUERY_PAGE_BYTES = 1024 * 1024
+
+
+class QueryPageExceeded(NdrcError):
+    exit_code = 2
+
+
+def check_query_page(workspace: CompiledWorkspace) -> None:
+    """The proof that `QueryProject` needs no paging: each project's items fit one Query page."""
+    sizes: Counter[str] = Counter()
+    for item in workspace.items:
+        sizes[item.project_name] += item_size(item.as_item())
+    over = sorted((project, size) for project, size in sizes.items() if size > QUERY_PAGE_BYTES)
+    if over:
+        listed = ", ".join(f"{project} ({size:,} bytes)" for project, size in over)
+        raise QueryPageExceeded(
+            f"the state machines read a project's items with one DynamoDB Query (at most {QUERY_PAGE_BYTES:,} "
+            f"bytes per page); these projects exceed it: {listed}"
+        )
 
 
 def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
+    check_query_page(workspace)
     orchestration = Orchestration(workspace.environment)
     artifacts = []
     for flow, (build, role) in MACHINES.items():

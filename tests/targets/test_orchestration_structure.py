@@ -109,8 +109,11 @@ def test_backfill_settings_come_from_ndrc_yaml(builds: dict[str, CompileResult])
     )
     artifacts = {a.role: json.loads(a.content) for a in stepfunctions.build_artifacts(tuned)}
     backfill, live = artifacts["backfill"], artifacts["live"]
-    assert backfill["States"]["RunExtractor"]["TimeoutSeconds"] == 600
-    assert "$in.max_concurrency : 7" in backfill["States"]["CheckRequest"]["Assign"]["subject"]
+    branches = backfill["States"]["RunExtractor"]["Branches"]
+    assert branches[0]["States"]["AwaitWindows"]["TimeoutSeconds"] == 600
+    extractor_status = branches[1]["States"]["ExtractorStatus"]["Choices"][-1]
+    assert extractor_status == {"Condition": "{% $states.input.polls >= 10 %}", "Next": "ExtractorWaitExceeded"}
+    assert "$in.max_concurrency : 7" in backfill["States"]["ParseRequest"]["Assign"]["subject"]
     assert backfill["States"]["ProcessWindows"]["MaxConcurrency"] == "{% $subject.max_concurrency %}"
     assert "+ 172800)" in live["States"]["AcquireLock"]["Arguments"]["Item"]
 
@@ -237,3 +240,37 @@ def test_names_follow_the_prefix(builds: dict[str, CompileResult], prefix: str) 
     assert names == [f"{prefix}backfill", f"{prefix}live-inference"]
     live = next(json.loads(a.content) for a in stepfunctions.build_artifacts(renamed) if a.role == "live")
     assert live["States"]["StartPipeline"]["Arguments"]["PipelineName"] == f"{prefix}feature-15m"
+
+
+def test_processing_network_and_volume_key_come_from_the_environment(
+    builds: dict[str, CompileResult], aws_schemas: Path
+) -> None:
+    import jsonschema
+
+    from compiler.targets import iam
+
+    compiled = builds["prod"].compiled
+    assert compiled is not None
+    key = "arn:aws:kms:eu-west-1:345678901234:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    tuned = _with_settings(
+        compiled,
+        processing={"subnets": ["subnet-0a1b"], "security_group_ids": ["sg-0c2d"], "volume_kms_key_id": key},
+    )
+    schema = json.loads((aws_schemas / "sagemaker-pipeline-definition.schema.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    for artifact in (a for a in sagemaker.build_artifacts(tuned) if a.kind == sagemaker.KIND):
+        definition = json.loads(artifact.content)
+        assert [e.message for e in validator.iter_errors(definition)] == [], artifact.name
+        for step in definition["Steps"]:
+            arguments = step["Arguments"]
+            assert arguments["NetworkConfig"]["VpcConfig"] == {
+                "SecurityGroupIds": ["sg-0c2d"],
+                "Subnets": ["subnet-0a1b"],
+            }
+            assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+    policy = next(json.loads(a.content) for a in iam.build_artifacts(tuned) if a.name.endswith("pipelines"))
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["EncryptProcessingVolumes"]["Resource"] == [key]
+    assert "ec2:CreateNetworkInterface" in sids["ProcessingInVpc"]["Action"]
+    plain = json.loads(next(a.content for a in sagemaker.build_artifacts(compiled) if a.kind == sagemaker.KIND))
+    assert all("NetworkConfig" not in step["Arguments"] for step in plain["Steps"])

@@ -43,6 +43,22 @@ class TaskTokens:
                 return sfn, execution, json.loads(messages[0]["Body"])["token"]
         raise AssertionError(f"no task token: {sfn.describe_execution(executionArn=execution)}")
 
+    def store(self, token: str, monkeypatch: pytest.MonkeyPatch) -> str:
+        """Store `token` like the backfill state machine does (lock table, `callback#<name>`): its key."""
+        ddb = boto3.client("dynamodb", endpoint_url=self.endpoint)
+        table = "callback-locks"
+        if table not in ddb.list_tables()["TableNames"]:
+            ddb.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "lock_key", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "lock_key", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        key = f"callback#{time.monotonic_ns()}"
+        ddb.put_item(TableName=table, Item={"lock_key": {"S": key}, "task_token": {"S": token}})
+        monkeypatch.setenv("ML_PROJECTS_BATCH_LOCK_TABLE_NAME", table)
+        return key
+
     @staticmethod
     def finished(sfn: Any, execution: str) -> dict[str, Any]:
         for _ in range(100):
