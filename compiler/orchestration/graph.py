@@ -70,6 +70,14 @@ def _states(lines: list[str], states: dict[str, Any], scope: str, start_at: str,
             lines.append("  end")
             lines.append(f"  {_id(scope, name, 'done')}((done))")
             source = _id(scope, name, "done")
+        elif kind == "Parallel":
+            lines.append(f"  subgraph {node}[{_label(f'{name}: Parallel, every branch')}]")
+            for number, branch in enumerate(state["Branches"], start=1):
+                inner_scope = f"{scope}_{name}_{number}"
+                _states(lines, branch["States"], inner_scope, branch["StartAt"], _id(scope, name, "done"))
+            lines.append("  end")
+            lines.append(f"  {_id(scope, name, 'done')}((done))")
+            source = _id(scope, name, "done")
         else:
             opening, closing = _SHAPES.get(kind, ("[", "]"))
             lines.append(f"  {node}{opening}{_label(name)}{closing}")
