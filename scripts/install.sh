@@ -12,9 +12,10 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 
 if command -v npm >/dev/null 2>&1; then
-  npm install --silent --no-audit --no-fund --prefix .ci/node asl-validator@4 >/dev/null
+  # asl-validator: the ASL checks; jsonata: the reference JSONata engine the state machine tests compare with.
+  npm install --silent --no-audit --no-fund --prefix .ci/node asl-validator@4 jsonata@2 >/dev/null
 else
-  echo "install: npm not found; the asl-validator checks will be skipped" >&2
+  echo "install: npm not found; the asl-validator and reference-JSONata checks will be skipped" >&2
 fi
 if ! command -v java >/dev/null 2>&1; then
   echo "install: java not found; installing a JRE for Spark" >&2

@@ -9,8 +9,9 @@ import click
 from compiler.cli.exit_codes import handle_errors
 from compiler.cli.options import env_option, workspace_option
 from compiler.errors import UsageError
-from compiler.graph import diagram, markdown, orchestration_artifacts
 from compiler.model import CompiledWorkspace
+from compiler.orchestration.graph import diagram, markdown
+from compiler.targets import orchestration_artifacts
 from compiler.validation.workspace_config import load_workspace
 
 

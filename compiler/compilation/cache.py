@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
-from compiler.load.resources import resource_dir
 from compiler.model import EnvironmentConfig
+from compiler.orchestration.jsonata import EXPRESSIONS_DIR
 from compiler.validation.schemas import SCHEMA_DIR
 
 if TYPE_CHECKING:
@@ -32,13 +32,13 @@ _FORMAT = 1
 
 
 def _tool_inputs() -> tuple[tuple[str, Path, str], ...]:
-    """Everything besides the spec files that shapes compiled output: schemas, templates, the compiler
+    """Everything besides the spec files that shapes compiled output: schemas, the JSONata expressions, the compiler
     itself and the runtime sources (whose content hash names the code archive the pipelines reference)."""
     import runtime
 
     return (
         ("schemas", SCHEMA_DIR, "*.json"),
-        ("templates", resource_dir("templates"), "*"),
+        ("expressions", EXPRESSIONS_DIR, "*.jsonata"),
         ("compiler", Path(__file__).resolve().parents[1], "*.py"),  # the whole compiler package
         ("runtime", Path(runtime.__file__).resolve().parent, "*"),
     )

@@ -2,7 +2,7 @@
 
 Tables are PAY_PER_REQUEST with deletion protection; the parameters and routing tables get point-in-time
 recovery, the lock table (key `lock_key`) a TTL on `expires_at`: the names the state machines'
-conditional lock write uses (`compiler.orchestration`). A second run changes nothing and says so. On an emulator
+conditional lock write uses (`compiler.orchestration.names`). A second run changes nothing and says so. On an emulator
 environment the artifacts bucket is created too (on AWS, buckets belong to the account's infrastructure).
 """
 

@@ -1,4 +1,4 @@
-"""Where ndrc's own files are: the schemas and templates folders, in a checkout or an installed wheel."""
+"""Where ndrc's own data files are: the schemas folder, in a checkout or an installed wheel."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def resource_dir(name: str) -> Path:
-    """`schemas` or `templates`: the checkout's folder (editable install), else the wheel's copy under
+    """`schemas`: the checkout's folder (editable install), else the wheel's copy under
     `<prefix>/share/ndrc/` (pyproject's data-files)."""
     for candidate in (CHECKOUT_ROOT / name, Path(sys.prefix) / "share" / "ndrc" / name):
         if candidate.is_dir():

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
+JSONATA_TRACE_ENV = "NDRC_JSONATA_TRACE"
 
 
 def _bind_jsonata() -> bool:
@@ -34,7 +35,14 @@ def _bind_jsonata() -> bool:
     if not hasattr(moto_jsonata, "_eval_jsonata"):
         raise RuntimeError("this moto version has no _eval_jsonata hook; pin moto as pyproject.toml says")
 
+    # Test mode: every expression the interpreter evaluates is appended to this file (JSON lines), so the
+    # tests can evaluate the same corpus with the reference engine (jsonata-js) and compare.
+    trace = os.environ.get(JSONATA_TRACE_ENV)
+
     def evaluate(expression: str) -> Any:
+        if trace:
+            with open(trace, "a", encoding="utf-8") as out:
+                out.write(json.dumps(expression) + "\n")
         return jsonata.Jsonata(expression).evaluate(None)
 
     moto_jsonata._eval_jsonata = evaluate

@@ -10,6 +10,8 @@ import importlib
 from collections.abc import Callable
 
 from compiler.model import Artifact, CompiledWorkspace
+from compiler.orchestration.graph import GRAPH_KINDS
+from compiler.targets import sagemaker, stepfunctions
 
 Target = Callable[[CompiledWorkspace], list[Artifact]]
 
@@ -20,6 +22,12 @@ TARGET_MODULES: tuple[tuple[str, str], ...] = (
     ("compiler.targets.sagemaker", "build_artifacts"),
     ("compiler.targets.iam", "build_artifacts"),
 )
+
+
+def orchestration_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
+    """The state machines and pipelines (they depend on the environment only, never on the specs)."""
+    artifacts = stepfunctions.build_artifacts(workspace) + sagemaker.build_artifacts(workspace)
+    return [a for a in artifacts if a.kind in GRAPH_KINDS]
 
 
 def all_targets() -> list[Target]:

@@ -10,12 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compiler import orchestration as names
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import Orchestration
-from compiler.orchestration_render import canonical_json
+from compiler.orchestration import names
+from compiler.orchestration.canonical import canonical_json
+from compiler.orchestration.names import IAM_POLICY_KIND, Orchestration
+from compiler.orchestration.stepfunctions import MACHINES
 
-KIND = "iam_policy"
+KIND = IAM_POLICY_KIND
+# What running a Processing step takes (SageMaker Developer Guide, "IAM access management" for pipelines).
+PROCESSING_STEP_ACTIONS = [
+    "sagemaker:AddTags",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+]
 PIPELINES_POLICY = "sagemaker-pipelines"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 
@@ -28,43 +36,73 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def live_policy(o: Orchestration) -> dict[str, Any]:
-    tables = o.tables
-    return _policy(
-        [
-            _statement("ReadRoute", ["dynamodb:GetItem"], [o.table_arn(tables["routing"])]),
-            _statement("QueryProjectItems", ["dynamodb:Query"], [o.table_arn(tables["parameters"])]),
-            _statement("BatchLock", ["dynamodb:DeleteItem", "dynamodb:PutItem"], [o.table_arn(tables["lock"])]),
-            _statement(
-                "StartFeaturePipeline", ["sagemaker:StartPipelineExecution"], [o.pipeline_arn(names.FEATURE_15M)]
-            ),
-        ]
-    )
+SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States"}
 
 
-def backfill_policy(o: Orchestration) -> dict[str, Any]:
-    tables = o.tables
+VPC_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+]
+KMS_VOLUME_ACTIONS = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"]
+
+
+def _sid(action: str) -> str:
+    service, api = action.split(":")
+    return SID_SERVICES[service] + api
+
+
+def _action(resource: str) -> tuple[str, str]:
+    """`arn:aws:states:::[aws-sdk:]<service>:<apiAction>[.pattern]` -> (service, IAM action)."""
+    service, api = resource.removeprefix("arn:aws:states:::").removeprefix("aws-sdk:").split(":", 1)
+    api = api.split(".", 1)[0]
+    return service, f"{service}:{api[0].upper()}{api[1:]}"
+
+
+def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list[tuple[str, str]]:
+    """(IAM action, resource ARN) of every call the states of one scope (and nested scopes) make."""
+    calls: list[tuple[str, str]] = []
+    started = [
+        s["Arguments"]["PipelineName"]
+        for s in states.values()
+        if s["Type"] == "Task" and s["Resource"].endswith(":startPipelineExecution")
+    ]
+    for state in states.values():
+        if state["Type"] == "Task":
+            service, action = _action(state["Resource"])
+            arguments = state["Arguments"]
+            if service == "dynamodb":
+                calls.append((action, o.table_arn(arguments["TableName"])))
+            elif action == "sagemaker:StartPipelineExecution":
+                calls.append((action, o.sagemaker_arn(f"pipeline/{arguments['PipelineName']}")))
+            elif action == "sagemaker:DescribePipelineExecution":
+                # the execution ARN is a run-time value: the pipelines this scope started
+                calls += [(action, f"{o.sagemaker_arn(f'pipeline/{name}')}/execution/*") for name in started]
+            else:
+                raise ValueError(f"no IAM mapping for {state['Resource']}")
+        inner = [state.get("ItemProcessor"), *state.get("Branches", [])]
+        for scope in (s for s in inner if s):
+            if scope.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+                calls.append(("states:StartExecution", o.state_machine_arn(machine)))
+                executions = o.state_machine_executions_arn(machine)
+                calls += [("states:DescribeExecution", executions), ("states:StopExecution", executions)]
+            calls += _scope_calls(o, scope["States"], machine)
+    return calls
+
+
+def machine_policy(o: Orchestration, flow: str, definition: dict[str, Any]) -> dict[str, Any]:
+    """The policy of a state machine's role: exactly the calls its compiled definition makes."""
+    by_action: dict[str, set[str]] = {}
+    for action, resource in _scope_calls(o, definition["States"], flow):
+        by_action.setdefault(action, set()).add(resource)
     return _policy(
-        [
-            _statement("QueryProjectItems", ["dynamodb:Query"], [o.table_arn(tables["parameters"])]),
-            _statement("BatchLock", ["dynamodb:DeleteItem", "dynamodb:PutItem"], [o.table_arn(tables["lock"])]),
-            _statement(
-                "StartPipelines",
-                ["sagemaker:StartPipelineExecution"],
-                [o.pipeline_arn(names.BACKFILL_EXTRACTOR), o.pipeline_arn(names.FEATURE_15M)],
-            ),
-            _statement(
-                "WatchFeaturePipeline",
-                ["sagemaker:DescribePipelineExecution"],
-                [o.pipeline_execution_arns(names.FEATURE_15M)],
-            ),
-            _statement("DistributedMapChildren", ["states:StartExecution"], [o.state_machine_arn(names.BACKFILL)]),
-            _statement(
-                "DistributedMapChildExecutions",
-                ["states:DescribeExecution", "states:StopExecution"],
-                [o.state_machine_executions_arn(names.BACKFILL)],
-            ),
-        ]
+        [_statement(_sid(action), [action], sorted(resources)) for action, resources in sorted(by_action.items())]
     )
 
 
@@ -110,21 +148,41 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
     cluster_arns = (
         [o.arn("redshift", "cluster:*")] if collapse else [o.arn("redshift", f"cluster:{c}") for c in clusters]
     )
+    role = str(env.get("roles.sagemaker_execution"))
     statements = [
+        # The pipelines run their steps as processing jobs under this same role (CreatePipeline RoleArn and
+        # each step's RoleArn): SageMaker creates, watches, stops and tags them, and passes the role on.
+        _statement("RunProcessingSteps", PROCESSING_STEP_ACTIONS, [o.sagemaker_arn("processing-job/*")]),
+        {
+            "Sid": "PassRoleToProcessingJobs",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [role],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
         _statement("ListBuckets", ["s3:ListBucket"], [o.bucket_arn(b) for b in read_buckets]),
         _statement("ReadData", ["s3:GetObject"], [f"{o.bucket_arn(b)}/*" for b in read_buckets]),
+        # DeleteObject: Spark's S3A output committer removes its temporary objects.
         _statement("WriteData", ["s3:DeleteObject", "s3:PutObject"], [f"{o.bucket_arn(b)}/*" for b in write_buckets]),
+        {
+            "Sid": "KeepRuntimeCode",
+            "Effect": "Deny",
+            "Action": ["s3:DeleteObject", "s3:PutObject"],
+            "Resource": [f"{o.bucket_arn('artifacts')}/runtime/*"],
+        },
         _statement(
             "ReadSpecs",
             ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
             [o.table_arn(tables["parameters"])],
         ),
+        # Scan: the historical extractor finds a project's routes (the routing table is keyed by org).
         _statement(
             "ReadRoutes", ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"], [o.table_arn(tables["routing"])]
         ),
+        _statement("ReadCallbackTokens", ["dynamodb:GetItem"], [o.table_arn(tables["lock"])]),
         _statement(
             "ReportBackfillWindows",
-            ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"],
+            ["states:SendTaskFailure", "states:SendTaskSuccess"],
             [o.state_machine_arn(names.BACKFILL)],
         ),
         _statement(
@@ -134,7 +192,7 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
         ),
         _statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
     ]
-    repository = _ecr_repository_arn(o, str(env.get("images.spark_processing", "")))
+    repository = _ecr_repository_arn(o, o.image_uri("spark_processing"))
     if repository:
         statements.append(
             _statement(
@@ -143,6 +201,14 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
                 [repository],
             )
         )
+    if env.get("processing.subnets"):
+        # Processing jobs in a VPC: SageMaker manages their network interfaces (these actions take no
+        # resource-level permissions, hence `*`; SageMaker Developer Guide, "Give SageMaker Processing
+        # Jobs Access to Resources in Your Amazon VPC").
+        statements.append(_statement("ProcessingInVpc", VPC_ACTIONS, ["*"]))
+    volume_key = env.get("processing.volume_kms_key_id")
+    if volume_key:
+        statements.append(_statement("EncryptProcessingVolumes", KMS_VOLUME_ACTIONS, [str(volume_key)]))
     if endpoint_arns:
         statements.append(
             _statement(
@@ -188,8 +254,7 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
         )
     )
     policies = [
-        (o.name(names.LIVE), live_policy(o), ("ndrc.yaml",)),
-        (o.name(names.BACKFILL), backfill_policy(o), ("ndrc.yaml",)),
+        *((o.name(flow), machine_policy(o, flow, build(o)), ("ndrc.yaml",)) for flow, (build, _) in MACHINES.items()),
         (o.name(PIPELINES_POLICY), pipelines, ("ndrc.yaml", *spec_sources)),
     ]
     return [

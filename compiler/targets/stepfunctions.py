@@ -2,133 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
 
-from compiler import orchestration as names
+from compiler.dynamodb_json import item_size
+from compiler.errors import NdrcError
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import Orchestration
-from compiler.orchestration_flows import BATCH_PARAMETERS, FLOWS_BY_KEY, RESOURCE_FIELDS, Flow
-from compiler.orchestration_render import canonical_json, render_document, template_sources
+from compiler.orchestration.canonical import canonical_json
+from compiler.orchestration.names import STATE_MACHINE_KIND, Orchestration
+from compiler.orchestration.stepfunctions import MACHINES
 
-KIND = "state_machine"
-TEMPLATES: dict[str, tuple[str, str]] = {
-    # flow -> (template, manifest role)
-    names.LIVE: ("stepfunctions/live_inference.asl.json.j2", "live"),
-    names.BACKFILL: ("stepfunctions/backfill.asl.json.j2", "backfill"),
-}
-SHARED_TEMPLATES = (
-    "stepfunctions/_checks.j2",
-    "stepfunctions/_jsonata.j2",
-    "stepfunctions/_lock_and_start.j2",
-)
-WINDOW_FIELDS = ("project_name", "mini_batch_id", "mini_batch_s3_prefix", "batch_start_ts_iso", "batch_end_ts_iso")
-
-# Throttling and transient service errors, under the names of both integration styles: optimized
-# (`DynamoDB.<ErrorCode>`) and AWS SDK (`<Service>.<ExceptionClass>`, `<Service>.<Service>Exception`).
-_BACKOFF: dict[str, Any] = {
-    "IntervalSeconds": 1,
-    "BackoffRate": 2.0,
-    "MaxAttempts": 6,
-    "MaxDelaySeconds": 20,
-    "JitterStrategy": "FULL",
-}
-RETRY: dict[str, list[dict[str, Any]]] = {
-    "dynamodb": [
-        {
-            "ErrorEquals": [
-                "DynamoDB.ProvisionedThroughputExceededException",
-                "DynamoDB.RequestLimitExceeded",
-                "DynamoDB.ThrottlingException",
-                "DynamoDB.InternalServerError",
-            ],
-            **_BACKOFF,
-        }
-    ],
-    "dynamodb_sdk": [
-        {
-            "ErrorEquals": [
-                "DynamoDb.ProvisionedThroughputExceededException",
-                "DynamoDb.RequestLimitExceededException",
-                "DynamoDb.ThrottlingException",
-                "DynamoDb.InternalServerErrorException",
-            ],
-            **_BACKOFF,
-        }
-    ],
-    "sagemaker": [
-        {
-            "ErrorEquals": [
-                "SageMaker.ThrottlingException",
-                "SageMaker.ResourceLimitExceededException",
-                "SageMaker.SageMakerException",
-            ],
-            **_BACKOFF,
-        }
-    ],
-}
+KIND = STATE_MACHINE_KIND
+# DynamoDB: one Query returns at most 1 MB of items (read before any projection); the state machines read
+# a project with one Query and do not page, so every project's items must fit one page.
+QUERY_PAGE_BYTES = 1024 * 1024
 
 
-def _steps(flow: Flow) -> list[dict[str, str]]:
-    return [{"job": step.job, "step": step.name} for step in flow.steps]
+class QueryPageExceeded(NdrcError):
+    exit_code = 2
 
 
-def template_context(orchestration: Orchestration) -> dict[str, Any]:
-    feature = FLOWS_BY_KEY[names.FEATURE_15M]
-    extractor = FLOWS_BY_KEY[names.BACKFILL_EXTRACTOR]
-    return {
-        "environment": orchestration.environment.name,
-        "names": {
-            "live": orchestration.name(names.LIVE),
-            "backfill": orchestration.name(names.BACKFILL),
-            "feature_pipeline": orchestration.name(names.FEATURE_15M),
-            "extractor_pipeline": orchestration.name(names.BACKFILL_EXTRACTOR),
-        },
-        "tables": orchestration.tables,
-        "ingestion_bucket": orchestration.ingestion_bucket,
-        "floor_minutes": list(names.WINDOW_FLOOR_MINUTES),
-        "lock": {
-            "key_attribute": names.LOCK_KEY_ATTRIBUTE,
-            "ttl_attribute": names.LOCK_TTL_ATTRIBUTE,
-            "ttl_seconds": orchestration.setting("lock_ttl_days") * 86400,
-        },
-        "retry": RETRY,
-        "batch_parameters": list(BATCH_PARAMETERS),
-        "window_fields": list(WINDOW_FIELDS),
-        "resource_fields": [{"field": field, "suffix": suffix} for field, suffix in RESOURCE_FIELDS],
-        "feature_jobs": ["project_parameters", *feature.jobs],
-        "feature_steps": _steps(feature),
-        "extractor_jobs": ["project_parameters", *extractor.jobs, *feature.jobs],
-        "extractor_steps": _steps(extractor),
-        "extractor_flow_job": extractor.steps[0].job,
-        "backfill": {
-            "max_concurrency": orchestration.setting("backfill_max_concurrency"),
-            "max_concurrency_limit": orchestration.setting("backfill_max_concurrency_limit"),
-            "extractor_timeout_seconds": orchestration.setting("extractor_timeout_seconds"),
-            "poll_seconds": orchestration.setting("pipeline_poll_seconds"),
-        },
-    }
-
-
-def state_machine_definition(orchestration: Orchestration, flow: str) -> dict[str, Any]:
-    template, _ = TEMPLATES[flow]
-    document = render_document(template, template_context(orchestration))
-    if not isinstance(document, dict):
-        raise TypeError(f"{template} must render a JSON object")
-    return document
+def check_query_page(workspace: CompiledWorkspace) -> None:
+    """The proof that `QueryProject` needs no paging: each project's items fit one Query page."""
+    sizes: Counter[str] = Counter()
+    for item in workspace.items:
+        sizes[item.project_name] += item_size(item.as_item())
+    over = sorted((project, size) for project, size in sizes.items() if size > QUERY_PAGE_BYTES)
+    if over:
+        listed = ", ".join(f"{project} ({size:,} bytes)" for project, size in over)
+        raise QueryPageExceeded(
+            f"the state machines read a project's items with one DynamoDB Query (at most {QUERY_PAGE_BYTES:,} "
+            f"bytes per page); these projects exceed it: {listed}"
+        )
 
 
 def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
+    check_query_page(workspace)
     orchestration = Orchestration(workspace.environment)
     artifacts = []
-    for flow, (template, role) in TEMPLATES.items():
+    for flow, (build, role) in MACHINES.items():
         name = orchestration.name(flow)
         artifacts.append(
             Artifact(
                 kind=KIND,
                 name=name,
                 path=f"stepfunctions/{name}.asl.json",
-                content=canonical_json(state_machine_definition(orchestration, flow)),
-                sources=("ndrc.yaml", *template_sources(template, *SHARED_TEMPLATES)),
+                content=canonical_json(build(orchestration)),
+                sources=("ndrc.yaml",),
                 role=role,
             )
         )

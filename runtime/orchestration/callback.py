@@ -1,18 +1,28 @@
-"""Step Functions task-token callbacks: SendTaskSuccess with an output, SendTaskFailure with a cause."""
+"""Step Functions task-token callbacks: SendTaskSuccess with an output, SendTaskFailure with a cause.
+
+The token never travels as a container argument (AWS limits each to 256 characters; real tokens are
+longer, and pipeline parameters are returned by Describe calls): the backfill state machine stores it in
+the lock table under a short callback key (`callback#<execution name>`) and passes the key.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from runtime.contract import LOCK_TABLE_ENV
 from runtime.errors import CallbackError
 from runtime.jsonlog import log
 
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_CAUSE_CHARS = 32768
 MAX_ERROR_CHARS = 256
+CALLBACK_KEY_ATTRIBUTE = "lock_key"
+TOKEN_ATTRIBUTE = "task_token"
 
 
 def stepfunctions_client() -> Any:
@@ -52,3 +62,40 @@ def send_failure(task_token: str, error: str, cause: str, client: Any = None) ->
         log("task_failure_sent", error=error)
     except ClientError as err:
         log("task_failure_not_sent", level="error", cause=str(err))
+
+
+def stored_task_token(
+    callback_key: str | None,
+    *,
+    table_name: str | None = None,
+    client: Any = None,
+    attempts: int = 10,
+    delay_seconds: float = 3.0,
+) -> str | None:
+    """The task token stored under `callback_key` in the lock table; None without a key.
+
+    The state machine writes the token while it starts the pipeline (two branches of one Parallel state),
+    so the item may lag the first step by a moment: missing items are re-read `attempts` times."""
+    if not callback_key:
+        return None
+    table = table_name or os.environ.get(LOCK_TABLE_ENV)
+    if not table:
+        raise CallbackError(f"a callback key was given but no lock table: set {LOCK_TABLE_ENV}")
+    if client is None:
+        import boto3
+
+        client = boto3.client("dynamodb")
+    for attempt in range(attempts):
+        try:
+            item = client.get_item(
+                TableName=table, Key={CALLBACK_KEY_ATTRIBUTE: {"S": callback_key}}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code", "ClientError")
+            raise CallbackError(f"reading the task token {callback_key!r} from {table} failed: {code}") from err
+        token = (item or {}).get(TOKEN_ATTRIBUTE, {}).get("S")
+        if token:
+            return str(token)
+        if attempt + 1 < attempts:
+            time.sleep(delay_seconds)
+    raise CallbackError(f"no task token under {callback_key!r} in table {table}")

@@ -11,6 +11,7 @@ import pytest
 from orchestration_harness import Deployment, execute, pipeline_executions, pipeline_parameters, start, wait_all
 
 from compiler.model import CompiledWorkspace
+from runtime.orchestration import callback
 
 pytestmark = pytest.mark.emulator
 
@@ -31,10 +32,20 @@ def _extractor_execution(deployment: Deployment, arn: str, known: set[str], time
     raise AssertionError("the backfill did not start the extractor pipeline")
 
 
-def _start_backfill(deployment: Deployment, request: dict[str, Any]) -> tuple[str, dict[str, str]]:
+def _start_backfill(deployment: Deployment, request: dict[str, Any]) -> tuple[str, dict[str, str], str]:
+    """(execution, the extractor pipeline's parameters, the task token stored under its CallbackKey)."""
     known = set(pipeline_executions(deployment.client("sagemaker"), deployment.pipeline("backfill-extractor")))
     arn = start(deployment.client("stepfunctions"), deployment.state_machines["backfill"], request)
-    return arn, _extractor_execution(deployment, arn, known)
+    parameters = _extractor_execution(deployment, arn, known)
+    token = callback.stored_task_token(
+        parameters["CallbackKey"],
+        table_name=deployment.tables["lock"],
+        client=deployment.client("dynamodb"),
+        attempts=100,
+        delay_seconds=0.1,
+    )
+    assert token
+    return arn, parameters, token
 
 
 def _window(batch: str, start: str, end: str, **extra: str) -> dict[str, str]:
@@ -65,9 +76,10 @@ def test_backfill_windows_start_one_pipeline_each(deployment: Deployment, compil
     [live] = execute(sfn, deployment.state_machines["live"], [live_event])
     assert live.output["status"] == "started"
     request = {"project_name": "ndr-prod", "start_date": "2025-04-01", "end_date": "2025-04-02", "max_concurrency": 2}
-    arn, extractor = _start_backfill(deployment, request)
-    token = extractor.pop("TaskToken")
-    assert token
+    arn, extractor, token = _start_backfill(deployment, request)
+    key = extractor.pop("CallbackKey")
+    assert key == "callback#" + arn.rsplit(":", 1)[1]  # the execution name: short, never the token
+    assert token not in str(extractor)
     assert extractor == {
         "ProjectName": "ndr-prod",
         "FeatureSpecVersion": "",
@@ -145,7 +157,7 @@ def test_backfill_with_the_runtime_extractor(deployment: Deployment, tmp_path: P
     before = set(pipeline_executions(sagemaker, deployment.pipeline("feature-15m")))
     outputs = []
     for _ in range(2):
-        arn, parameters = _start_backfill(
+        arn, parameters, token = _start_backfill(
             deployment, {"project_name": "ndr-prod", "start_date": "2025-05-31", "end_date": "2025-06-01"}
         )
         request = extractor.ExtractorRequest(
@@ -155,7 +167,7 @@ def test_backfill_with_the_runtime_extractor(deployment: Deployment, tmp_path: P
             parameters["FeatureSpecVersion"] or None,
             None,
             f"s3://ndr-artifacts-local/windows-{len(outputs)}",
-            parameters["TaskToken"],
+            token,
         )
         result = extractor.run_extractor(
             request,
@@ -216,12 +228,12 @@ def test_unknown_project(deployment: Deployment) -> None:
 def test_extractor_answers(deployment: Deployment, answer: dict[str, Any], error: str | None, status: str) -> None:
     sfn = deployment.client("stepfunctions")
     request = {"project_name": "ndr-prod", "start_date": "2025-01-01", "end_date": "2025-01-01"}
-    arn, parameters = _start_backfill(deployment, request)
+    arn, _, token = _start_backfill(deployment, request)
     if "failure" in answer:
         code, cause = answer["failure"]
-        sfn.send_task_failure(taskToken=parameters["TaskToken"], error=code, cause=cause)
+        sfn.send_task_failure(taskToken=token, error=code, cause=cause)
     else:
-        sfn.send_task_success(taskToken=parameters["TaskToken"], output=_json(answer["output"]))
+        sfn.send_task_success(taskToken=token, output=_json(answer["output"]))
     [run] = wait_all(sfn, [arn])
     assert (run.status, run.error) == (status, error), run.cause
     if error == "ExtractorFailed":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from orchestration_harness import Deployment, execute, pipeline_executions, pipeline_parameters
 
 from compiler.model import CompiledWorkspace
-from compiler.orchestration_flows import BATCH_PARAMETERS, FLOWS_BY_KEY, RESOURCE_FIELDS
+from compiler.orchestration.flows import BATCH_PARAMETERS, FLOWS_BY_KEY, RESOURCE_FIELDS
 
 pytestmark = pytest.mark.emulator
 FLOORS = (8, 23, 38, 53)
@@ -190,10 +191,28 @@ def test_same_event_five_times_starts_one_pipeline(deployment: Deployment) -> No
     assert pipeline_parameters(sagemaker, new.pop())["MiniBatchId"] == identity["MiniBatchId"]
     assert started[0].transitions <= 10
     for run in duplicates:
-        assert run.states[-2:] == ["AcquireLock", "Duplicate"] and run.transitions <= 6, run.states
+        assert run.states[-2:] == ["AcquireLock", "Duplicate"] and run.transitions <= 7, run.states
     lock = deployment.client("dynamodb").get_item(
         TableName=deployment.tables["lock"],
         Key={"lock_key": {"S": "#".join(["ndr-prod", "v1", identity["BatchStartTsIso"], identity["BatchEndTsIso"]])}},
     )["Item"]
     assert lock["mini_batch_id"]["S"] == identity["MiniBatchId"]
     assert int(lock["expires_at"]["N"]) > datetime.now(UTC).timestamp() + 13 * 86400
+
+
+def _scheduled_arguments(run: Any, state: str) -> dict[str, Any]:
+    entered = [i for i, e in enumerate(run.events) if e.get("stateEnteredEventDetails", {}).get("name") == state]
+    assert entered, run.states
+    scheduled = next(e for e in run.events[entered[-1] :] if e["type"] == "TaskScheduled")
+    return dict(json.loads(scheduled["taskScheduledEventDetails"]["parameters"]))
+
+
+def test_start_carries_a_client_request_token_stable_per_execution_and_window(deployment: Deployment) -> None:
+    """StartPipelineExecution requires ClientRequestToken (32-128 characters); a retry of the call within
+    the execution sends the same one, so a lost response cannot start a second pipeline."""
+    event, identity = event_for("2025-10-10T10:10:10Z", 0)
+    [run] = execute(deployment.client("stepfunctions"), deployment.state_machines["live"], [event])
+    assert run.output["status"] == "started", (run.error, run.cause)
+    token = _scheduled_arguments(run, "StartPipeline")["ClientRequestToken"]
+    name = run.arn.rsplit(":", 1)[1]
+    assert token == f"ndrc-live-{identity['BatchStartTsIso']}-{name}" and 32 <= len(token) <= 128

@@ -40,8 +40,20 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"s3_key": key(), "timestamp": "2025-13-01T00:00:00Z"}, "InvalidTimestamp", "neither ISO-8601"),
     ({"s3_key": key(), "timestamp": "2025-02-29T10:00:00Z"}, "InvalidTimestamp", "neither ISO-8601"),
     ({"s3_key": key(), "timestamp": "2025-01-15T24:00:00Z"}, "InvalidTimestamp", "neither ISO-8601"),
-    ({"s3_key": key(), "timestamp": -5}, "InvalidTimestamp", "neither ISO-8601"),
+    ({"s3_key": key(), "timestamp": -5}, "InvalidTimestamp", "epoch seconds must be 0 to 253402300799"),
     ({"s3_key": key()}, "InvalidTimestamp", "neither ISO-8601"),
+    # out of range: before the bounds, `$fromMillis` failed the execution (States.QueryEvaluationError)
+    ({"s3_key": key(), "timestamp": "2025-01-15T10:27:41+24:00"}, "InvalidTimestamp", "offsets up to 14:59"),
+    ({"s3_key": key(), "timestamp": "2025-01-15T10:27:41-15:00"}, "InvalidTimestamp", "neither ISO-8601"),
+    ({"s3_key": key(), "timestamp": "2025-01-15T10:27:41+05:60"}, "InvalidTimestamp", "neither ISO-8601"),
+    ({"s3_key": key(), "timestamp": 1e20}, "InvalidTimestamp", "epoch seconds must be 0 to 253402300799"),
+    ({"s3_key": key(), "timestamp": 253402300800}, "InvalidTimestamp", "epoch seconds must be 0 to 253402300799"),
+    # every field reaches the pipeline as a container argument (AWS: at most 256 characters each)
+    (
+        {"s3_key": f"paloalto/globex/hq/ndr-prod/{DAY}/{'m' * 220}/p.json.gz", "timestamp": GOOD_TS},
+        "InvalidBatchKey",
+        "pipeline arguments hold at most 256",
+    ),
     (
         {"s3_key": key(org="nowhere/none", project="nobody"), "timestamp": GOOD_TS},
         "UnknownProject",

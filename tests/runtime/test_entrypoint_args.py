@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.orchestration_flows import ENTRY_JOB, FLOWS
+from compiler.orchestration.flows import ENTRY_JOB, FLOWS
 from runtime.entrypoint import build_parser, main, parse_args, unset_empty
 from runtime.jobs.registry import REGISTRY
 from runtime.jobs.spec_jobs import SPEC_JOBS

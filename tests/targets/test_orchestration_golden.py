@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from compiler.compilation.compile import CompileResult
-from compiler.orchestration_code import runtime_bundle
+from compiler.orchestration.bundle import runtime_bundle
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "orchestration"
 KINDS = {"state_machine", "sagemaker_pipeline", "iam_policy", "runtime_bundle"}

@@ -45,6 +45,10 @@ def test_backfill_map_is_a_subgraph(repo_root: Path) -> None:
     assert code == 0
     assert 'subgraph sm_ProcessWindows["ProcessWindows: Map (distributed), for each item"]' in output
     assert "sm_ProcessWindows_AcquireLock" in output and "sm_ProcessWindows_done --> sm_CheckWindowResults" in output
+    # the extractor's Parallel state: one subgraph, both branches inside
+    assert 'subgraph sm_RunExtractor["RunExtractor: Parallel, every branch"]' in output
+    assert "sm_RunExtractor_1_AwaitWindows" in output and "sm_RunExtractor_2_WatchExtractor" in output
+    assert "sm_RunExtractor_done -.->" in output and "sm_RunExtractor_done --> sm_CheckWindows" in output
 
 
 def test_pipeline_diagram_follows_depends_on(repo_root: Path) -> None:

@@ -15,10 +15,11 @@ def _policy(build: CompileResult, name: str) -> dict[str, Any]:
     return json.loads(next(a.content for a in build.artifacts if a.kind == "iam_policy" and a.name == name))
 
 
-def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
+def _grants(policy: dict[str, Any], effect: str = "Allow") -> dict[str, set[str]]:
     grants: dict[str, set[str]] = {}
     for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow"
+        if statement["Effect"] != effect:
+            continue
         for action in statement["Action"]:
             grants.setdefault(action, set()).update(statement["Resource"])
     return grants
@@ -42,15 +43,75 @@ def test_backfill_state_machine_policy(builds: dict[str, CompileResult]) -> None
         pipeline + "ndr-prod-backfill-extractor",
         pipeline + "ndr-prod-feature-15m",
     }
-    assert grants["sagemaker:DescribePipelineExecution"] == {pipeline + "ndr-prod-feature-15m/execution/*"}
+    assert grants["sagemaker:DescribePipelineExecution"] == {
+        pipeline + "ndr-prod-backfill-extractor/execution/*",
+        pipeline + "ndr-prod-feature-15m/execution/*",
+    }
     assert grants["states:StartExecution"] == {"arn:aws:states:eu-west-1:345678901234:stateMachine:ndr-prod-backfill"}
     assert grants["states:DescribeExecution"] == {"arn:aws:states:eu-west-1:345678901234:execution:ndr-prod-backfill/*"}
     assert "dynamodb:GetItem" not in grants  # the backfill never reads routes: the extractor does
 
 
+def _calls(states: dict[str, Any]) -> list[tuple[str, str]]:
+    """(resource, the literal table or pipeline name) of every Task, nested scopes included."""
+    found = []
+    for state in states.values():
+        if state["Type"] == "Task":
+            arguments = state["Arguments"]
+            found.append((state["Resource"], arguments.get("TableName") or arguments.get("PipelineName") or ""))
+        for scope in [state.get("ItemProcessor"), *state.get("Branches", [])]:
+            if scope:
+                found += _calls(scope["States"])
+    return found
+
+
+def test_state_machine_policies_grant_exactly_what_the_definitions_call(builds: dict[str, CompileResult]) -> None:
+    """Derived from the compiled definitions: every integration is granted on its own table or pipeline,
+    and nothing else is (an integration added without its grant, or a stale grant, fails here)."""
+    build = builds["prod"]
+    account = "eu-west-1:345678901234"
+    for artifact in (a for a in build.artifacts if a.kind == "state_machine"):
+        definition = json.loads(artifact.content)
+        expected: dict[str, set[str]] = {}
+        for resource, target in _calls(definition["States"]):
+            service, api = resource.split(":::")[1].removeprefix("aws-sdk:").split(".")[0].split(":")
+            action = f"{service}:{api[0].upper()}{api[1:]}"
+            if service == "dynamodb":
+                arn = f"arn:aws:dynamodb:{account}:table/{target}"
+            elif api == "startPipelineExecution":
+                arn = f"arn:aws:sagemaker:{account}:pipeline/{target}"
+            else:
+                continue  # describePipelineExecution: checked above, per started pipeline
+            expected.setdefault(action, set()).add(arn)
+        grants = _grants(_policy(build, artifact.name))
+        described = grants.pop("sagemaker:DescribePipelineExecution", set())
+        assert {a: r for a, r in grants.items() if not a.startswith("states:")} == expected, artifact.name
+        assert all(r.endswith("/execution/*") for r in described)
+        if artifact.role == "backfill":  # distributed Map: child executions of itself
+            assert set(grants) - set(expected) == {
+                "states:StartExecution",
+                "states:DescribeExecution",
+                "states:StopExecution",
+            }
+
+
 def test_pipelines_policy_names_resources_from_the_specs(builds: dict[str, CompileResult]) -> None:
     grants = _grants(_policy(builds["prod"], "ndr-prod-sagemaker-pipelines"))
     assert grants["states:SendTaskSuccess"] == {"arn:aws:states:eu-west-1:345678901234:stateMachine:ndr-prod-backfill"}
+    assert "states:SendTaskHeartbeat" not in grants  # no runtime job sends heartbeats
+    assert grants["dynamodb:GetItem"] >= {"arn:aws:dynamodb:eu-west-1:345678901234:table/ml_projects_batch_lock"}
+    assert grants["sagemaker:CreateProcessingJob"] == {"arn:aws:sagemaker:eu-west-1:345678901234:processing-job/*"}
+    assert _grants(_policy(builds["prod"], "ndr-prod-sagemaker-pipelines"), "Deny") == {
+        "s3:DeleteObject": {"arn:aws:s3:::ndr-artifacts-prod/runtime/*"},
+        "s3:PutObject": {"arn:aws:s3:::ndr-artifacts-prod/runtime/*"},
+    }
+    [pass_role] = [
+        s
+        for s in _policy(builds["prod"], "ndr-prod-sagemaker-pipelines")["Statement"]
+        if s["Action"] == ["iam:PassRole"]
+    ]
+    assert pass_role["Resource"] == ["arn:aws:iam::345678901234:role/ndr-sagemaker-prod"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     assert grants["sagemaker:InvokeEndpoint"] == {
         "arn:aws:sagemaker:eu-west-1:345678901234:endpoint/ndr-acme-prod-if-v1",
         "arn:aws:sagemaker:eu-west-1:345678901234:endpoint/ndr-prod-if-v1",
@@ -61,7 +122,7 @@ def test_pipelines_policy_names_resources_from_the_specs(builds: dict[str, Compi
         for arn in grants["secretsmanager:GetSecretValue"]
     )
     assert grants["s3:PutObject"] == {f"arn:aws:s3:::ndr-{b}-prod/*" for b in ("features", "models", "artifacts")}
-    assert grants["ecr:BatchGetImage"] == {"arn:aws:ecr:eu-west-1:141502667606:repository/sagemaker-spark-processing"}
+    assert grants["ecr:BatchGetImage"] == {"arn:aws:ecr:eu-west-1:571004829621:repository/sagemaker-spark-processing"}
     wildcards = {action for action, resources in grants.items() if "*" in resources}
     assert wildcards == {
         "ecr:GetAuthorizationToken",
@@ -84,3 +145,36 @@ def test_policies_fit_the_managed_policy_limit_by_collapsing(builds: dict[str, C
     assert _grants(policy)["sagemaker:InvokeEndpoint"] == {"arn:aws:sagemaker:eu-west-1:345678901234:endpoint/*"}
     for artifact in iam.build_artifacts(big):
         assert len(json.dumps(json.loads(artifact.content), separators=(",", ":"))) <= iam.MANAGED_POLICY_LIMIT
+
+
+# boto3 method -> IAM action, for every AWS call the runtime's jobs make.
+RUNTIME_ACTIONS = {
+    "get_object": "s3:GetObject",
+    "put_object": "s3:PutObject",
+    "get_paginator": "s3:ListBucket",  # get_paginator("list_objects_v2") (runtime/storage.py)
+    "list_objects_v2": "s3:ListBucket",
+    "get_item": "dynamodb:GetItem",
+    "batch_get_item": "dynamodb:BatchGetItem",
+    "query": "dynamodb:Query",
+    "scan": "dynamodb:Scan",
+    "send_task_success": "states:SendTaskSuccess",
+    "send_task_failure": "states:SendTaskFailure",
+}
+
+
+def test_pipelines_policy_grants_every_call_the_runtime_makes(builds: dict[str, CompileResult]) -> None:
+    """Every `client.<method>(` in runtime/ maps to an action the pipelines role holds (a new boto3 call
+    without its grant fails here)."""
+    import re
+    from pathlib import Path
+
+    import runtime
+
+    calls = set()
+    for path in Path(runtime.__file__).resolve().parent.rglob("*.py"):
+        calls.update(re.findall(r"\bclient\.([a-z_0-9]+)\(", path.read_text()))
+    assert calls, "the runtime makes AWS calls"
+    unknown = calls - set(RUNTIME_ACTIONS)
+    assert not unknown, f"map these runtime calls to IAM actions: {sorted(unknown)}"
+    grants = _grants(_policy(builds["prod"], "ndr-prod-sagemaker-pipelines"))
+    assert {RUNTIME_ACTIONS[c] for c in calls} <= set(grants)

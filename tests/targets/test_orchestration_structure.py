@@ -12,9 +12,9 @@ import pytest
 
 from compiler.compilation.compile import CompileResult
 from compiler.model import CompiledWorkspace, EnvironmentConfig
-from compiler.orchestration_code import package_root, runtime_bundle
-from compiler.orchestration_flows import FLOWS_BY_KEY
-from compiler.orchestration_render import jsonata, template_environment, to_json
+from compiler.orchestration import jsonata
+from compiler.orchestration.bundle import package_root, runtime_bundle
+from compiler.orchestration.flows import FLOWS_BY_KEY
 from compiler.targets import sagemaker, stepfunctions
 
 SHARED_STATES = ("AcquireLock", "Duplicate", "LockFailed", "ReleaseLock", "PipelineStartFailed")
@@ -109,8 +109,11 @@ def test_backfill_settings_come_from_ndrc_yaml(builds: dict[str, CompileResult])
     )
     artifacts = {a.role: json.loads(a.content) for a in stepfunctions.build_artifacts(tuned)}
     backfill, live = artifacts["backfill"], artifacts["live"]
-    assert backfill["States"]["RunExtractor"]["TimeoutSeconds"] == 600
-    assert "$in.max_concurrency : 7" in backfill["States"]["CheckRequest"]["Assign"]["subject"]
+    branches = backfill["States"]["RunExtractor"]["Branches"]
+    assert branches[0]["States"]["AwaitWindows"]["TimeoutSeconds"] == 600
+    extractor_status = branches[1]["States"]["ExtractorStatus"]["Choices"][-1]
+    assert extractor_status == {"Condition": "{% $states.input.polls >= 10 %}", "Next": "ExtractorWaitExceeded"}
+    assert "$in.max_concurrency : 7" in backfill["States"]["ParseRequest"]["Assign"]["subject"]
     assert backfill["States"]["ProcessWindows"]["MaxConcurrency"] == "{% $subject.max_concurrency %}"
     assert "+ 172800)" in live["States"]["AcquireLock"]["Arguments"]["Item"]
 
@@ -201,18 +204,31 @@ def test_runtime_bundle_is_content_addressed(tmp_path: Path) -> None:
     assert "runtime/__main__.py" in first.sources
 
 
-def test_values_enter_templates_as_json_only() -> None:
-    hostile = 'x", "Injected": true, "y": "\\'
-    rendered = template_environment().from_string('{"a": {{ value | tojson }}}').render(value=hostile)
-    assert json.loads(rendered) == {"a": hostile}
-    assert to_json({"b": 1, "a": [1]}) == '{"a": [1], "b": 1}'
-    assert json.loads(jsonata("  'two  spaces'   &\n   $x  ")) == "{% 'two  spaces' & $x %}"
+def test_values_enter_expressions_as_json_literals_only() -> None:
+    hostile = "x' & $eval('1') & '\\"
+    items = {"b": 1, "a": [1]}
+    text = jsonata.inline("$f(#{value}, #{items}, #{source})", value=hostile, items=items, source=jsonata.Jsonata("$x"))
+    assert text == '$f("x\' & $eval(\'1\') & \'\\\\", {"a": [1], "b": 1}, $x)'
+    assert jsonata.field("  'two  spaces'   &\n   $x  ") == "{% 'two  spaces' & $x %}"
 
 
-def test_jsonata_stays_out_of_jinja() -> None:
-    """`{% ... %}` is JSONata: the template environment uses <% %> for its own blocks."""
-    rendered = template_environment().from_string('"{% $x %}" <% if true %>ok<% endif %>').render()
-    assert rendered == '"{% $x %}" ok'
+def test_expression_placeholders_and_values_must_match() -> None:
+    with pytest.raises(jsonata.ExpressionError, match=r":1: no value for #\{missing\}"):
+        jsonata.inline("$a & #{missing}")
+    with pytest.raises(jsonata.ExpressionError, match="has no placeholder for extra"):
+        jsonata.inline("$a", extra=1)
+    with pytest.raises(jsonata.ExpressionError, match=r"expressions/event.jsonata:\d+: no value for"):
+        jsonata.expression("event")
+
+
+def test_every_expression_file_is_used_and_opens_with_its_purpose() -> None:
+    files = sorted(p.stem for p in jsonata.EXPRESSIONS_DIR.glob("*.jsonata"))
+    assert files, "expression files ship next to the code"
+    builders = Path(stepfunctions.__file__).resolve().parents[1] / "orchestration" / "stepfunctions.py"
+    text = builders.read_text()
+    for name in files:
+        assert f'"{name}"' in text, f"expressions/{name}.jsonata is not used"
+        assert (jsonata.EXPRESSIONS_DIR / f"{name}.jsonata").read_text().startswith("/*"), name
 
 
 @pytest.mark.parametrize("prefix", ["", "Team-A-"])
@@ -224,3 +240,37 @@ def test_names_follow_the_prefix(builds: dict[str, CompileResult], prefix: str) 
     assert names == [f"{prefix}backfill", f"{prefix}live-inference"]
     live = next(json.loads(a.content) for a in stepfunctions.build_artifacts(renamed) if a.role == "live")
     assert live["States"]["StartPipeline"]["Arguments"]["PipelineName"] == f"{prefix}feature-15m"
+
+
+def test_processing_network_and_volume_key_come_from_the_environment(
+    builds: dict[str, CompileResult], aws_schemas: Path
+) -> None:
+    import jsonschema
+
+    from compiler.targets import iam
+
+    compiled = builds["prod"].compiled
+    assert compiled is not None
+    key = "arn:aws:kms:eu-west-1:345678901234:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    tuned = _with_settings(
+        compiled,
+        processing={"subnets": ["subnet-0a1b"], "security_group_ids": ["sg-0c2d"], "volume_kms_key_id": key},
+    )
+    schema = json.loads((aws_schemas / "sagemaker-pipeline-definition.schema.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    for artifact in (a for a in sagemaker.build_artifacts(tuned) if a.kind == sagemaker.KIND):
+        definition = json.loads(artifact.content)
+        assert [e.message for e in validator.iter_errors(definition)] == [], artifact.name
+        for step in definition["Steps"]:
+            arguments = step["Arguments"]
+            assert arguments["NetworkConfig"]["VpcConfig"] == {
+                "SecurityGroupIds": ["sg-0c2d"],
+                "Subnets": ["subnet-0a1b"],
+            }
+            assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key
+    policy = next(json.loads(a.content) for a in iam.build_artifacts(tuned) if a.name.endswith("pipelines"))
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["EncryptProcessingVolumes"]["Resource"] == [key]
+    assert "ec2:CreateNetworkInterface" in sids["ProcessingInVpc"]["Action"]
+    plain = json.loads(next(a.content for a in sagemaker.build_artifacts(compiled) if a.kind == sagemaker.KIND))
+    assert all("NetworkConfig" not in step["Arguments"] for step in plain["Steps"])

@@ -16,7 +16,9 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--end-date", help="last day, inclusive, YYYY-MM-DD (UTC)")
     group.add_argument("--input-s3-prefix", help="override the ingestion prefix of the project")
     group.add_argument("--output-s3-prefix", help="where the windows JSON goes")
-    group.add_argument("--task-token", help="Step Functions task token to report to")
+    group.add_argument(
+        "--callback-key", help="key of the Step Functions task token in the lock table (reported to on the end)"
+    )
     group.add_argument("--routing-table-name", help="routing table (else ML_PROJECTS_ROUTING_TABLE_NAME)")
 
 
@@ -34,6 +36,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
+    from runtime.orchestration.callback import stored_task_token
     from runtime.orchestration.extractor import ExtractorRequest, run_extractor
 
     start, end = date_range(args)
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
         args.feature_spec_version,
         args.input_s3_prefix,
         args.output_s3_prefix,
-        args.task_token,
+        stored_task_token(args.callback_key),
     )
     result = run_extractor(
         request,

@@ -14,7 +14,9 @@ from runtime.orchestration.entry import EntryRequest, run_pipeline_entry, split_
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--jobs", help="comma-separated job names whose specs the pipeline needs")
-    group.add_argument("--task-token", help="Step Functions task token to fail when a spec is missing")
+    group.add_argument(
+        "--callback-key", help="key of the Step Functions task token in the lock table (failed when a spec is missing)"
+    )
 
 
 def jobs_argument(value: str | None) -> tuple[str, ...]:
@@ -34,7 +36,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
-    request = EntryRequest(args.project_name, args.jobs, args.feature_spec_version, args.task_token)
+    from runtime.orchestration.callback import stored_task_token
+
+    token = stored_task_token(args.callback_key)
+    request = EntryRequest(args.project_name, args.jobs, args.feature_spec_version, token)
     return run_pipeline_entry(request, table_name=context.table_name, ddb_client=dynamodb_client())
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
+from runtime.contract import LOCK_TABLE_ENV
+
 
 @dataclass
 class TaskTokens:
@@ -42,6 +44,22 @@ class TaskTokens:
             if messages:
                 return sfn, execution, json.loads(messages[0]["Body"])["token"]
         raise AssertionError(f"no task token: {sfn.describe_execution(executionArn=execution)}")
+
+    def store(self, token: str, monkeypatch: pytest.MonkeyPatch) -> str:
+        """Store `token` like the backfill state machine does (lock table, `callback#<name>`): its key."""
+        ddb = boto3.client("dynamodb", endpoint_url=self.endpoint)
+        table = "callback-locks"
+        if table not in ddb.list_tables()["TableNames"]:
+            ddb.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "lock_key", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "lock_key", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        key = f"callback#{time.monotonic_ns()}"
+        ddb.put_item(TableName=table, Item={"lock_key": {"S": key}, "task_token": {"S": token}})
+        monkeypatch.setenv(LOCK_TABLE_ENV, table)
+        return key
 
     @staticmethod
     def finished(sfn: Any, execution: str) -> dict[str, Any]:

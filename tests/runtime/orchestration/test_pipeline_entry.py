@@ -131,7 +131,8 @@ def test_task_token_reports_specs_missing(
     sent: list[dict[str, Any]] = []
     sfn.meta.events.register("before-call.states.SendTaskFailure", lambda params, **_: sent.append(params))
     monkeypatch.setattr(callback, "stepfunctions_client", lambda: sfn)
-    code = main(entry(table, "pipeline_backfill_historical_extractor,project_parameters", "--task-token", token))
+    key = task_tokens.store(token, monkeypatch)
+    code = main(entry(table, "pipeline_backfill_historical_extractor,project_parameters", "--callback-key", key))
     assert code == 1
     assert last_log(capsys.readouterr().err)["error"] == "SpecsMissingError"
     described = task_tokens.finished(sfn, execution)
@@ -143,11 +144,12 @@ def test_task_token_reports_specs_missing(
 
 
 def test_task_token_untouched_on_success(
-    table: str, task_tokens: Any, capsys: pytest.CaptureFixture[str]
+    table: str, task_tokens: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     put(table, "pipeline_backfill_historical_extractor#v1", {})
     sfn, execution, token = task_tokens.start()
-    assert main(entry(table, "pipeline_backfill_historical_extractor", "--task-token", token)) == 0
+    key = task_tokens.store(token, monkeypatch)
+    assert main(entry(table, "pipeline_backfill_historical_extractor", "--callback-key", key)) == 0
     assert json.loads(capsys.readouterr().out)["specs"] == {
         "pipeline_backfill_historical_extractor": "pipeline_backfill_historical_extractor#v1"
     }
@@ -161,7 +163,7 @@ def test_empty_strings_are_unset(
 ) -> None:
     put(table, "machine_inventory_unload", {"query": "select 1"})  # legacy item
     put(table, "fg_b_builder#v3", {})  # the only version, like load_job_spec without a version
-    extra = ["--task-token", "", "--reference-ts-iso", "", "--table-name", table, "--storage-root", ""]
+    extra = ["--callback-key", "", "--reference-ts-iso", "", "--table-name", table, "--storage-root", ""]
     assert main(entry(table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["feature_spec_version"] is None
@@ -174,7 +176,7 @@ def test_empty_strings_are_unset(
     monkeypatch.setattr(callback, "send_failure", lambda *args, **kwargs: reported.append(args))
     put(table, "fg_c_builder#v1", {})
     put(table, "fg_c_builder#v2", {})
-    assert main(entry(table, "fg_c_builder,inference_predictions", "--task-token", "", version="")) == 1
+    assert main(entry(table, "fg_c_builder,inference_predictions", "--callback-key", "", version="")) == 1
     cause = last_log(capsys.readouterr().err)["cause"]
     assert "'fg_c_builder' (versions present: v1, v2)" in cause and "'inference_predictions'" in cause
     assert reported == []  # an empty token is no token

@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from compiler.model import Artifact, CompiledWorkspace
-from compiler.targets import sagemaker, stepfunctions
+from compiler.model import Artifact
+from compiler.orchestration.names import PIPELINE_KIND, STATE_MACHINE_KIND
 
-GRAPH_KINDS = (stepfunctions.KIND, sagemaker.KIND)
+GRAPH_KINDS = (STATE_MACHINE_KIND, PIPELINE_KIND)
 _SHAPES = {
     "Choice": ("{", "}"),
     "Fail": ("[[", "]]"),
@@ -70,6 +70,14 @@ def _states(lines: list[str], states: dict[str, Any], scope: str, start_at: str,
             lines.append("  end")
             lines.append(f"  {_id(scope, name, 'done')}((done))")
             source = _id(scope, name, "done")
+        elif kind == "Parallel":
+            lines.append(f"  subgraph {node}[{_label(f'{name}: Parallel, every branch')}]")
+            for number, branch in enumerate(state["Branches"], start=1):
+                inner_scope = f"{scope}_{name}_{number}"
+                _states(lines, branch["States"], inner_scope, branch["StartAt"], _id(scope, name, "done"))
+            lines.append("  end")
+            lines.append(f"  {_id(scope, name, 'done')}((done))")
+            source = _id(scope, name, "done")
         else:
             opening, closing = _SHAPES.get(kind, ("[", "]"))
             lines.append(f"  {node}{opening}{_label(name)}{closing}")
@@ -113,20 +121,14 @@ def pipeline_diagram(definition: dict[str, Any]) -> str:
 
 def diagram(artifact: Artifact) -> str:
     definition = json.loads(artifact.content)
-    if artifact.kind == stepfunctions.KIND:
+    if artifact.kind == STATE_MACHINE_KIND:
         return state_machine_diagram(definition)
     return pipeline_diagram(definition)
-
-
-def orchestration_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
-    """The state machines and pipelines (they depend on the environment only, never on the specs)."""
-    artifacts = stepfunctions.build_artifacts(workspace) + sagemaker.build_artifacts(workspace)
-    return [a for a in artifacts if a.kind in GRAPH_KINDS]
 
 
 def markdown(artifacts: Iterable[Artifact]) -> str:
     sections = []
     for artifact in artifacts:
-        what = f"state machine ({artifact.role})" if artifact.kind == stepfunctions.KIND else "SageMaker pipeline"
+        what = f"state machine ({artifact.role})" if artifact.kind == STATE_MACHINE_KIND else "SageMaker pipeline"
         sections.append(f"## {artifact.name}\n\n{what}, `{artifact.path}`\n\n```mermaid\n{diagram(artifact)}```\n")
     return "\n".join(sections)

@@ -1,6 +1,6 @@
 """The SageMaker pipelines as data: their run parameters and Processing steps, one table per flow.
 
-The templates in `templates/sagemaker/` render these into pipeline definitions; the state machines read
+`compiler.orchestration.sagemaker` builds pipeline definitions from these; the state machines read
 the same tables (which jobs a flow needs, which step parameters carry a job's processing resources).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler import orchestration as names
+from compiler.orchestration import names
 
 ENTRY_STEP = "ResolveSpecs"
 ENTRY_JOB = "pipeline_entry"
@@ -25,12 +25,22 @@ DEFAULT_INSTANCE_COUNT = 1
 DEFAULT_VOLUME_SIZE_GB = 30
 
 
+# AWS: a processing job's container argument is at most 256 characters (AppSpecification.ContainerArguments).
+MAX_CONTAINER_ARGUMENT = 256
+# `callback#` + a Step Functions execution name (at most 80 characters).
+CALLBACK_KEY_PREFIX = "callback#"
+MAX_CALLBACK_KEY = len(CALLBACK_KEY_PREFIX) + 80
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
     type: str
     description: str
     default: str | int | None = None
+    # The longest value a starter passes: the state machines check what they pass against it, and every
+    # parameter used as a container argument must fit MAX_CONTAINER_ARGUMENT (compiler/orchestration/limits.py).
+    max_length: int = MAX_CONTAINER_ARGUMENT
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,8 @@ class Flow:
         return tuple(step.job for step in self.steps)
 
 
-def _p(name: str, description: str, default: str | None = None) -> Parameter:
-    return Parameter(name, "String", description, default)
+def _p(name: str, description: str, default: str | None = None, max_length: int = MAX_CONTAINER_ARGUMENT) -> Parameter:
+    return Parameter(name, "String", description, default, max_length)
 
 
 PROJECT = _p("ProjectName", "Project (partition key of the parameters table).")
@@ -120,14 +130,19 @@ FLOWS: tuple[Flow, ...] = (
             OPTIONAL_VERSION,
             _p("StartDate", "First day (YYYY-MM-DD, UTC)."),
             _p("EndDate", "Last day, inclusive (YYYY-MM-DD, UTC)."),
-            _p("TaskToken", "Step Functions task token the extractor reports to; empty: none.", ""),
+            _p(
+                "CallbackKey",
+                "Lock-table key of the Step Functions task token the extractor reports to; empty: none.",
+                "",
+                MAX_CALLBACK_KEY,
+            ),
             _p("WindowsOutputS3Prefix", "Where the windows JSON goes; empty: the spec/defaults.", ""),
         ),
         (
             *IDENTITY_ARGUMENTS,
             ("--start-date", "StartDate"),
             ("--end-date", "EndDate"),
-            ("--task-token", "TaskToken"),
+            ("--callback-key", "CallbackKey"),
             ("--output-s3-prefix", "WindowsOutputS3Prefix"),
         ),
         (
@@ -139,7 +154,7 @@ FLOWS: tuple[Flow, ...] = (
                 max_runtime_seconds=2 * 3600,
             ),
         ),
-        entry_arguments=(("--task-token", "TaskToken"),),
+        entry_arguments=(("--callback-key", "CallbackKey"),),
     ),
     Flow(
         names.IF_TRAINING,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.model import EnvironmentConfig
+from compiler.orchestration import images
 
 # Re-exported for the targets: the lock table's attributes and the window policy are runtime/contract.py facts.
 from runtime.contract import LOCK_KEY_ATTRIBUTE as LOCK_KEY_ATTRIBUTE
@@ -26,6 +27,12 @@ IF_TRAINING = "if-training"
 MACHINE_INVENTORY_UNLOAD = "machine-inventory-unload"
 STATE_MACHINE_FLOWS: tuple[str, ...] = (LIVE, BACKFILL)
 
+# Artifact kinds of the orchestration (manifest `kind`).
+STATE_MACHINE_KIND = "state_machine"
+PIPELINE_KIND = "sagemaker_pipeline"
+BUNDLE_KIND = "runtime_bundle"
+IAM_POLICY_KIND = "iam_policy"
+
 # Optional `orchestration:` settings of an environment in ndrc.yaml, with their defaults.
 DEFAULT_SETTINGS: dict[str, int] = {
     "lock_ttl_days": 14,
@@ -33,6 +40,7 @@ DEFAULT_SETTINGS: dict[str, int] = {
     "backfill_max_concurrency_limit": 20,
     "extractor_timeout_seconds": 6 * 3600,
     "pipeline_poll_seconds": 60,
+    "pipeline_max_wait_seconds": 6 * 3600,
 }
 
 
@@ -89,6 +97,10 @@ class Orchestration:
 
     def bucket_arn(self, purpose: str) -> str:
         return f"arn:{self.partition}:s3:::{self.environment.get(f'buckets.{purpose}')}"
+
+    def image_uri(self, purpose: str) -> str:
+        """`images.<purpose>`: the explicit URI, else resolved from the SageMaker SDK's image tables."""
+        return images.image_uri(self.environment.get(f"images.{purpose}"), self.environment.region)
 
     @property
     def tables(self) -> dict[str, str]:

@@ -1,0 +1,641 @@
+"""The live-inference and backfill state machines (JSONata ASL) as dicts.
+
+The lock-and-start states are one function used twice (the live flow's top level and each backfill Map
+item), the project checks another; expressions live in `expressions/*.jsonata`. Rules that keep the
+expressions running on AWS and on the emulator:
+- reference `$states...` before the first `/` operator of an expression;
+- never the bare context `$` (use $map/$filter with named parameters);
+- assign objects, not bare strings, to state variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.orchestration import asl
+from compiler.orchestration import names as n
+from compiler.orchestration.asl import State
+from compiler.orchestration.canonical import json_literal
+from compiler.orchestration.flows import (
+    BATCH_PARAMETERS,
+    CALLBACK_KEY_PREFIX,
+    FLOWS_BY_KEY,
+    MAX_CONTAINER_ARGUMENT,
+    RESOURCE_FIELDS,
+    Flow,
+)
+from compiler.orchestration.jsonata import Jsonata, expression, inline
+from compiler.orchestration.names import Orchestration
+
+# 10000-01-01T00:00:00Z: $fromMillis has no year beyond 9999.
+MAX_EPOCH_SECONDS = 253402300800
+WINDOW_FIELDS = ("project_name", "mini_batch_id", "mini_batch_s3_prefix", "batch_start_ts_iso", "batch_end_ts_iso")
+LOCK_KEY = "$states.input.lock_key"
+
+# Throttling and transient service errors, under the names of both integration styles: optimized
+# (`DynamoDB.<ErrorCode>`) and AWS SDK (`<Service>.<ExceptionClass>`, `<Service>.<Service>Exception`).
+_BACKOFF: dict[str, Any] = {
+    "IntervalSeconds": 1,
+    "BackoffRate": 2.0,
+    "MaxAttempts": 6,
+    "MaxDelaySeconds": 20,
+    "JitterStrategy": "FULL",
+}
+RETRY_DYNAMODB: list[dict[str, Any]] = [
+    {
+        "ErrorEquals": [
+            "DynamoDB.ProvisionedThroughputExceededException",
+            "DynamoDB.RequestLimitExceeded",
+            "DynamoDB.ThrottlingException",
+            "DynamoDB.InternalServerError",
+        ],
+        **_BACKOFF,
+    }
+]
+RETRY_DYNAMODB_SDK: list[dict[str, Any]] = [
+    {
+        "ErrorEquals": [
+            "DynamoDb.ProvisionedThroughputExceededException",
+            "DynamoDb.RequestLimitExceededException",
+            "DynamoDb.ThrottlingException",
+            "DynamoDb.InternalServerErrorException",
+        ],
+        **_BACKOFF,
+    }
+]
+RETRY_SAGEMAKER: list[dict[str, Any]] = [
+    {
+        "ErrorEquals": [
+            "SageMaker.ThrottlingException",
+            "SageMaker.ResourceLimitExceededException",
+            "SageMaker.SageMakerException",
+        ],
+        **_BACKOFF,
+    }
+]
+
+
+def _steps(flow: Flow) -> list[dict[str, str]]:
+    return [{"job": step.job, "step": step.name} for step in flow.steps]
+
+
+def _copy(value: Any) -> Any:
+    """A fresh copy of a literal (the canonical writer does not care, but callers may mutate states)."""
+    return [dict(v) for v in value] if isinstance(value, list) else value
+
+
+# --- expressions shared by both machines -------------------------------------------------------------
+
+
+def calendar_helpers() -> Jsonata:
+    return expression("calendar_helpers")
+
+
+def project(
+    pinned: str, required_jobs: list[str], version_job: str = "project_parameters", *, extractor: bool = False
+) -> Jsonata:
+    """The `project` variable computed from the project's Query result (see expressions/project.jsonata)."""
+    extra = ""
+    if extractor:
+        extractor_steps = _steps(FLOWS_BY_KEY[n.BACKFILL_EXTRACTOR])
+        extra = f", 'extractor_resources': $resources({json_literal(extractor_steps)}, $version)"
+    return expression(
+        "project",
+        pinned=Jsonata(pinned),
+        version_job=version_job,
+        required_jobs=required_jobs,
+        resource_parameters=expression(
+            "resource_parameters",
+            resource_fields=[{"field": field, "suffix": suffix} for field, suffix in RESOURCE_FIELDS],
+        ),
+        feature_steps=_steps(FLOWS_BY_KEY[n.FEATURE_15M]),
+        extra_fields=Jsonata(extra),
+    )
+
+
+def window_context(window: str) -> Jsonata:
+    """A window (JSONata) -> the input of the lock-and-start states."""
+    parameters = ", ".join(f"{{'Name': {json_literal(name)}, 'Value': $w.{field}}}" for name, field in BATCH_PARAMETERS)
+    return expression("window_context", window=Jsonata(window), batch_parameters=Jsonata(parameters))
+
+
+# --- states shared by both machines ------------------------------------------------------------------
+
+
+def project_rules() -> list[State]:
+    return [
+        asl.rule("$not($project.known)", "UnknownProject"),
+        asl.rule("$not($project.has_defaults)", "MissingProjectDefaults"),
+        asl.rule("$count($project.missing_jobs) > 0", "MissingJobSpecs"),
+    ]
+
+
+def lookup_failed() -> dict[str, State]:
+    cause = "'DynamoDB lookup failed: ' & $states.input.Error & ': ' & $states.input.Cause"
+    return {"LookupFailed": asl.fail("LookupFailed", cause)}
+
+
+def project_failures(o: Orchestration) -> dict[str, State]:
+    table = o.tables["parameters"]
+    return {
+        "UnknownProject": asl.fail(
+            "UnknownProject",
+            inline(
+                "'project ' & $subject.project_name & ' has no items in table ' & #{table} & "
+                "' (publish its specs first)'",
+                table=table,
+            ),
+        ),
+        "MissingProjectDefaults": asl.fail(
+            "MissingProjectDefaults",
+            inline(
+                "'project ' & $subject.project_name & ': no spec.defaults in project_parameters#' & "
+                "($exists($project.feature_spec_version) ? $project.feature_spec_version : '<version>') & "
+                "' of table ' & #{table}",
+                table=table,
+            ),
+        ),
+        "MissingJobSpecs": asl.fail(
+            "MissingJobSpecs",
+            inline(
+                "'project ' & $subject.project_name & ' has no spec for ' & $join($map($project.missing_jobs, "
+                "function($j){ $j & '#' & $project.feature_spec_version }), ', ') & ' in table ' & #{table}",
+                table=table,
+            ),
+        ),
+    }
+
+
+def query_project(o: Orchestration, next_state: str, project_expression: Jsonata) -> State:
+    return asl.task(
+        "arn:aws:states:::aws-sdk:dynamodb:query",
+        comment="One Query: every item of the project, projected to what orchestration reads.",
+        arguments={
+            "TableName": o.tables["parameters"],
+            "KeyConditionExpression": "#project_name = :project_name",
+            "ProjectionExpression": (
+                "#job_name, #pipeline_defaults, #spec.#defaults, #spec.#processing, #parameters.#defaults"
+            ),
+            "ExpressionAttributeNames": {
+                "#project_name": "project_name",
+                "#job_name": "job_name",
+                "#pipeline_defaults": "pipeline_defaults",
+                "#spec": "spec",
+                "#parameters": "parameters",
+                "#defaults": "defaults",
+                "#processing": "processing",
+            },
+            "ExpressionAttributeValues": {":project_name": {"S": asl.field("$subject.project_name")}},
+        },
+        retry=_copy(RETRY_DYNAMODB_SDK),
+        catches=[asl.catch("LookupFailed")],
+        assigns=asl.assign(project=project_expression),
+        output={},
+        next_state=next_state,
+    )
+
+
+def release_lock(o: Orchestration, state_name: str, next_state: str) -> dict[str, State]:
+    return {
+        state_name: asl.task(
+            "arn:aws:states:::dynamodb:deleteItem",
+            comment="Delete the lock this execution took, so the window can be retried.",
+            arguments={
+                "TableName": o.tables["lock"],
+                "Key": {n.LOCK_KEY_ATTRIBUTE: {"S": asl.field(LOCK_KEY)}},
+                "ConditionExpression": "#execution_arn = :execution_arn",
+                "ExpressionAttributeNames": {"#execution_arn": "execution_arn"},
+                "ExpressionAttributeValues": {":execution_arn": {"S": asl.field("$states.context.Execution.Id")}},
+            },
+            retry=_copy(RETRY_DYNAMODB),
+            catches=[asl.catch(next_state, "$states.input")],
+            output="$states.input",
+            next_state=next_state,
+        )
+    }
+
+
+def lock_and_start(o: Orchestration, after_start: str | None = None) -> dict[str, State]:
+    """AcquireLock -> StartPipeline (-> `after_start`, else the end); Duplicate; a failed start releases
+    the lock this execution holds (a redelivered event can retry) and fails in PipelineStartFailed.
+    Input: a window context (`window_context`)."""
+    feature_pipeline = o.name(n.FEATURE_15M)
+    return {
+        "AcquireLock": asl.task(
+            "arn:aws:states:::dynamodb:putItem",
+            comment="Conditional write on (project, version, start, end): the first execution of a window wins.",
+            arguments={
+                "TableName": o.tables["lock"],
+                "Item": asl.field(
+                    expression(
+                        "lock_item",
+                        key_attribute=n.LOCK_KEY_ATTRIBUTE,
+                        ttl_attribute=n.LOCK_TTL_ATTRIBUTE,
+                        ttl_seconds=o.setting("lock_ttl_days") * 86400,
+                    )
+                ),
+                "ConditionExpression": "attribute_not_exists(#lock_key)",
+                "ExpressionAttributeNames": {"#lock_key": n.LOCK_KEY_ATTRIBUTE},
+            },
+            retry=_copy(RETRY_DYNAMODB),
+            catches=[
+                asl.catch(
+                    "Duplicate",
+                    f"{{'status': 'duplicate', 'lock_key': {LOCK_KEY}}}",
+                    errors=("DynamoDB.ConditionalCheckFailedException",),
+                ),
+                asl.catch("LockFailed"),
+            ],
+            output="$states.input",
+            next_state="StartPipeline",
+        ),
+        "Duplicate": asl.succeed(
+            comment="The window was started before (redelivery, producer retry or overlapping backfill)."
+        ),
+        "LockFailed": asl.fail(
+            "LockFailed",
+            inline(
+                "'could not write the lock item to table ' & #{table} & ': ' & $states.input.Error & ': ' & "
+                "$states.input.Cause",
+                table=o.tables["lock"],
+            ),
+        ),
+        "StartPipeline": asl.task(
+            "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution",
+            comment="Start the 15-minute pipeline with the window's parameters.",
+            arguments={
+                "PipelineName": feature_pipeline,
+                "PipelineParameters": asl.field("$states.input.pipeline_parameters"),
+                "PipelineExecutionDescription": asl.field(
+                    f"$states.input.source & ' ' & {LOCK_KEY} & ' by ' & $states.context.Execution.Id"
+                ),
+                "ClientRequestToken": asl.field(
+                    client_request_token(
+                        "$states.input.source", "$states.input.batch_start_ts_iso", "$states.context.Execution.Name"
+                    )
+                ),
+            },
+            retry=_copy(RETRY_SAGEMAKER),
+            catches=[asl.catch("ReleaseLock", "$merge([$states.input, {'error': $states.errorOutput}])")],
+            output=(
+                f"$merge([$states.input, {{'status': 'started', 'lock_key': {LOCK_KEY}, "
+                "'pipeline_execution_arn': $states.result.PipelineExecutionArn}])"
+            ),
+            next_state=after_start,
+        ),
+        **release_lock(o, "ReleaseLock", "PipelineStartFailed"),
+        "PipelineStartFailed": asl.fail(
+            "PipelineStartFailed",
+            inline(
+                f"'could not start pipeline ' & #{{pipeline}} & ' for ' & {LOCK_KEY} & ' (lock released): ' & "
+                "$states.input.error.Error & ': ' & $states.input.error.Cause",
+                pipeline=feature_pipeline,
+            ),
+        ),
+    }
+
+
+# --- the machines ------------------------------------------------------------------------------------
+
+
+CALLBACK_KEY = f"{json_literal(CALLBACK_KEY_PREFIX)} & $states.context.Execution.Name"
+
+
+def client_request_token(*parts: str) -> str:
+    """A StartPipelineExecution ClientRequestToken (32-128 characters) that is the same on every retry of
+    the call within one execution: a retried start after a lost response cannot start a second pipeline.
+    An execution name (at most 80 characters, unique per state machine) plus what the call starts."""
+    joined = " & '-' & ".join(("'ndrc'", *parts))
+    return f"$substring($pad({joined}, 32, '-'), 0, 128)"
+
+
+def _max_polls(o: Orchestration, seconds_setting: str) -> int:
+    poll = o.setting("pipeline_poll_seconds")
+    return max(1, -(-o.setting(seconds_setting) // poll))
+
+
+def run_extractor(o: Orchestration) -> State:
+    """Two branches of one Parallel state. AwaitWindows stores this task's token in the lock table under a
+    short callback key and waits for the extractor's SendTaskSuccess {"windows": [...]}; StartExtractor
+    starts the extractor pipeline with that key and watches it, so a pipeline that fails before its code
+    can report (image pull, capacity, a rejected request) fails the backfill at the next poll instead of
+    after the whole timeout. A failed branch fails the Parallel state (and stops the other)."""
+    extractor_pipeline = o.name(n.BACKFILL_EXTRACTOR)
+    timeout = o.setting("extractor_timeout_seconds")
+    await_windows = asl.task(
+        "arn:aws:states:::aws-sdk:dynamodb:putItem.waitForTaskToken",
+        comment="Store this task's token under the callback key; the extractor reads it and reports the windows.",
+        timeout_seconds=timeout,
+        arguments={
+            "TableName": o.tables["lock"],
+            "Item": {
+                n.LOCK_KEY_ATTRIBUTE: {"S": asl.field(CALLBACK_KEY)},
+                "task_token": {"S": asl.field("$states.context.Task.Token")},
+                "execution_arn": {"S": asl.field("$states.context.Execution.Id")},
+                n.LOCK_TTL_ATTRIBUTE: {"N": asl.field(f"$string($floor($millis() / 1000) + {timeout + 86400})")},
+            },
+        },
+        retry=_copy(RETRY_DYNAMODB_SDK),
+        output="{'windows': $states.result.windows}",
+    )
+    start_extractor = asl.task(
+        "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution",
+        comment="Start the extractor pipeline with the callback key (never the token itself).",
+        arguments={
+            "PipelineName": extractor_pipeline,
+            "PipelineExecutionDescription": asl.field(
+                "'backfill ' & $states.input.subject.project_name & ' ' & $states.input.subject.start_date & '..' "
+                "& $states.input.subject.end_date & ' by ' & $states.context.Execution.Id"
+            ),
+            "PipelineParameters": asl.field(expression("extractor_parameters", callback_key=Jsonata(CALLBACK_KEY))),
+            "ClientRequestToken": asl.field(client_request_token("'extractor'", "$states.context.Execution.Name")),
+        },
+        retry=_copy(RETRY_SAGEMAKER),
+        output="{'pipeline_execution_arn': $states.result.PipelineExecutionArn, 'polls': 0}",
+        next_state="WatchExtractor",
+    )
+    watch: dict[str, State] = {
+        "StartExtractor": start_extractor,
+        "WatchExtractor": asl.task(
+            "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
+            arguments={"PipelineExecutionArn": asl.field("$states.input.pipeline_execution_arn")},
+            retry=_copy(RETRY_SAGEMAKER),
+            output=(
+                "{'pipeline_execution_arn': $states.input.pipeline_execution_arn, "
+                "'pipeline_status': $states.result.PipelineExecutionStatus, 'polls': $states.input.polls + 1}"
+            ),
+            next_state="ExtractorStatus",
+        ),
+        "ExtractorStatus": asl.choice(
+            [
+                asl.rule("$states.input.pipeline_status = 'Succeeded'", "ExtractorEnded"),
+                asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", "ExtractorPipelineFailed"),
+                asl.rule(
+                    f"$states.input.polls >= {_max_polls(o, 'extractor_timeout_seconds')}", "ExtractorWaitExceeded"
+                ),
+            ],
+            "WaitForExtractor",
+        ),
+        "WaitForExtractor": asl.wait(o.setting("pipeline_poll_seconds"), "WatchExtractor"),
+        "ExtractorEnded": asl.succeed(comment="The windows arrive through the token (the other branch)."),
+        "ExtractorPipelineFailed": asl.fail(
+            "ExtractorPipelineFailed",
+            "'extractor pipeline execution ' & $states.input.pipeline_execution_arn & ' ended ' & "
+            "$states.input.pipeline_status",
+        ),
+        "ExtractorWaitExceeded": asl.fail(
+            "ExtractorWaitExceeded",
+            "'extractor pipeline execution ' & $states.input.pipeline_execution_arn & ' still ' & "
+            "$states.input.pipeline_status & ' after ' & $string($states.input.polls) & ' polls'",
+        ),
+    }
+    return {
+        "Type": "Parallel",
+        "Comment": "Wait for the extractor's windows (task token) while watching its pipeline.",
+        "Arguments": asl.field("{'subject': $subject, 'resources': $project.extractor_resources}"),
+        "Branches": [
+            {"StartAt": "AwaitWindows", "States": {"AwaitWindows": await_windows}},
+            {"StartAt": "StartExtractor", "States": watch},
+        ],
+        "Catch": [asl.catch("ExtractorFailed")],
+        "Assign": asl.assign(extracted="{'windows': $states.result[0].windows}"),
+        "Output": asl.field("{'windows': $count($states.result[0].windows)}"),
+        "Next": "CheckWindows",
+    }
+
+
+def _feature_jobs() -> list[str]:
+    return ["project_parameters", *FLOWS_BY_KEY[n.FEATURE_15M].jobs]
+
+
+def live_machine(o: Orchestration) -> dict[str, Any]:
+    """One execution per producer event {bucket?, s3_key, timestamp}: ParseEvent -> CheckEvent -> GetRoute
+    -> QueryProject -> CheckProject -> AcquireLock -> StartPipeline (7 transitions; a duplicate ends in
+    AcquireLock -> Duplicate, also 7). The event is parsed once, by a Pass state, into `$subject`: a Choice
+    cannot bind a value for its own conditions, so parsing in the Choice meant evaluating (and shipping)
+    the 3.6 KB expression once per condition, once for the variable and once per failure cause."""
+    event = expression(
+        "event",
+        calendar_helpers=calendar_helpers(),
+        ingestion_bucket=o.ingestion_bucket,
+        floor_minutes=list(n.WINDOW_FLOOR_MINUTES),
+        max_argument=MAX_CONTAINER_ARGUMENT,
+        max_epoch_seconds=MAX_EPOCH_SECONDS,
+    )
+    routing = o.tables["routing"]
+    live_window = inline(
+        "$merge([$sift($subject, function($v, $k){ $k in #{fields} }), "
+        "{'feature_spec_version': $project.feature_spec_version, 'source': 'live'}])",
+        fields=list(WINDOW_FIELDS),
+    )
+    states: dict[str, State] = {
+        "ParseEvent": asl.pass_state(
+            "CheckEvent",
+            comment="Derive org1/org2/project/mini-batch from the key and the window from the timestamp (once).",
+            assigns=asl.assign(subject=event),
+        ),
+        "CheckEvent": asl.choice(
+            [
+                asl.rule("$exists($subject.problem)", "InvalidBatchKey"),
+                asl.rule("$exists($subject.timestamp_problem)", "InvalidTimestamp"),
+            ],
+            "GetRoute",
+        ),
+        "InvalidBatchKey": asl.fail(
+            "InvalidBatchKey",
+            "'S3 key ' & $string($states.input.s3_key) & ' does not fit the batch layout "
+            "[<vendor>/]<org1>/<org2>/<project_name>/YYYY/MM/dd/<mini_batch_id>/<file>.json.gz: ' & "
+            "$subject.problem",
+        ),
+        "InvalidTimestamp": asl.fail("InvalidTimestamp", "$subject.timestamp_problem"),
+        "GetRoute": asl.task(
+            "arn:aws:states:::dynamodb:getItem",
+            comment="The routing item of <org1>#<org2>: pins the feature spec version, may disable the path.",
+            arguments={"TableName": routing, "Key": {"org_key": {"S": asl.field("$subject.org_key")}}},
+            retry=_copy(RETRY_DYNAMODB),
+            catches=[asl.catch("LookupFailed")],
+            assigns=asl.assign(route="$exists($states.result.Item) ? $states.result.Item : {}"),
+            output={},
+            next_state="QueryProject",
+        ),
+        "QueryProject": query_project(o, "CheckProject", project("$route.feature_spec_version.S", _feature_jobs())),
+        "CheckProject": asl.choice(
+            [
+                asl.rule("$route.enabled.BOOL = false", "RouteDisabled"),
+                asl.rule(
+                    "$exists($route.project_name.S) and $route.project_name.S != $subject.project_name",
+                    "RouteProjectMismatch",
+                ),
+                *project_rules(),
+            ],
+            "AcquireLock",
+            output=window_context(live_window),
+        ),
+        "RouteDisabled": asl.fail(
+            "RouteDisabled",
+            inline("'ingestion route ' & $subject.org_key & ' is disabled in table ' & #{table}", table=routing),
+        ),
+        "RouteProjectMismatch": asl.fail(
+            "RouteProjectMismatch",
+            "'ingestion route ' & $subject.org_key & ' belongs to project ' & $route.project_name.S & "
+            "', but the key names project ' & $subject.project_name",
+        ),
+        **lookup_failed(),
+        **project_failures(o),
+        **lock_and_start(o),
+    }
+    comment = (
+        f"Live inference for {o.environment.name}: S3 batch event -> identity, defaults, window -> lock -> "
+        f"15-minute pipeline {o.name(n.FEATURE_15M)}. Compiled by ndrc; do not edit."
+    )
+    return asl.state_machine(comment, "ParseEvent", states)
+
+
+def backfill_machine(o: Orchestration) -> dict[str, Any]:
+    """Starts the historical extractor with this task's token, waits for its SendTaskSuccess
+    {"windows": [...]}, then a distributed Map runs the lock-and-start states for every window (bounded
+    concurrency) and waits for each pipeline, so `max_concurrency` bounds the pipelines running at once."""
+    extractor_flow = FLOWS_BY_KEY[n.BACKFILL_EXTRACTOR]
+    extractor_pipeline = o.name(n.BACKFILL_EXTRACTOR)
+    request = expression(
+        "backfill_request",
+        calendar_helpers=calendar_helpers(),
+        max_concurrency=o.setting("backfill_max_concurrency"),
+        max_concurrency_limit=o.setting("backfill_max_concurrency_limit"),
+        max_argument=MAX_CONTAINER_ARGUMENT,
+    )
+    window_problem = expression(
+        "window_problem", window_fields=list(WINDOW_FIELDS), max_argument=MAX_CONTAINER_ARGUMENT
+    )
+    extractor_jobs = ["project_parameters", *extractor_flow.jobs, *FLOWS_BY_KEY[n.FEATURE_15M].jobs]
+    item_states: dict[str, State] = {
+        "CheckWindow": asl.choice(
+            [asl.rule(f"$exists({window_problem})", "InvalidWindow")],
+            "AcquireLock",
+            output="$states.input.window",
+        ),
+        "InvalidWindow": asl.fail("InvalidWindow", window_problem),
+        **lock_and_start(o, after_start="CheckPipeline"),
+        "CheckPipeline": asl.task(
+            "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
+            arguments={"PipelineExecutionArn": asl.field("$states.input.pipeline_execution_arn")},
+            retry=_copy(RETRY_SAGEMAKER),
+            catches=[
+                asl.catch(
+                    "ReleaseLockAfterFailure",
+                    "$merge([$states.input, {'pipeline_status': 'unknown (' & $states.errorOutput.Error & ')'}])",
+                )
+            ],
+            output=(
+                "$merge([$states.input, {'pipeline_status': $states.result.PipelineExecutionStatus, "
+                "'polls': ($exists($states.input.polls) ? $states.input.polls : 0) + 1}])"
+            ),
+            next_state="PipelineStatus",
+        ),
+        "PipelineStatus": asl.choice(
+            [
+                asl.rule("$states.input.pipeline_status = 'Succeeded'", "WindowDone"),
+                asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", "ReleaseLockAfterFailure"),
+                asl.rule(
+                    f"$states.input.polls >= {_max_polls(o, 'pipeline_max_wait_seconds')}", "PipelineWaitExceeded"
+                ),
+            ],
+            "WaitForPipeline",
+        ),
+        "PipelineWaitExceeded": asl.fail(
+            "PipelineWaitExceeded",
+            "'pipeline execution ' & $states.input.pipeline_execution_arn & ' still ' & $states.input.pipeline_status "
+            "& ' after ' & $string($states.input.polls) & ' polls (lock kept: the pipeline may still finish)'",
+        ),
+        "WaitForPipeline": asl.wait(o.setting("pipeline_poll_seconds"), "CheckPipeline"),
+        "WindowDone": asl.succeed(
+            output=(
+                "{'status': 'completed', 'lock_key': $states.input.lock_key, "
+                "'pipeline_execution_arn': $states.input.pipeline_execution_arn}"
+            )
+        ),
+        **release_lock(o, "ReleaseLockAfterFailure", "PipelineFailed"),
+        "PipelineFailed": asl.fail(
+            "PipelineFailed",
+            "'pipeline execution ' & $states.input.pipeline_execution_arn & ' ended ' & $states.input.pipeline_status "
+            "& ' (lock released: a new backfill retries the window)'",
+        ),
+    }
+    process_windows: State = {
+        "Type": "Map",
+        "Comment": "Each window: the same lock-and-start states as the live flow, then wait for its pipeline.",
+        "Items": asl.field("$extracted.windows"),
+        "ItemSelector": {"window": asl.field(window_context(expression("backfill_window")))},
+        "MaxConcurrency": asl.field("$subject.max_concurrency"),
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "CheckWindow",
+            "States": item_states,
+        },
+        "Catch": [asl.catch("WindowsFailed")],
+        "Output": asl.field(expression("window_results")),
+        "Next": "CheckWindowResults",
+    }
+    states: dict[str, State] = {
+        "ParseRequest": asl.pass_state(
+            "CheckRequest",
+            comment="Validate the request and fill its defaults (once).",
+            assigns=asl.assign(subject=request),
+        ),
+        "CheckRequest": asl.choice([asl.rule("$exists($subject.problem)", "InvalidBackfillRequest")], "QueryProject"),
+        "InvalidBackfillRequest": asl.fail("InvalidBackfillRequest", "$subject.problem"),
+        "QueryProject": query_project(
+            o,
+            "CheckProject",
+            project("$subject.feature_spec_version", extractor_jobs, extractor_flow.steps[0].job, extractor=True),
+        ),
+        "CheckProject": asl.choice(project_rules(), "RunExtractor"),
+        **lookup_failed(),
+        **project_failures(o),
+        "RunExtractor": run_extractor(o),
+        "ExtractorFailed": asl.fail(
+            "ExtractorFailed",
+            inline(
+                "'historical extractor ' & #{pipeline} & ' failed: ' & $states.input.Error & ': ' & "
+                "$states.input.Cause",
+                pipeline=extractor_pipeline,
+            ),
+        ),
+        "CheckWindows": asl.choice(
+            [
+                asl.rule("$not($type($extracted.windows) = 'array')", "InvalidExtractorOutput"),
+                asl.rule("$count($extracted.windows) = 0", "NoWindows"),
+            ],
+            "ProcessWindows",
+        ),
+        "InvalidExtractorOutput": asl.fail(
+            "InvalidExtractorOutput", 'the extractor\'s SendTaskSuccess output must be {"windows": [...]}', literal=True
+        ),
+        "NoWindows": asl.succeed(comment="Nothing to process in the date range."),
+        "ProcessWindows": process_windows,
+        "CheckWindowResults": asl.choice(
+            [asl.rule("$states.input.failed > 0", "WindowsFailed")],
+            "BackfillDone",
+            comment="Every window completed or was a duplicate (defence in depth: the Map tolerates no failure).",
+        ),
+        "BackfillDone": asl.succeed(),
+        "WindowsFailed": asl.fail(
+            "WindowsFailed",
+            "'backfill windows failed (windows already started keep their locks; re-running the backfill retries "
+            "the rest): ' & ($exists($states.input.failed) ? $string($states.input.failed) & ' of ' & "
+            "$string($states.input.windows) & ' windows failed' : $states.input.Error & ': ' & $states.input.Cause)",
+        ),
+    }
+    comment = (
+        f"Backfill for {o.environment.name}: historical extractor {extractor_pipeline} (task token) -> per window "
+        f"lock -> 15-minute pipeline {o.name(n.FEATURE_15M)}. Compiled by ndrc; do not edit."
+    )
+    return asl.state_machine(comment, "ParseRequest", states)
+
+
+MACHINES = {n.LIVE: (live_machine, "live"), n.BACKFILL: (backfill_machine, "backfill")}
+
+
+def state_machine_definition(o: Orchestration, flow: str) -> dict[str, Any]:
+    build, _ = MACHINES[flow]
+    return build(o)
