@@ -101,6 +101,59 @@ def succeed(*, comment: str | None = None, output: str | None = None) -> State:
     return _state("Succeed", Comment=comment, Output=_expr(output))
 
 
+def branch(start_at: str, states: dict[str, State]) -> dict[str, Any]:
+    """The states of a Parallel branch or a Map's item processor."""
+    return {"StartAt": start_at, "States": states}
+
+
+def parallel(
+    branches: list[dict[str, Any]],
+    next_state: str,
+    *,
+    comment: str | None = None,
+    arguments: str | None = None,
+    catches: list[State] | None = None,
+    assigns: dict[str, str] | None = None,
+    output: str | None = None,
+) -> State:
+    """Every branch at once; the result is the list of the branches' outputs, in order."""
+    return _state(
+        "Parallel",
+        Comment=comment,
+        Arguments=_expr(arguments),
+        Branches=branches,
+        Catch=catches,
+        Assign=assigns,
+        Output=_expr(output),
+        Next=next_state,
+    )
+
+
+def distributed_map(
+    items: str,
+    processor: dict[str, Any],
+    next_state: str,
+    *,
+    comment: str | None = None,
+    item_selector: dict[str, Any] | None = None,
+    max_concurrency: str | None = None,
+    catches: list[State] | None = None,
+    output: str | None = None,
+) -> State:
+    """A Map whose items run as child executions (STANDARD)."""
+    return _state(
+        "Map",
+        Comment=comment,
+        Items=field(items),
+        ItemSelector=item_selector,
+        MaxConcurrency=_expr(max_concurrency),
+        ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **processor},
+        Catch=catches,
+        Output=_expr(output),
+        Next=next_state,
+    )
+
+
 def state_machine(comment: str, start_at: str, states: dict[str, State]) -> dict[str, Any]:
     return {"Comment": comment, "QueryLanguage": "JSONata", "StartAt": start_at, "States": states}
 

@@ -389,19 +389,15 @@ def run_extractor(o: Orchestration) -> State:
             "$states.input.pipeline_status & ' after ' & $string($states.input.polls) & ' polls'",
         ),
     }
-    return {
-        "Type": "Parallel",
-        "Comment": "Wait for the extractor's windows (task token) while watching its pipeline.",
-        "Arguments": asl.field("{'subject': $subject, 'resources': $project.extractor_resources}"),
-        "Branches": [
-            {"StartAt": "AwaitWindows", "States": {"AwaitWindows": await_windows}},
-            {"StartAt": "StartExtractor", "States": watch},
-        ],
-        "Catch": [asl.catch("ExtractorFailed")],
-        "Assign": asl.assign(extracted="{'windows': $states.result[0].windows}"),
-        "Output": asl.field("{'windows': $count($states.result[0].windows)}"),
-        "Next": "CheckWindows",
-    }
+    return asl.parallel(
+        [asl.branch("AwaitWindows", {"AwaitWindows": await_windows}), asl.branch("StartExtractor", watch)],
+        "CheckWindows",
+        comment="Wait for the extractor's windows (task token) while watching its pipeline.",
+        arguments="{'subject': $subject, 'resources': $project.extractor_resources}",
+        catches=[asl.catch("ExtractorFailed")],
+        assigns=asl.assign(extracted="{'windows': $states.result[0].windows}"),
+        output="{'windows': $count($states.result[0].windows)}",
+    )
 
 
 def _feature_jobs() -> list[str]:
@@ -561,21 +557,16 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
             "& ' (lock released: a new backfill retries the window)'",
         ),
     }
-    process_windows: State = {
-        "Type": "Map",
-        "Comment": "Each window: the same lock-and-start states as the live flow, then wait for its pipeline.",
-        "Items": asl.field("$extracted.windows"),
-        "ItemSelector": {"window": asl.field(window_context(expression("backfill_window")))},
-        "MaxConcurrency": asl.field("$subject.max_concurrency"),
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            "StartAt": "CheckWindow",
-            "States": item_states,
-        },
-        "Catch": [asl.catch("WindowsFailed")],
-        "Output": asl.field(expression("window_results")),
-        "Next": "CheckWindowResults",
-    }
+    process_windows = asl.distributed_map(
+        "$extracted.windows",
+        asl.branch("CheckWindow", item_states),
+        "CheckWindowResults",
+        comment="Each window: the same lock-and-start states as the live flow, then wait for its pipeline.",
+        item_selector={"window": asl.field(window_context(expression("backfill_window")))},
+        max_concurrency="$subject.max_concurrency",
+        catches=[asl.catch("WindowsFailed")],
+        output=expression("window_results"),
+    )
     states: dict[str, State] = {
         "ParseRequest": asl.pass_state(
             "CheckRequest",
