@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -108,6 +109,15 @@ def test_wrong_account_is_refused(sandbox: Sandbox) -> None:
     assert sandbox.env.parameters_table not in tables
 
 
+def settled_count(client: Any, table: str) -> int:
+    """The item count once the server has finished the requests the killed process had in flight."""
+    previous, count = -1, client.scan(TableName=table, Select="COUNT")["Count"]
+    while count != previous:
+        time.sleep(0.5)
+        previous, count = count, client.scan(TableName=table, Select="COUNT")["Count"]
+    return count
+
+
 def test_kill_9_mid_publish_then_rerun_converges(provisioned: Sandbox) -> None:
     items = [job_item(f"p{n:03d}", job) for n in range(60) for job in ("delta_builder", "fg_a_builder", "fg_c_builder",
                                                                          "if_training", "fg_b_builder")]
@@ -127,7 +137,7 @@ def test_kill_9_mid_publish_then_rerun_converges(provisioned: Sandbox) -> None:
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    partial = client.scan(TableName=table, Select="COUNT")["Count"]
+    partial = settled_count(client, table)
     assert 0 < partial < len(items), "the kill must land mid-publish"
     aws, log = provisioned.aws()
     interrupted = make_plan(provisioned.workspace, "local", build_dir=build, aws=aws)
