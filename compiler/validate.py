@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler import rules, wiring
+from compiler import rules, rules_sql, wiring
 from compiler.diagnostics import Diagnostic, DiagnosticBag, Location, error, warning
 from compiler.model import CompiledWorkspace, EnvironmentConfig, JobItem, Route
 from compiler.schemas import SchemaCatalog
@@ -104,6 +104,7 @@ def _item_rules(item: JobItem, loaded: LoadedSpec, payload_key: str) -> list[Dia
     problems = rules.window_policy(item, document, payload_key)
     problems.extend(rules.secrets(document))
     problems.extend(rules.operators(item, document, payload_key, operator_catalog()))
+    problems.extend(rules_sql.inventory_sql(item, document, payload_key))
     size = item_size(item.as_item())
     if size <= MAX_ITEM_BYTES:
         object.__setattr__(item, "encoded", item_line(item.as_item()))

@@ -7,6 +7,7 @@ spec value cannot smuggle a second statement in. The compiler runs the same chec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlglot
@@ -53,6 +54,7 @@ def _parsed(text: str, what: str) -> list[exp.Expr]:
     except ParseError as problem:
         first = problem.errors[0] if problem.errors else {}
         description = first.get("description") or str(problem).splitlines()[0]
+        description = re.sub(r" for <class '[^']+'>", "", description)  # sqlglot's internal class names
         raise InventorySqlError(f"{what} does not parse: {description}", first.get("line"), first.get("col")) from None
     except TokenError as problem:
         raise InventorySqlError(f"{what} does not parse: {problem}") from None
