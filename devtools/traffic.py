@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     world.add_argument("--churn-share", type=float, default=0.15, help="share of workstations changing IP once")
     world.add_argument("--retired", type=int, default=3, help="decommissioned machines (inventory only)")
     world.add_argument("--anomaly-day", type=int, help="day index of the anomaly (default: days - 2)")
-    world.add_argument("--anomaly-batch", type=int, default=2, help="batch index within that day")
+    world.add_argument("--anomaly-batch", type=int, help="batch index within that day (default: the middle one)")
     world.add_argument("--anomaly-sessions", type=int, default=400)
     world.add_argument("--inventory-cluster", default="globex-itam-prod")
     world.add_argument("--inventory-database", default="itam")

@@ -4,6 +4,7 @@ One deterministic `World` (from `WorldOptions`, same seed = same bytes) holds:
 - a stable population of workstations (`WKS-<ORG2>-NNNN`), some of which change IP once mid-period
   (DHCP churn), and a pool of non-persistent VDI machines (`VDI-<ORG2>-NNNN`) that get a new IP from a
   shared pool every day;
+- the internal servers of `devtools.traffic` (static addresses);
 - a few retired machines that are in the inventory only (decommissioned before the period);
 - one anomalous workstation: in one chosen batch it opens a burst of sessions to many never-seen external
   peers on many ports with large byte counts, on top of its usual traffic.
@@ -59,8 +60,8 @@ class WorldOptions:
     retired: int = 3
     anomaly_day: int | None = None
     """Day index of the anomaly (default: two days before the end, so baselines have history)."""
-    anomaly_batch: int = 2
-    """Batch index within the anomaly day."""
+    anomaly_batch: int | None = None
+    """Batch index within the anomaly day (default: the middle batch of the day)."""
     anomaly_sessions: int = 400
 
     def check(self) -> None:
@@ -70,12 +71,16 @@ class WorldOptions:
             raise ValueError("batches_per_day must divide 96 (batches sit on the 15-minute grid)")
         if not (0 <= self.vdi_share < 1 and 0 <= self.churn_share <= 1):
             raise ValueError("vdi_share must be in [0, 1) and churn_share in [0, 1]")
-        if not 0 <= self.anomaly_batch < self.batches_per_day or not 0 <= self.anomaly_day_index < self.days:
+        if not 0 <= self.anomaly_batch_index < self.batches_per_day or not 0 <= self.anomaly_day_index < self.days:
             raise ValueError("the anomaly must fall inside the generated days and batches")
 
     @property
     def anomaly_day_index(self) -> int:
         return self.anomaly_day if self.anomaly_day is not None else max(self.days - 2, 0)
+
+    @property
+    def anomaly_batch_index(self) -> int:
+        return self.anomaly_batch if self.anomaly_batch is not None else self.batches_per_day // 2
 
     @property
     def batch_count(self) -> int:
@@ -124,7 +129,7 @@ class World:
             live = sorted(
                 (lease.machine, lease.ip)
                 for lease in self.leases
-                if lease.ip and lease.status != "retired" and lease.covers(moment)
+                if lease.ip and lease.kind != "server" and lease.status != "retired" and lease.covers(moment)
             )
             self._by_batch[index] = tuple((ip, name) for name, ip in live if ip)
         return self._by_batch[index]
@@ -196,13 +201,16 @@ def build_world(options: WorldOptions) -> World:
         else:
             leases.append(Lease(name, "workstation", site, ip, origin, None, "active"))
     leases += _vdi_leases(vdi, batch_ends, options.batches_per_day, origin, rng)
+    for ip, name in _servers(options.traffic):
+        if name:  # internal servers are inventory machines too; public peers are not
+            leases.append(Lease(name, "server", "DC", ip, origin, None, "active"))
     for index in range(options.retired):
         gone = origin - timedelta(days=rng.randint(10, 200))
         last_ip = None if index % 2 else f"10.99.{index // 250}.{index % 250 + 1}"
         name = f"WKS-{org2}-{9000 + index:04d}"
         born = gone - timedelta(days=400)
         leases.append(Lease(name, "workstation", SITES[index % 3], last_ip, born, gone, "retired", gone))
-    anomaly_index = options.anomaly_day_index * options.batches_per_day + options.anomaly_batch
+    anomaly_index = options.anomaly_day_index * options.batches_per_day + options.anomaly_batch_index
     anomaly_ip = next(lease.ip for lease in leases if lease.machine == anomalous and lease.ip)
     burst = random.Random(f"{seed}:world:anomaly")
     peers = tuple(_burst_peer(burst) for _ in range(options.anomaly_sessions))
