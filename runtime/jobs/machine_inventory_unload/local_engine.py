@@ -70,6 +70,7 @@ def run_local_unload(
     final = storage.local_path(target_uri)
     staging = final.with_name(f".{final.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
+    staging.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(":memory:", config={"threads": 1})
     try:
         tables = _register_tables(connection, database)
@@ -78,7 +79,7 @@ def run_local_unload(
             options = f"FORMAT PARQUET, PARTITION_BY ({keys}), FILENAME_PATTERN 'part-{{i}}'"
             destination = staging
         else:
-            staging.mkdir(parents=True)
+            staging.mkdir()
             options, destination = "FORMAT PARQUET", staging / SINGLE_FILE
         written = connection.execute(f"COPY ({select_sql}) TO {_literal(str(destination))} ({options})").fetchone()
     except duckdb.Error as problem:
@@ -92,7 +93,6 @@ def run_local_unload(
     finally:
         connection.close()
     shutil.rmtree(final, ignore_errors=True)
-    final.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(final)
     files = tuple(sorted(str(path.relative_to(final)) for path in final.rglob("*.parquet")))
     return LocalOutcome(int(written[0]) if written else 0, files)
