@@ -12,12 +12,13 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime.errors import JobUsageError, SpecError
+from runtime.errors import JobUsageError
 from runtime.jobs.job import Job, JobContext, SpecItem, load_spec
 from runtime.jobs.machine_inventory_unload.spec import InventoryUnloadSpec
 from runtime.storage import LocalStorage, as_dir
 
 ENGINES = ("redshift", "duckdb")
+DEFAULT_MAX_WAIT_SECONDS = 3600.0
 
 
 def parse_spec(item: SpecItem) -> InventoryUnloadSpec:
@@ -27,18 +28,26 @@ def parse_spec(item: SpecItem) -> InventoryUnloadSpec:
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--unload-engine",
-        choices=ENGINES,
+        metavar="{redshift,duckdb}",
         help="redshift (Data API UNLOAD) or duckdb (local Parquet tables); default: duckdb with a local "
         "storage root, else redshift",
     )
     group.add_argument(
-        "--max-wait-seconds", type=float, default=3600.0, help="give up (and cancel) a statement after this long"
+        "--max-wait-seconds", metavar="SECONDS", help="give up on (and cancel) a statement after this long (3600)"
     )
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    if args.max_wait_seconds is not None and args.max_wait_seconds <= 0:
-        raise JobUsageError("--max-wait-seconds must be positive")
+    """Checked after parsing because an empty value of any option means unset (pipeline parameters)."""
+    if args.unload_engine is not None and args.unload_engine not in ENGINES:
+        raise JobUsageError(f"--unload-engine must be one of {', '.join(ENGINES)} (got {args.unload_engine!r})")
+    try:
+        wait = float(args.max_wait_seconds) if args.max_wait_seconds is not None else DEFAULT_MAX_WAIT_SECONDS
+    except ValueError:
+        wait = -1.0
+    if not wait > 0:
+        raise JobUsageError(f"--max-wait-seconds must be a positive number (got {args.max_wait_seconds!r})")
+    args.max_wait_seconds = wait
 
 
 def snapshot_month(reference_ts_iso: str | None) -> str:
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
         from runtime.jobs.machine_inventory_unload.local_engine import run_local_unload
 
         if not isinstance(context.storage, LocalStorage):
-            raise SpecError("--unload-engine duckdb needs a local storage root (--storage-root)")
+            raise JobUsageError("--unload-engine duckdb needs a local storage root (--storage-root)")
         outcome = run_local_unload(
             context.storage, spec.redshift, sql.duckdb_sql(select), target, spec.output.extra_partitions
         )
@@ -94,7 +103,7 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
         **summary,
         "sql": statement,
         "statement_id": result.statement_id,
-        "status": result.status,
+        "statement_status": result.status,
         "rows": result.result_rows,
     }
 

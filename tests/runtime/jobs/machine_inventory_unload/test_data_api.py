@@ -196,7 +196,8 @@ def test_finished_through_the_job_with_the_exact_request(
     }
     assert summary == {
         "job": "machine_inventory_unload",
-        "status": "FINISHED",
+        "status": "succeeded",
+        "statement_status": "FINISHED",
         "engine": "redshift",
         "snapshot_month": "2025-01",
         "output_uri": "s3://features/ndr-prod/reference/machine_inventory/snapshot_month=2025-01/",
@@ -259,3 +260,16 @@ def test_temporary_credentials_send_db_user_instead_of_a_secret(stub: DataApiStu
     outcome = run_statement(stub_client(stub), target, "UNLOAD ('SELECT 1')", sleep=lambda s: None)
     assert outcome.status == "FINISHED" and outcome.result_rows is None and outcome.polls == 1
     assert "SecretArn" not in stub.calls[0][1] and stub.calls[0][1]["DbUser"] == "ndr_unload"
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (("--unload-engine", "spark"), "--unload-engine must be one of redshift, duckdb (got 'spark')"),
+        (("--max-wait-seconds", "0"), "--max-wait-seconds must be a positive number (got '0')"),
+        (("--max-wait-seconds", "soon"), "--max-wait-seconds must be a positive number (got 'soon')"),
+    ],
+)
+def test_bad_options_are_usage_errors(extra: tuple[str, ...], problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["machine_inventory_unload", "--project-name", PROJECT, *extra]) == 2
+    assert problem in capsys.readouterr().err
