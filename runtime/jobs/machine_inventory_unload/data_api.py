@@ -9,7 +9,7 @@ with both in the spec the secret is used.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ class PollPolicy:
     max_delay_seconds: float = 30.0
     max_wait_seconds: float = 3600.0
 
-    def delays(self) -> Any:
+    def delays(self) -> Iterator[float]:
         delay = self.first_delay_seconds
         while True:
             yield delay

@@ -14,12 +14,16 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from runtime.errors import RuntimeJobError
 from runtime.jobs.machine_inventory_unload.spec import RedshiftTarget
 from runtime.storage import LocalStorage
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 LOCAL_WAREHOUSE_DIR = "_redshift"
 SINGLE_FILE = "part-00000.parquet"
@@ -43,16 +47,15 @@ def _literal(text: str) -> str:
     return exp.Literal.string(text).sql(dialect="duckdb")
 
 
-def _register_tables(connection: object, database: Path) -> list[str]:
-    tables = []
+def _register_tables(connection: DuckDBPyConnection, database: Path, tables: list[str]) -> None:
+    """Every `<schema>/<table>/` folder holding Parquet files as the view "<schema>"."<table>"."""
     for schema_dir in sorted(p for p in database.iterdir() if p.is_dir()):
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(schema_dir.name)}")  # type: ignore[attr-defined]
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(schema_dir.name)}")
         for table_dir in sorted(p for p in schema_dir.iterdir() if p.is_dir() and any(p.glob("*.parquet"))):
             name = f"{_identifier(schema_dir.name)}.{_identifier(table_dir.name)}"
             files = _literal(str(table_dir / "*.parquet"))
-            connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({files})")  # type: ignore[attr-defined]
+            connection.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({files})")
             tables.append(f"{schema_dir.name}.{table_dir.name}")
-    return tables
 
 
 def run_local_unload(
@@ -65,15 +68,16 @@ def run_local_unload(
     if not database.is_dir():
         raise RuntimeJobError(
             f"no local Redshift database {target.cluster_identifier}/{target.database} at {database} "
-            "(write one with `ndrc gen-inventory`)"
+            "(write one with `ndrc gen-traffic --days N`)"
         )
     final = storage.local_path(target_uri)
     staging = final.with_name(f".{final.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(":memory:", config={"threads": 1})
+    tables: list[str] = []
     try:
-        tables = _register_tables(connection, database)
+        _register_tables(connection, database, tables)
         if partition_by:
             keys = ", ".join(_identifier(name) for name in partition_by)
             options = f"FORMAT PARQUET, PARTITION_BY ({keys}), FILENAME_PATTERN 'part-{{i}}'"
@@ -84,7 +88,7 @@ def run_local_unload(
         written = connection.execute(f"COPY ({select_sql}) TO {_literal(str(destination))} ({options})").fetchone()
     except duckdb.Error as problem:
         shutil.rmtree(staging, ignore_errors=True)
-        listed = ", ".join(tables) if "tables" in locals() and tables else "none"
+        listed = ", ".join(tables) or "none"
         first_line = str(problem).splitlines()[0]
         raise RuntimeJobError(
             f"local Redshift stand-in ({database}) could not run the inventory SELECT: {first_line} "
