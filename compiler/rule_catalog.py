@@ -121,6 +121,13 @@ SECRET_PLAINTEXT = _rule(
 )
 OPERATOR_UNKNOWN = _rule("operator.unknown", ERROR, "delta_builder operators exist in the runtime's registry")
 OPERATOR_PARAMS = _rule("operator.params", ERROR, "an operator's params match its schema in the runtime's registry")
+
+# SQL in specs, parsed with the runtime's own parser (compiler/validation/rules_sql.py)
+INVENTORY_SQL = _rule("inventory.sql", ERROR, "machine_inventory_unload query.sql is exactly one read-only SELECT")
+INVENTORY_FILTER = _rule("inventory.filter", ERROR, "each inventory filter is one SQL predicate")
+INVENTORY_COLUMNS = _rule(
+    "inventory.columns", ERROR, "the ip, name and partition columns are returned by the user's query.sql"
+)
 ITEM_TOO_LARGE = _rule("item.too-large", ERROR, "the compiled item fits DynamoDB's 400 KB")
 WIRING = _rule(
     "wiring.", WARNING, "within a project and version, readers read where producers write (FG-A ← delta, "

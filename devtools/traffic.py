@@ -246,26 +246,59 @@ class _Inline:
         return map(fn, *iterables)
 
 
-def main(argv: list[str] | None = None) -> int:
+TRAFFIC_DEFAULTS = {"start": "2025-01-15T10:08:00Z", "rows_per_batch": 1000, "hosts": 50, "malformed_ratio": 0.01}
+WORLD_DEFAULTS = {"start": "2025-01-01T00:08:00Z", "rows_per_batch": 400, "hosts": 60, "malformed_ratio": 0.0}
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m devtools.traffic", description=__doc__.splitlines()[0])
     parser.add_argument("bucket_uri", help="s3://<ingestion-bucket>")
     parser.add_argument("--storage-root", help="local directory standing in for buckets (else real S3)")
-    parser.add_argument("--start", default="2025-01-15T10:08:00Z", help="first batch end (ISO-8601)")
+    parser.add_argument(
+        "--start", help="first batch end (ISO-8601; default 2025-01-15T10:08:00Z, world 2025-01-01T00:08:00Z)"
+    )
     parser.add_argument("--batches", type=int, default=1)
-    parser.add_argument("--rows-per-batch", type=int, default=1000)
+    parser.add_argument("--rows-per-batch", type=int, help="default 1000 (world: 400)")
     parser.add_argument("--files-per-batch", type=int, default=1)
-    parser.add_argument("--hosts", type=int, default=50)
-    parser.add_argument("--malformed-ratio", type=float, default=0.01)
+    parser.add_argument("--hosts", type=int, help="default 50 (world: 60 machines, VDI included)")
+    parser.add_argument("--malformed-ratio", type=float, help="default 0.01 (world: 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--org1", default="acme")
     parser.add_argument("--org2", default="finance")
     parser.add_argument("--project-name", default="ndr-demo")
     parser.add_argument("--vendor-prefix", default="paloalto")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    world = parser.add_argument_group(
+        "world (--days N): N days of batches, DHCP churn, a VDI pool, one anomaly, and the machine inventory "
+        "(needs --storage-root; --batches is ignored)"
+    )
+    world.add_argument("--days", type=int, help="generate the synthetic world over this many days")
+    world.add_argument("--batches-per-day", type=int, default=4, help="must divide 96 (default 4)")
+    world.add_argument("--vdi-share", type=float, default=0.2)
+    world.add_argument("--churn-share", type=float, default=0.15, help="share of workstations changing IP once")
+    world.add_argument("--retired", type=int, default=3, help="decommissioned machines (inventory only)")
+    world.add_argument("--anomaly-day", type=int, help="day index of the anomaly (default: days - 2)")
+    world.add_argument("--anomaly-batch", type=int, help="batch index within that day (default: the middle one)")
+    world.add_argument("--anomaly-sessions", type=int, default=400)
+    world.add_argument("--inventory-cluster", default="globex-itam-prod")
+    world.add_argument("--inventory-database", default="itam")
+    world.add_argument("--inventory-schema", default="itam")
+    world.add_argument("--inventory-table", default="machine_inventory")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    defaults = WORLD_DEFAULTS if args.days is not None else TRAFFIC_DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     options = TrafficOptions(
         args.org1, args.org2, args.project_name, args.vendor_prefix, args.hosts, args.malformed_ratio, args.seed
     )
+    if args.days is not None:
+        return _world_main(parser, args, options)
     batches = generate_traffic(
         args.bucket_uri,
         start=args.start,
@@ -290,6 +323,39 @@ def main(argv: list[str] | None = None) -> int:
             )
             + "\n"
         )
+    return 0
+
+
+def _world_main(parser: argparse.ArgumentParser, args: argparse.Namespace, options: TrafficOptions) -> int:
+    from devtools.world import InventoryLocation, WorldOptions, generate_world
+
+    storage = storage_from_env(args.storage_root)
+    if not isinstance(storage, LocalStorage):
+        parser.error("--days writes the inventory for the local Redshift stand-in: pass --storage-root")
+    world_options = WorldOptions(
+        traffic=options,
+        start=args.start,
+        days=args.days,
+        batches_per_day=args.batches_per_day,
+        rows_per_batch=args.rows_per_batch,
+        vdi_share=args.vdi_share,
+        churn_share=args.churn_share,
+        retired=args.retired,
+        anomaly_day=args.anomaly_day,
+        anomaly_batch=args.anomaly_batch,
+        anomaly_sessions=args.anomaly_sessions,
+    )
+    location = InventoryLocation(
+        args.inventory_cluster, args.inventory_database, args.inventory_schema, args.inventory_table
+    )
+    try:
+        run = generate_world(args.bucket_uri, world_options, storage=storage, inventory=location, workers=args.workers)
+    except ValueError as problem:
+        parser.error(str(problem))
+    summary = json.loads(run.manifest_path.read_text(encoding="utf-8"))
+    summary["rows"] = sum(batch.rows for batch in run.batches)
+    summary["manifest"] = str(run.manifest_path)
+    sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
     return 0
 
 

@@ -228,7 +228,13 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
         # Statement ids are not resources: these two are scoped to the caller's own statements by AWS.
         statements.append(
             _statement(
-                "RedshiftResults", ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult"], ["*"]
+                "RedshiftResults",
+                [
+                    "redshift-data:CancelStatement",  # the unload cancels a statement that outlives its wait
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:GetStatementResult",
+                ],
+                ["*"],
             )
         )
     return _policy(statements)

@@ -14,7 +14,7 @@ from compiler.load.workspace import Workspace
 from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.model import CompiledWorkspace, EnvironmentConfig, JobItem, Route
 from compiler.rule_catalog import ITEM_TOO_LARGE, PROJECT_MISSING_PARAMETERS, WORKSPACE_EMPTY
-from compiler.validation import rules, wiring
+from compiler.validation import rules, rules_sql, wiring
 from compiler.validation.items import build_job_item, build_routes, without_cascades
 from compiler.validation.schemas import SchemaCatalog
 
@@ -98,6 +98,8 @@ def _item_rules(item: JobItem, loaded: SpecFile, payload_key: str) -> list[Diagn
     problems = rules.window_policy(item, document, payload_key)
     problems.extend(rules.secrets(document))
     problems.extend(rules.operators(item, document, payload_key, operator_catalog()))
+    problems.extend(rules_sql.inventory_sql(item, document, payload_key))
+    problems.extend(rules_sql.inventory_sql(item, document, payload_key))
     size = item_size(item.as_item())
     if size <= MAX_ITEM_BYTES:
         object.__setattr__(item, "encoded", item_line(item.as_item()))

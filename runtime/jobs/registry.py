@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from runtime.jobs import delta_builder, pair_counts_builder, pipeline_backfill_historical_extractor, pipeline_entry
+from runtime.jobs import (
+    delta_builder,
+    machine_inventory_unload,
+    pair_counts_builder,
+    pipeline_backfill_historical_extractor,
+    pipeline_entry,
+)
 from runtime.jobs.job import Job
 
 REGISTRY: dict[str, Job] = {
@@ -12,6 +18,7 @@ REGISTRY: dict[str, Job] = {
         pair_counts_builder.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
+        machine_inventory_unload.JOB,
     )
 }
 

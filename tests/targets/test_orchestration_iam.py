@@ -126,6 +126,7 @@ def test_pipelines_policy_names_resources_from_the_specs(builds: dict[str, Compi
     wildcards = {action for action, resources in grants.items() if "*" in resources}
     assert wildcards == {
         "ecr:GetAuthorizationToken",
+        "redshift-data:CancelStatement",
         "redshift-data:DescribeStatement",
         "redshift-data:GetStatementResult",
     }

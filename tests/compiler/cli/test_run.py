@@ -84,3 +84,34 @@ def test_run_without_the_batch_arguments_is_a_usage_error(local_workspace: Path)
     done = ndrc("run", "delta_builder", "--project", "ndr-prod", "--version", "v1", cwd=local_workspace)
     assert done.returncode == 2, done.stderr
     assert "error: pass --mini-batch-id or --mini-batch-s3-prefix" in done.stderr
+
+
+@pytest.mark.emulator
+def test_world_then_inventory_unload_from_the_published_specs(local_workspace: Path) -> None:
+    """`ndrc gen-traffic --days` writes the world and its inventory; `ndrc run machine_inventory_unload`
+    unloads it from the published ndr-prod spec (local engine: DuckDB over the Redshift stand-in)."""
+    for step in (("provision",), ("publish", "--yes")):
+        done = ndrc(*step, cwd=local_workspace)
+        assert done.returncode == 0, done.stderr
+    world = ndrc(
+        "gen-traffic", "--days", "2", "--batches-per-day", "2", "--rows-per-batch", "10", "--hosts", "12",
+        "--workers", "1", cwd=local_workspace,
+    )  # fmt: skip
+    assert world.returncode == 0, world.stderr
+    manifest = json.loads(world.stdout.strip().splitlines()[-1])
+    assert manifest["batches"] == 4 and manifest["inventory_table"].endswith(
+        ".ndrc/local/s3/_redshift/globex-itam-prod/itam/itam/machine_inventory/part-00000.parquet"
+    )
+    done = ndrc(
+        "run", "machine_inventory_unload", "--project", "ndr-prod", "--reference-ts-iso", "2025-01-02T00:00:00Z",
+        cwd=local_workspace,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["engine"] == "duckdb" and summary["snapshot_month"] == "2025-01"
+    assert (
+        summary["output_uri"] == "s3://ndr-features-local/ndr-prod/reference/machine_inventory/snapshot_month=2025-01/"
+    )
+    assert summary["rows"] == 12 + 20  # the live machines and the internal servers, retired ones filtered out
+    written = local_workspace / ".ndrc/local/s3/ndr-features-local/ndr-prod/reference/machine_inventory"
+    assert [p.name for p in written.iterdir()] == ["snapshot_month=2025-01"]

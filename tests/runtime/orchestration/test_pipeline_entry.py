@@ -58,6 +58,18 @@ def table(aws_env: str) -> str:
     return name
 
 
+INVENTORY_UNLOAD_SPEC = {
+    "redshift": {
+        "cluster_identifier": "itam",
+        "database": "itam",
+        "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:unload-AbCdEf",
+        "iam_role": "arn:aws:iam::123456789012:role/unload",
+    },
+    "query": {"schema": "itam", "table": "machine_inventory"},
+    "output": {"s3_prefix": "s3://features/inventory/"},
+}
+
+
 def put(table: str, job_name: str, spec: Mapping[str, Any], project: str = "ndr-entry") -> None:
     serializer = TypeSerializer()
     item = {"project_name": project, "job_name": job_name, "spec": dict(spec)}
@@ -161,7 +173,7 @@ def test_task_token_untouched_on_success(
 def test_empty_strings_are_unset(
     table: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    put(table, "machine_inventory_unload", {"query": "select 1"})  # legacy item
+    put(table, "machine_inventory_unload", INVENTORY_UNLOAD_SPEC)  # legacy item
     put(table, "fg_b_builder#v3", {})  # the only version, like load_job_spec without a version
     extra = ["--callback-key", "", "--reference-ts-iso", "", "--table-name", table, "--storage-root", ""]
     assert main(entry(table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
