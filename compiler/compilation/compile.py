@@ -99,6 +99,7 @@ def validate_files(
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(pending) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in mp.get_all_start_methods():
         return [validate_file(path, relative, environment, catalog) for path, relative, _ in pending]
+    SchemaCatalog.default().warm()  # the workers inherit the compiled validators
     size = max(1, len(pending) // (workers * 4))
     chunks = [[(p, r) for p, r, _ in pending[i : i + size]] for i in range(0, len(pending), size)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:

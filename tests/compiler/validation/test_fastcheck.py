@@ -21,6 +21,8 @@ def test_every_schema_compiles_to_a_fast_validator() -> None:
 def _payloads() -> list[tuple[str, object]]:
     found = []
     for path in sorted([*REPO.glob("specs/*/*.yaml"), *REPO.glob("tests/cases/*/*/specs/*/*.yaml")]):
+        if not path.is_file():  # the io.read case is a dangling link
+            continue
         job = path.stem.partition("#")[0]
         document, _ = load_yaml(str(path), path.read_bytes())
         if document is None or not isinstance(document.data, dict) or not CATALOG.has(f"jobs/{job}"):
