@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from compiler import __version__
 from compiler.load.resources import resource_dir
 from compiler.model import EnvironmentConfig
-from compiler.validation.schemas import SCHEMA_DIR
 
 if TYPE_CHECKING:
     from compiler.load.workspace import Workspace
@@ -37,7 +36,7 @@ def _tool_inputs() -> tuple[tuple[str, Path, str], ...]:
     import runtime
 
     return (
-        ("schemas", SCHEMA_DIR, "*.json"),
+        ("schemas", resource_dir("schemas"), "*.json"),
         ("templates", resource_dir("templates"), "*"),
         ("compiler", Path(__file__).resolve().parents[1], "*.py"),  # the whole compiler package
         ("runtime", Path(runtime.__file__).resolve().parent, "*"),

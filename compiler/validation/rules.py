@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import referencing
-from jsonschema import Draft202012Validator
 
 from compiler.diagnostics import Diagnostic, Location, error, warning
 from compiler.load.yamlload import JsonPath, LoadedYaml
@@ -175,14 +174,16 @@ def operators(
     return problems
 
 
-_PARAMS_CHECKERS: dict[int, tuple[dict[str, Any], FastValidator | None, Draft202012Validator]] = {}
+_PARAMS_CHECKERS: dict[int, tuple[dict[str, Any], FastValidator | None, Any]] = {}
 
 
-def _params_checkers(schema: dict[str, Any]) -> tuple[FastValidator | None, Draft202012Validator]:
+def _params_checkers(schema: dict[str, Any]) -> tuple[FastValidator | None, Any]:
     """The compiled fast check and the locating validator of an operator's params schema, built once per
     schema (the catalog is process-wide data; a delta spec lists several operators)."""
     cached = _PARAMS_CHECKERS.get(id(schema))
     if cached is None or cached[0] is not schema:
+        from jsonschema import Draft202012Validator  # only where a check fails (see schemas._validator_class)
+
         fast = compile_fast_validator(schema, referencing.Registry().resolver())
         cached = _PARAMS_CHECKERS[id(schema)] = (schema, fast, Draft202012Validator(schema))
     return cached[1], cached[2]

@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import referencing
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing.jsonschema import DRAFT202012
 
 from compiler.diagnostics import Diagnostic, error, warning
@@ -23,6 +20,9 @@ from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.rule_catalog import SCHEMA, SCHEMA_EITHER, SCHEMA_UNKNOWN_KEY, family_rule
 from compiler.validation.fastcheck import FastValidator, compile_fast_validator, is_valid
 from compiler.validation.suggest import closest
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = resource_dir("schemas")
 SCHEMA_BASE_URI = "https://ndrc.dev/schemas/"
@@ -41,8 +41,16 @@ def _is_number(checker: Any, instance: Any) -> bool:
     return not isinstance(instance, bool) and isinstance(instance, int | float | Decimal)
 
 
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
-_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with exact (Decimal) numbers. Imported on first use: valid files never need jsonschema
+    (the compiled fast path proves them valid), and importing it is a large part of a no-op recompile."""
+    import jsonschema
+
+    type_checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    )
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=type_checker)
 
 
 def dotted(json_path: JsonPath) -> str:
@@ -91,7 +99,7 @@ class SchemaCatalog:
 
     def validator(self, name: str) -> Any:
         if name not in self._validators:
-            self._validators[name] = _Validator(self.schemas[name], registry=self.registry)
+            self._validators[name] = _validator_class()(self.schemas[name], registry=self.registry)
         return self._validators[name]
 
     def fast_validator(self, name: str) -> FastValidator | None:
