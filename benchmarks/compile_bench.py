@@ -52,8 +52,11 @@ def child(phase: str, workspace: Path) -> None:
     else:
         run_ndrc(workspace, validate_first=phase == "validate_compile")
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"phase": phase, "seconds": round(seconds, 3), "peak_rss_mib": round(peak_mib, 1)}))
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)  # workers included: stable when the machine is busy
+    peak_mib = max(u.ru_maxrss for u in usage) / 1024
+    print(json.dumps({"phase": phase, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+                      "peak_rss_mib": round(peak_mib, 1)}))
 
 
 def measure(phase: str, workspace: Path, env: dict[str, str]) -> dict[str, float]:
@@ -80,14 +83,20 @@ def main() -> None:
         workspace = generate(Path(temporary) / "ws", args.projects)
         files = sum(1 for _ in (workspace / "specs").rglob("*.yaml"))
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        print(f"workspace: {args.projects} projects, {files} spec files", flush=True)
         floor = measure("floor", workspace, env)
+        report("floor (C loader + JSON write):  ", floor)
         cold = measure("validate_compile", workspace, env)
+        report("ndrc validate + compile (cold): ", cold)
         warm = measure("recompile_unchanged", workspace, env)
-    print(f"workspace: {args.projects} projects, {files} spec files")
-    print(f"floor (C loader + JSON write):   {floor['seconds']:7.2f} s   peak RSS {floor['peak_rss_mib']:7.1f} MiB")
-    print(f"ndrc validate + compile (cold):  {cold['seconds']:7.2f} s   peak RSS {cold['peak_rss_mib']:7.1f} MiB")
-    print(f"ndrc compile, nothing changed:   {warm['seconds']:7.2f} s   peak RSS {warm['peak_rss_mib']:7.1f} MiB")
-    print(f"ratio cold / floor: {cold['seconds'] / floor['seconds']:.2f}x   (target <= 2x, <= 15 s; warm <= 1 s)")
+        report("ndrc compile, nothing changed:  ", warm)
+    print(f"ratio cold / floor: {cold['seconds'] / floor['seconds']:.2f}x wall, "
+          f"{cold['cpu_seconds'] / floor['cpu_seconds']:.2f}x CPU   (target <= 2x; unchanged <= 0.5 s)")
+
+
+def report(label: str, phase: dict[str, float]) -> None:
+    print(f"{label} {phase['seconds']:7.2f} s wall  {phase['cpu_seconds']:7.2f} s CPU  "
+          f"peak RSS {phase['peak_rss_mib']:7.1f} MiB", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler.compilation.cache import FileCache, inputs_fingerprint
 from compiler.diagnostics import Diagnostic
@@ -18,8 +19,13 @@ from compiler.load.specs import discover
 from compiler.load.workspace import Workspace
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
 from compiler.targets import all_targets
-from compiler.validation.schemas import SchemaCatalog
-from compiler.validation.validate import FileResult, ValidationResult, validate_file, validate_workspace
+
+if TYPE_CHECKING:
+    from compiler.validation.schemas import SchemaCatalog
+    from compiler.validation.validate import FileResult, ValidationResult
+
+# The validators (jsonschema, fastjsonschema, Jinja) are imported by the functions that validate: an
+# unchanged recompile only hashes its inputs and never needs them.
 
 MANIFEST = "manifest.json"
 BUILD_STAMP = ".ndrc-inputs"
@@ -66,6 +72,9 @@ def validate_with_cache(
     workspace: Workspace, environment_name: str | None = None, sources: list[tuple[Path, str, bytes]] | None = None
 ) -> ValidationResult:
     """Validate the workspace, reusing per-file results whose content hash is unchanged."""
+    from compiler.validation.schemas import SchemaCatalog
+    from compiler.validation.validate import validate_workspace
+
     environment = workspace.environment(environment_name)
     catalog = SchemaCatalog.default()
     cache = FileCache.open(workspace, environment)
@@ -88,6 +97,9 @@ def validate_with_cache(
 
 
 def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:
+    from compiler.validation.schemas import SchemaCatalog
+    from compiler.validation.validate import validate_file
+
     catalog = SchemaCatalog.default()
     return [validate_file(path, relative, environment, catalog) for path, relative in chunk]
 
@@ -96,9 +108,13 @@ def validate_files(
     pending: list[tuple[Path, str, bytes]], environment: EnvironmentConfig, catalog: SchemaCatalog
 ) -> list[FileResult]:
     """Validate files, in worker processes when there are many (each file is independent)."""
+    from compiler.validation.schemas import SchemaCatalog
+    from compiler.validation.validate import validate_file
+
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(pending) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in mp.get_all_start_methods():
         return [validate_file(path, relative, environment, catalog) for path, relative, _ in pending]
+    SchemaCatalog.default().warm()  # the workers inherit the compiled validators
     size = max(1, len(pending) // (workers * 4))
     chunks = [[(p, r) for p, r, _ in pending[i : i + size]] for i in range(0, len(pending), size)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:

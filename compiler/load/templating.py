@@ -72,26 +72,35 @@ def render_values(document: LoadedYaml, context: dict[str, Any]) -> list[Diagnos
     problems: list[Diagnostic] = []
 
     def visit(value: Any, json_path: JsonPath) -> Any:
+        # Most values are strings without "{": test that first, and build a child's path only when needed.
+        if isinstance(value, str):
+            return render(value, json_path) if "{" in value and _has_expression(value) else value
         if isinstance(value, dict):
             for key, child in value.items():
-                value[key] = visit(child, (*json_path, key))
+                if not isinstance(child, str) or "{" in child:
+                    value[key] = visit(child, (*json_path, key))
             return value
         if isinstance(value, list):
-            return [visit(child, (*json_path, index)) for index, child in enumerate(value)]
-        if isinstance(value, str) and _has_expression(value):
-            simple = _render_simple(value, context)
-            if simple is not None:
-                return simple
-            try:
-                return _template(value).render(context)
-            except jinja2.TemplateSyntaxError as exc:
-                problems.append(error(document.locate(json_path), JINJA_SYNTAX, f"template error: {exc.message}"))
-            except jinja2.UndefinedError as exc:
-                problems.append(error(document.locate(json_path), JINJA_UNDEFINED, f"{exc.message} in {value!r}"))
-            except SecurityError as exc:
-                problems.append(error(document.locate(json_path), JINJA_UNSAFE, str(exc)))
-            except Exception as exc:  # a template may fail in any way at render time
-                problems.append(error(document.locate(json_path), JINJA_RENDER, f"{type(exc).__name__}: {exc}"))
+            return [
+                child if isinstance(child, str) and "{" not in child else visit(child, (*json_path, index))
+                for index, child in enumerate(value)
+            ]
+        return value
+
+    def render(value: str, json_path: JsonPath) -> str:
+        simple = _render_simple(value, context)
+        if simple is not None:
+            return simple
+        try:
+            return _template(value).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(error(document.locate(json_path), JINJA_SYNTAX, f"template error: {exc.message}"))
+        except jinja2.UndefinedError as exc:
+            problems.append(error(document.locate(json_path), JINJA_UNDEFINED, f"{exc.message} in {value!r}"))
+        except SecurityError as exc:
+            problems.append(error(document.locate(json_path), JINJA_UNSAFE, str(exc)))
+        except Exception as exc:  # a template may fail in any way at render time
+            problems.append(error(document.locate(json_path), JINJA_RENDER, f"{type(exc).__name__}: {exc}"))
         return value
 
     document.data = visit(document.data, ())

@@ -59,6 +59,10 @@ _STANDARD_TAGS = {
 }
 
 
+# Every number, octal/hex literal, infinity and NaN starts with one of these.
+_NUMBER_STARTS = frozenset("0123456789+-.")
+
+
 class Number(Decimal):
     """An exact number that remembers how it was written, so `1e-6` is emitted as `1e-6`."""
 
@@ -207,6 +211,8 @@ class _Builder:
                     "or quote it to keep the string",
                 )
             )
+            return text
+        if text[:1] not in _NUMBER_STARTS:  # most plain scalars are words or URIs: no pattern can match
             return text
         if _SPECIAL_FLOAT.fullmatch(text):
             self._problem(node, YAML_NUMBER, f"{text!r}: infinity and NaN cannot be stored in DynamoDB")

@@ -36,13 +36,21 @@ def inline_references(schema: Any, resolver: Any, depth: int = 0) -> Any:
 
 
 def plain_numbers(value: Any) -> Any:
-    """Decimals as int/float, the types fastjsonschema checks for."""
+    """Decimals as int/float, the types fastjsonschema checks for (exact types first: this runs on every
+    value of every file)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        return {key: plain_numbers(child) for key, child in value.items()}
+    if kind is list:
+        return [plain_numbers(child) for child in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {key: plain_numbers(child) for key, child in value.items()}
     if isinstance(value, list):
         return [plain_numbers(child) for child in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
+
+import referencing
 
 from compiler.diagnostics import Diagnostic, Location, error, warning
 from compiler.load.yamlload import JsonPath, LoadedYaml
@@ -22,6 +25,7 @@ from compiler.rule_catalog import (
     WINDOW_CRON,
     WINDOW_FLOOR,
 )
+from compiler.validation.fastcheck import FastValidator, compile_fast_validator, is_valid
 from compiler.validation.suggest import closest
 from runtime import contract
 
@@ -86,21 +90,36 @@ def secrets(document: LoadedYaml) -> list[Diagnostic]:
 def _secret_findings(document: LoadedYaml, value: Any, json_path: JsonPath) -> Iterator[Diagnostic]:
     if isinstance(value, dict):
         for key, child in value.items():
-            child_path = (*json_path, key)
             if isinstance(child, str) and isinstance(key, str):
-                yield from _check_secret_value(document, key, child, child_path)
-            else:
-                yield from _secret_findings(document, child, child_path)
+                kind = _key_kind(key)
+                if kind != "plain" or "AKIA" in child or "ASIA" in child:  # the access-key id prefixes
+                    yield from _check_secret_value(document, key, kind, child, (*json_path, key))
+            elif isinstance(child, dict | list) or (isinstance(child, str) and ("AKIA" in child or "ASIA" in child)):
+                yield from _secret_findings(document, child, (*json_path, key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _secret_findings(document, child, (*json_path, index))
+            if isinstance(child, dict | list) or (isinstance(child, str) and ("AKIA" in child or "ASIA" in child)):
+                yield from _secret_findings(document, child, (*json_path, index))
     elif isinstance(value, str) and AWS_ACCESS_KEY.search(value):
         yield error(document.locate(json_path), SECRET_PLAINTEXT, "value looks like an AWS access key id")
 
 
-def _check_secret_value(document: LoadedYaml, key: str, value: str, json_path: JsonPath) -> Iterator[Diagnostic]:
+@functools.lru_cache(maxsize=4096)
+def _key_kind(key: str) -> str:
+    """`arn` (must hold a Secrets Manager ARN), `secret` (must not hold a literal) or `plain`; keys repeat
+    across thousands of files, so each is classified once."""
     lowered = key.lower()
     if lowered == "secret_arn" or lowered.endswith("_secret_arn"):
+        return "arn"
+    if SECRET_KEY.search(lowered) and not lowered.endswith(REFERENCE_SUFFIXES):
+        return "secret"
+    return "plain"
+
+
+def _check_secret_value(
+    document: LoadedYaml, key: str, kind: str, value: str, json_path: JsonPath
+) -> Iterator[Diagnostic]:
+    if kind == "arn":
         if not SECRETS_MANAGER_ARN.fullmatch(value):
             yield error(
                 document.locate(json_path),
@@ -112,7 +131,7 @@ def _check_secret_value(document: LoadedYaml, key: str, value: str, json_path: J
         yield error(document.locate(json_path), SECRET_PLAINTEXT, f"{key}: value looks like an AWS access key id")
         return
     literal = value.strip() and not SECRET_REFERENCE.fullmatch(value)
-    if SECRET_KEY.search(lowered) and not lowered.endswith(REFERENCE_SUFFIXES) and literal:
+    if kind == "secret" and literal:
         yield error(
             document.locate(json_path),
             SECRET_PLAINTEXT,
@@ -128,8 +147,6 @@ def operators(
     listed = item.spec.get("operators")
     if item.job_name != "delta_builder" or not isinstance(listed, list) or catalog is None:
         return []
-    from jsonschema import Draft202012Validator
-
     problems = []
     for index, operator in enumerate(listed):
         if not isinstance(operator, dict) or not isinstance(operator.get("type"), str):
@@ -141,8 +158,11 @@ def operators(
             hint = f"; did you mean {suggestion!r}?" if suggestion else f" (known: {', '.join(sorted(catalog))})"
             problems.append(error(document.locate(path), OPERATOR_UNKNOWN, f"unknown operator {name!r}{hint}"))
             continue
-        params = operator.get("params", {})
-        for failure in Draft202012Validator(catalog[name]["params"]).iter_errors(_jsonable(params)):
+        params = _jsonable(operator.get("params", {}))
+        fast, full = _params_checkers(catalog[name]["params"])
+        if fast is not None and is_valid(fast, params):
+            continue
+        for failure in full.iter_errors(params):
             where = ".".join(str(p) for p in failure.absolute_path)
             problems.append(
                 error(
@@ -152,6 +172,21 @@ def operators(
                 )
             )
     return problems
+
+
+_PARAMS_CHECKERS: dict[int, tuple[dict[str, Any], FastValidator | None, Any]] = {}
+
+
+def _params_checkers(schema: dict[str, Any]) -> tuple[FastValidator | None, Any]:
+    """The compiled fast check and the locating validator of an operator's params schema, built once per
+    schema (the catalog is process-wide data; a delta spec lists several operators)."""
+    cached = _PARAMS_CHECKERS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        from jsonschema import Draft202012Validator  # only where a check fails (see schemas._validator_class)
+
+        fast = compile_fast_validator(schema, referencing.Registry().resolver())
+        cached = _PARAMS_CHECKERS[id(schema)] = (schema, fast, Draft202012Validator(schema))
+    return cached[1], cached[2]
 
 
 def _jsonable(value: Any) -> Any:

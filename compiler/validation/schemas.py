@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import referencing
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing.jsonschema import DRAFT202012
 
 from compiler.diagnostics import Diagnostic, error, warning
@@ -22,6 +20,9 @@ from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.rule_catalog import SCHEMA, SCHEMA_EITHER, SCHEMA_UNKNOWN_KEY, family_rule
 from compiler.validation.fastcheck import FastValidator, compile_fast_validator, is_valid
 from compiler.validation.suggest import closest
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = resource_dir("schemas")
 SCHEMA_BASE_URI = "https://ndrc.dev/schemas/"
@@ -40,8 +41,16 @@ def _is_number(checker: Any, instance: Any) -> bool:
     return not isinstance(instance, bool) and isinstance(instance, int | float | Decimal)
 
 
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
-_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with exact (Decimal) numbers. Imported on first use: valid files never need jsonschema
+    (the compiled fast path proves them valid), and importing it is a large part of a no-op recompile."""
+    import jsonschema
+
+    type_checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    )
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=type_checker)
 
 
 def dotted(json_path: JsonPath) -> str:
@@ -74,6 +83,14 @@ class SchemaCatalog:
     def default() -> SchemaCatalog:
         return SchemaCatalog(SCHEMA_DIR)
 
+    def warm(self) -> None:
+        """Build every validator now (compiling the fast ones costs about 0.1 s per schema), e.g. before
+        forking worker processes, which then inherit them instead of compiling them again each."""
+        for name in self.schemas:
+            self.validator(name)
+            self.fast_validator(name)
+            self.property_tree(name)
+
     def has(self, name: str) -> bool:
         return name in self.schemas
 
@@ -82,7 +99,7 @@ class SchemaCatalog:
 
     def validator(self, name: str) -> Any:
         if name not in self._validators:
-            self._validators[name] = _Validator(self.schemas[name], registry=self.registry)
+            self._validators[name] = _validator_class()(self.schemas[name], registry=self.registry)
         return self._validators[name]
 
     def fast_validator(self, name: str) -> FastValidator | None:
@@ -197,21 +214,30 @@ class PropertyTree:
         merged.items = cls.merge(item_trees) if item_trees else None
         return merged
 
+    @functools.cached_property
+    def reports(self) -> bool:
+        """Whether a value under this node could get a hint: it (or a node below it) lists known keys."""
+        return bool(self.properties) or (self.items is not None and self.items.reports)
+
     def near_misses(self, document: LoadedYaml, value: Any, json_path: JsonPath) -> Iterator[Diagnostic]:
+        # Runs on every valid file: descend only into containers under nodes that can report something.
         if isinstance(value, dict):
+            closed = bool(self.properties) and not self.open_map
             for key, child_value in value.items():
-                child_path = (*json_path, key)
                 child = self.properties.get(key)
                 if child is not None:
-                    yield from child.near_misses(document, child_value, child_path)
-                elif self.properties and not self.open_map:
+                    if child.reports and isinstance(child_value, dict | list):
+                        yield from child.near_misses(document, child_value, (*json_path, key))
+                elif closed:
                     suggestion = closest(key, self.properties)
                     if suggestion:
+                        child_path = (*json_path, key)
                         yield warning(
                             document.locate(child_path, key=True),
                             SCHEMA_UNKNOWN_KEY,
                             f"{dotted(child_path)}: unknown key {key!r}; did you mean {suggestion!r}?",
                         )
-        elif isinstance(value, list) and self.items is not None:
+        elif isinstance(value, list) and self.items is not None and self.items.reports:
             for index, item in enumerate(value):
-                yield from self.items.near_misses(document, item, (*json_path, index))
+                if isinstance(item, dict | list):
+                    yield from self.items.near_misses(document, item, (*json_path, index))

@@ -99,10 +99,12 @@ def _item_rules(item: JobItem, loaded: SpecFile, payload_key: str) -> list[Diagn
     problems.extend(rules.secrets(document))
     problems.extend(rules.operators(item, document, payload_key, operator_catalog()))
     problems.extend(rules_sql.inventory_sql(item, document, payload_key))
-    problems.extend(rules_sql.inventory_sql(item, document, payload_key))
-    size = item_size(item.as_item())
+    encoded = item_line(item.as_item())
+    # DynamoDB's size of an item never exceeds the length of its DynamoDB JSON line (every name and value
+    # is in the line, plus quotes, type tags and separators), so only a long line needs the exact size.
+    size = item_size(item.as_item()) if len(encoded.encode("utf-8")) > MAX_ITEM_BYTES else 0
     if size <= MAX_ITEM_BYTES:
-        object.__setattr__(item, "encoded", item_line(item.as_item()))
+        object.__setattr__(item, "encoded", encoded)
     if size > MAX_ITEM_BYTES:
         problems.append(
             error(

@@ -21,7 +21,7 @@ def test_every_schema_compiles_to_a_fast_validator() -> None:
 def _payloads() -> list[tuple[str, object]]:
     found = []
     for path in sorted([*REPO.glob("specs/*/*.yaml"), *REPO.glob("tests/cases/*/*/specs/*/*.yaml")]):
-        if not path.is_file():  # e.g. the dangling-link case
+        if not path.is_file():  # the io.read case is a dangling link
             continue
         job = path.stem.partition("#")[0]
         document, _ = load_yaml(str(path), path.read_bytes())
