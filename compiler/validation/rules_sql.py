@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, error
+from compiler.load.yamlload import LoadedYaml
 from compiler.model import JobItem
 from compiler.rule_catalog import INVENTORY_COLUMNS, INVENTORY_FILTER, INVENTORY_SQL
-from compiler.load.yamlload import LoadedYaml
 
 INVENTORY_JOB = "machine_inventory_unload"
 SNAPSHOT_PARTITION = "snapshot_month"
