@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from runtime.jobs import delta_builder, pair_counts_builder, pipeline_backfill_historical_extractor, pipeline_entry
+from runtime.jobs import (
+    delta_builder,
+    fg_b_builder,
+    fg_c_builder,
+    pair_counts_builder,
+    pipeline_backfill_historical_extractor,
+    pipeline_entry,
+)
 from runtime.jobs.job import Job
 
 REGISTRY: dict[str, Job] = {
     job.name: job
     for job in (
         delta_builder.JOB,
+        fg_b_builder.JOB,
+        fg_c_builder.JOB,
         pair_counts_builder.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
