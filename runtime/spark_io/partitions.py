@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from pyspark.sql import DataFrame
 
@@ -57,6 +58,12 @@ def find_partitions(storage: Storage, prefix: str, accept: Accept, stop_at: str 
     return sorted(found, key=lambda p: p.uri)
 
 
+def spark_path(storage: Storage, uri: str) -> str:
+    """Spark's path for `uri`. Spark does not decode `file:` percent-escapes, so a local `dt%3D...` is decoded."""
+    path = storage.spark_uri(uri)
+    return unquote(path) if path.startswith("file:") else path
+
+
 def read_partitions(spark: Any, storage: Storage, prefix: str, partitions: Sequence[Partition]) -> DataFrame | None:
     """The rows of the given partition folders (None when there are none); partition columns as strings."""
     if not partitions:
@@ -64,7 +71,7 @@ def read_partitions(spark: Any, storage: Storage, prefix: str, partitions: Seque
     previous = spark.conf.get(_INFERENCE, "true")
     spark.conf.set(_INFERENCE, "false")
     try:
-        base = storage.spark_uri(as_dir(prefix))
-        return spark.read.option("basePath", base).parquet(*[storage.spark_uri(p.uri) for p in partitions])
+        base = spark_path(storage, as_dir(prefix))
+        return spark.read.option("basePath", base).parquet(*[spark_path(storage, p.uri) for p in partitions])
     finally:
         spark.conf.set(_INFERENCE, previous)

@@ -21,7 +21,7 @@ from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, with_statistics
 from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
-from runtime.spark_io.partitions import find_partitions, read_partitions
+from runtime.spark_io.partitions import find_partitions, read_partitions, spark_path
 from runtime.spark_io.writers import write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match, starts_with_any
 from runtime.storage import Storage, as_dir, join
@@ -137,7 +137,7 @@ def read_machine_mapping(spark: Any, storage: Storage, spec: FgBJobSpec, prefix:
     mapping = spec.machine_mapping
     assert mapping is not None
     folder = latest_snapshot(storage, prefix, f"{run.reference:%Y-%m}", mapping.snapshot_month)
-    snapshot = spark.read.parquet(storage.spark_uri(folder))
+    snapshot = spark.read.parquet(spark_path(storage, folder))
     absent = [c for c in (mapping.ip_column, mapping.name_column) if c not in snapshot.columns]
     if absent:
         raise RuntimeJobError(f"IP-to-machine snapshot {folder} lacks the columns {absent} (has {snapshot.columns})")
