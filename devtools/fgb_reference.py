@@ -52,7 +52,8 @@ def fg_b_sql(
 ) -> tuple[str, str]:
     """(host dataset SQL, segment dataset SQL) with the columns of FG-B's outputs (without run columns)."""
     in_any = " OR ".join(
-        f"(window_start_ts >= TIMESTAMP {_q(h.start.strftime(TS))} AND window_start_ts < TIMESTAMP {_q(h.end.strftime(TS))})"
+        f"(window_start_ts >= TIMESTAMP {_q(h.start.strftime(TS))}"
+        f" AND window_start_ts < TIMESTAMP {_q(h.end.strftime(TS))})"
         for h in horizons
     )
     required_ok = "".join(f" AND {m} IS NOT NULL" for m in required)

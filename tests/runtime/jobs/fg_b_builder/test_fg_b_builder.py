@@ -72,13 +72,13 @@ def test_matches_duckdb_on_a_multi_host_multi_day_world(spark: Any, storage: Loc
     world = FgAWorld(hosts=14, days=12, windows_per_day=4, start_day="2024-12-31", vdi_every=7)
     write_fg_a(world, storage.local_path(FG_A))
     ip = world.host_ip
-    # ip(0) and ip(1) are one machine across a DHCP change; ip(3) is a VDI pool machine by name; ip(5) is
+    # ip(0) and ip(1) are one machine across a DHCP change; ip(9) is a VDI pool machine by name; ip(5) is
     # listed under two names (ambiguous: left out); ip 10.99.0.1 is only in the inventory (same machine as ip(0)).
     pairs = [
         (ip(0), "WS-ALPHA"),
         (ip(1), "WS-ALPHA"),
         (ip(2), "WS-BRAVO"),
-        (ip(3), "GLX-VDI-007"),
+        (ip(9), "GLX-VDI-009"),
         (ip(5), "WS-ECHO"),
         (ip(5), "WS-FOX"),
         ("10.99.0.1", "WS-ALPHA"),
@@ -122,7 +122,7 @@ def test_matches_duckdb_on_a_multi_host_multi_day_world(spark: Any, storage: Loc
     # The features the fixture was built to exercise actually occur:
     assert by_ip[(ip(0), "7d")]["baseline_source"] == "machine" and by_ip[(ip(0), "7d")]["baseline_key"] == "WS-ALPHA"
     assert by_ip[("10.99.0.1", "30d")]["baseline_key"] == "WS-ALPHA"
-    assert by_ip[(ip(3), "30d")]["baseline_source"] == "segment" and by_ip[(ip(3), "30d")]["non_persistent"]
+    assert by_ip[(ip(9), "30d")]["baseline_source"] == "segment" and by_ip[(ip(9), "30d")]["non_persistent"]
     assert by_ip[(ip(6), "30d")]["non_persistent"]  # is_vdi in FG-A
     assert by_ip[(ip(2), "7d")]["support_fallback"] and by_ip[(ip(2), "7d")]["baseline_source"] == "segment"
     assert by_ip[(ip(2), "30d")]["baseline_source"] == "machine"
