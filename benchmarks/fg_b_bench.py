@@ -78,11 +78,11 @@ def phase_spark(root: Path, hosts: int, days: int) -> dict[str, Any]:
 
 
 def phase_duckdb(root: Path, hosts: int, days: int) -> dict[str, Any]:
+    import duckdb
+
     from devtools.fgb_reference import Capping, Horizon, fg_b_sql
     from runtime.jobs.fg_b_builder.builder import plan_run
     from runtime.jobs.fg_b_builder.spec import FgBJobSpec
-
-    import duckdb
 
     spec = FgBJobSpec.from_payload(SPEC, "bench", project_name="bench", job_name="fg_b_builder", version="v1")
     plan = plan_run(spec, reference(days), "v1")
@@ -126,8 +126,18 @@ def _tree_rss_bytes(pid: int) -> int:
 
 
 def run_phase(name: str, root: Path, hosts: int, days: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--phase", name, "--root", str(root), "--hosts", str(hosts),
-               "--days", str(days)]
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        name,
+        "--root",
+        str(root),
+        "--hosts",
+        str(hosts),
+        "--days",
+        str(days),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = 0
     done = threading.Event()
