@@ -261,8 +261,8 @@ def fg_c_long_sql(
     ),
     positioned AS (
       SELECT *,
-             list_position(list_transform(q, v -> v > x), true) AS above,
-             8 - list_position(list_reverse(list_transform(q, v -> v < x)), true) AS below
+             list_position(list_transform(q, lambda v: v > x), true) AS above,
+             8 - list_position(list_reverse(list_transform(q, lambda v: v < x)), true) AS below
       FROM knots
     )
     SELECT {key_list}, metric, baseline_horizon, source,
