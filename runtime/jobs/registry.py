@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from runtime.jobs import (
     delta_builder,
+    fg_b_builder,
+    fg_c_builder,
     machine_inventory_unload,
     pair_counts_builder,
     pipeline_backfill_historical_extractor,
@@ -16,9 +18,11 @@ REGISTRY: dict[str, Job] = {
     for job in (
         delta_builder.JOB,
         pair_counts_builder.JOB,
+        fg_b_builder.JOB,
+        fg_c_builder.JOB,
+        machine_inventory_unload.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
-        machine_inventory_unload.JOB,
     )
 }
 

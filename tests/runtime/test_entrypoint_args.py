@@ -112,8 +112,6 @@ def test_every_spec_job_of_the_registry_is_a_table_job() -> None:
 NOT_YET_REGISTERED = frozenset(
     {
         "fg_a_builder",
-        "fg_b_builder",
-        "fg_c_builder",
         "inference_predictions",
         "if_training",
         "pipeline_training_data_verifier",

@@ -1,0 +1,1 @@
+"""Pure-Python pieces shared by the feature-group jobs (no pyspark imports here)."""

@@ -1,0 +1,110 @@
+"""Robust statistics of one metric's history, as Spark column expressions over a sorted array.
+
+Each group's values are collected once (`collect_list`) and sorted (`array_sort`); every statistic is
+then read off the sorted array, so one shuffle serves all of them. Winsorizing is monotone, so the
+clipped array is still sorted.
+
+Percentiles use linear interpolation between closest ranks (numpy `linear`, DuckDB `quantile_cont`,
+Spark `percentile`): for n sorted values s[0..n-1] and p in [0, 1], pos = p·(n-1),
+Q(p) = s[⌊pos⌋] + (pos - ⌊pos⌋)·(s[⌈pos⌉] - s[⌊pos⌋]).
+MAD = Q_{|s - median|}(0.5) (unscaled); std is the sample standard deviation (n - 1), null for n = 1.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from runtime.jobs.fg_b_builder.spec import CappingSpec
+
+MAD_SCALE = 1.4826
+QUANTILES: tuple[tuple[str, float], ...] = (("p05", 0.05), ("p25", 0.25), ("p75", 0.75), ("p95", 0.95))
+STAT_COLUMNS: tuple[str, ...] = (
+    "support_count",
+    "median",
+    "mad",
+    "p05",
+    "p25",
+    "p75",
+    "p95",
+    "mean",
+    "std",
+    "min",
+    "max",
+    "cap_low",
+    "cap_high",
+)
+
+
+def quantile(sorted_values: Column, p: float) -> Column:
+    n = F.size(sorted_values)
+    pos = (n - 1).cast("double") * F.lit(p)
+    low = F.floor(pos)
+    lo_value = F.element_at(sorted_values, (low + 1).cast("int"))
+    hi_value = F.element_at(sorted_values, (F.ceil(pos) + 1).cast("int"))
+    return F.when(n > 0, lo_value + (pos - low) * (hi_value - lo_value))
+
+
+def mean(values: Column) -> Column:
+    n = F.size(values)
+    return F.when(n > 0, F.aggregate(values, F.lit(0.0), lambda acc, x: acc + x) / n)
+
+
+def sample_std(values: Column, center: Column) -> Column:
+    n = F.size(values)
+    squares = F.aggregate(values, F.lit(0.0), lambda acc, x: acc + (x - center) * (x - center))
+    return F.when(n > 1, F.sqrt(squares / (n - 1)))
+
+
+def mad(sorted_values: Column, median: Column) -> Column:
+    return quantile(F.array_sort(F.transform(sorted_values, lambda x: F.abs(x - median))), 0.5)
+
+
+def with_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
+    """Adds STAT_COLUMNS from the `metric` name and the unsorted `values` array of each row.
+
+    Staged projections, so each intermediate (sorted array, median, mean) is computed once per row.
+    """
+    capped = F.lit(True) if capping.metrics is None else F.col("metric").isin(list(capping.metrics))
+    frame = frame.withColumn("_raw", F.array_sort("values"))
+    raw = F.col("_raw")
+    if capping.method == "quantile":
+        low = quantile(raw, float(Decimal(1) - capping.quantile))
+        high = quantile(raw, float(capping.quantile))
+    elif capping.method in ("zscore", "mad"):
+        z_max = F.lit(float(capping.z_max))
+        if capping.method == "zscore":
+            frame = frame.withColumn("_c", mean(raw))
+            frame = frame.withColumn("_spread", sample_std(raw, F.col("_c")))
+        else:
+            frame = frame.withColumn("_c", quantile(raw, 0.5))
+            frame = frame.withColumn("_spread", F.lit(MAD_SCALE) * mad(raw, F.col("_c")))
+        low = F.col("_c") - z_max * F.col("_spread")
+        high = F.col("_c") + z_max * F.col("_spread")
+    if capping.method != "none":
+        frame = frame.withColumn("cap_low", F.when(capped, low)).withColumn("cap_high", F.when(capped, high))
+    else:
+        frame = frame.withColumn("cap_low", F.lit(None).cast("double")).withColumn(
+            "cap_high", F.lit(None).cast("double")
+        )
+    clipped = F.transform(raw, lambda x: F.least(F.greatest(x, F.col("cap_low")), F.col("cap_high")))
+    frame = frame.withColumn(
+        "_s", F.when(F.col("cap_low").isNotNull() | F.col("cap_high").isNotNull(), clipped).otherwise(raw)
+    )
+    s = F.col("_s")
+    frame = frame.withColumn("median", quantile(s, 0.5)).withColumn("mean", mean(s))
+    frame = frame.select(
+        "*",
+        F.size(s).cast("long").alias("support_count"),
+        mad(s, F.col("median")).alias("mad"),
+        *[quantile(s, p).alias(name) for name, p in QUANTILES],
+        sample_std(s, F.col("mean")).alias("std"),
+        F.element_at(s, 1).alias("min"),
+        F.element_at(s, -1).alias("max"),
+    )
+    return frame.drop("_raw", "_c", "_spread", "_s", "values").select(
+        *[c for c in frame.columns if c not in ("_raw", "_c", "_spread", "_s", "values", *STAT_COLUMNS)],
+        *[F.col(c).cast("long" if c == "support_count" else "double").alias(c) for c in STAT_COLUMNS],
+    )
