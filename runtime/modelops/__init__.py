@@ -1,0 +1,1 @@
+"""Model lifecycle shared by publish, attributes, deploy and inference: the artifact manifest and the attributes document."""
