@@ -70,7 +70,7 @@ def _entry_step(flow: Flow, orchestration: Orchestration) -> dict[str, Any]:
     identity = [pair for pair in flow.arguments if pair[0] in ("--project-name", "--feature-spec-version")]
     for option, parameter in (*identity, *flow.entry_arguments):
         arguments += [option, _get(parameter)]
-    arguments += ["--jobs", ",".join(flow.jobs)]
+    arguments += ["--jobs", ",".join(flow.required_jobs)]
     return {
         "name": ENTRY_STEP,
         "description": "Reads every spec this pipeline needs in one BatchGetItem pass; fails fast if one is missing.",

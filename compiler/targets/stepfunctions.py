@@ -95,9 +95,9 @@ def template_context(orchestration: Orchestration) -> dict[str, Any]:
         "batch_parameters": list(BATCH_PARAMETERS),
         "window_fields": list(WINDOW_FIELDS),
         "resource_fields": [{"field": field, "suffix": suffix} for field, suffix in RESOURCE_FIELDS],
-        "feature_jobs": ["project_parameters", *feature.jobs],
+        "feature_jobs": ["project_parameters", *feature.required_jobs],
         "feature_steps": _steps(feature),
-        "extractor_jobs": ["project_parameters", *extractor.jobs, *feature.jobs],
+        "extractor_jobs": ["project_parameters", *extractor.required_jobs, *feature.required_jobs],
         "extractor_steps": _steps(extractor),
         "extractor_flow_job": extractor.steps[0].job,
         "backfill": {

@@ -59,8 +59,14 @@ def read_feature_bundles(
                     f"{where}: required feature input {bundle.name!r} (dataset {bundle.dataset!r}) has no rows for "
                     f"batch {batch.mini_batch_id} (dt={batch.dt}) under {bundle.s3_prefix}"
                 )
-            skipped.append({"input": bundle.name, "dataset": bundle.dataset, "s3_prefix": bundle.s3_prefix,
-                            "reason": "no rows for this batch"})
+            skipped.append(
+                {
+                    "input": bundle.name,
+                    "dataset": bundle.dataset,
+                    "s3_prefix": bundle.s3_prefix,
+                    "reason": "no rows for this batch",
+                }
+            )
             continue
         absent = [key for key in join_keys if key not in table.column_names]
         if absent:

@@ -168,9 +168,7 @@ def invoke_metrics(results: Sequence[PayloadResult]) -> dict[str, Any]:
         "failed_records": sum(r.payload.records for r in failed),
         "payload_bytes_max": max((len(r.payload.body) for r in results), default=0),
         "records_per_payload_max": max((r.payload.records for r in results), default=0),
-        "latency_ms": {
-            name: percentile(ok, q) for name, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
-        },
+        "latency_ms": {name: percentile(ok, q) for name, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
         "failures": [
             {"payload": r.payload.index, "records": r.payload.records, "attempts": len(r.attempts), "error": r.error}
             for r in failed
@@ -178,7 +176,9 @@ def invoke_metrics(results: Sequence[PayloadResult]) -> dict[str, Any]:
     }
 
 
-def sagemaker_runtime_client(region: str | None, timeout_seconds: float, max_workers: int, endpoint_url: str | None) -> Any:
+def sagemaker_runtime_client(
+    region: str | None, timeout_seconds: float, max_workers: int, endpoint_url: str | None
+) -> Any:
     """The real boto3 client; the endpoint comes from `endpoint_url`, else boto3's own configuration
     (`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` points it at the local model server)."""
     import boto3

@@ -45,9 +45,7 @@ def _size(parts_bytes: int, count: int, kind: str) -> int:
     return len(_JSON_OPEN) + parts_bytes + len(_JSON_SEP) * max(count - 1, 0) + len(_JSON_CLOSE)
 
 
-def pack(
-    rows: Sequence[Sequence[float | None]], content_type: str, max_records: int, max_bytes: int
-) -> list[Payload]:
+def pack(rows: Sequence[Sequence[float | None]], content_type: str, max_records: int, max_bytes: int) -> list[Payload]:
     """Consecutive rows into as few bodies as the bounds allow (greedy, order kept)."""
     kind = media_type(content_type)
     if kind not in (CSV, JSON):

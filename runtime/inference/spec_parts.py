@@ -21,8 +21,15 @@ class FeatureInput:
     required: bool = True
 
 
-def number(r: PayloadReader, path: str, default: float, *, minimum: float = 0.0, maximum: float | None = None,
-           exclusive_minimum: bool = False) -> float:
+def number(
+    r: PayloadReader,
+    path: str,
+    default: float,
+    *,
+    minimum: float = 0.0,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+) -> float:
     value = r.raw(path, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise r.fail(path, f"must be a number (got {value!r})")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from runtime.jobs import delta_builder, pair_counts_builder, pipeline_backfill_historical_extractor, pipeline_entry
+from runtime.jobs import (
+    delta_builder,
+    inference_predictions,
+    pair_counts_builder,
+    pipeline_backfill_historical_extractor,
+    pipeline_entry,
+    pipeline_prediction_feature_join,
+)
 from runtime.jobs.job import Job
 
 REGISTRY: dict[str, Job] = {
@@ -12,6 +19,8 @@ REGISTRY: dict[str, Job] = {
         pair_counts_builder.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
+        inference_predictions.JOB,
+        pipeline_prediction_feature_join.JOB,
     )
 }
 

@@ -1,1 +1,1 @@
-"""Model lifecycle shared by publish, attributes, deploy and inference: the artifact manifest and the attributes document."""
+"""Model lifecycle: the artifact manifest, the attributes document, the SageMaker registry and endpoint calls."""

@@ -116,16 +116,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ndrc-model-server"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         del format, args  # one line per request would swamp a benchmark; the request log keeps them
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/ping":
             self._send(200, b"", "text/plain")
         else:
             self._error(404, "NotFound", f"no route GET {self.path}")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         endpoint = _ENDPOINT_ROUTE.match(self.path)
         if self.path != "/invocations" and endpoint is None:
             self._drain()

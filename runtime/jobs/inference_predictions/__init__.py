@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from runtime.errors import JobUsageError
 from runtime.jobs.inference_predictions.spec import InferenceSpec
 from runtime.jobs.job import (
     Job,
@@ -27,7 +28,13 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
         "--endpoint-url",
         help="sagemaker-runtime endpoint (else boto3's configuration, e.g. AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME)",
     )
-    group.add_argument("--jitter-seed", type=int, help="seed of the retry backoff jitter (reproducible runs)")
+    group.add_argument("--jitter-seed", help="integer seed of the retry backoff jitter (reproducible runs)")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    check_batch_arguments(args)
+    if args.jitter_seed is not None and not args.jitter_seed.lstrip("-").isdigit():
+        raise JobUsageError(f"--jitter-seed must be an integer (got {args.jitter_seed!r})")
 
 
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
@@ -39,7 +46,8 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     model = spec.model
     client = sagemaker_runtime_client(model.region, model.timeout_seconds, model.max_workers, args.endpoint_url)
     where = f"{args.project_name}/{args.job_name}#{batch.feature_spec_version}"
-    result = run_inference(spec, batch, context.storage, client, where, seed=args.jitter_seed)
+    seed = int(args.jitter_seed) if args.jitter_seed is not None else None
+    result = run_inference(spec, batch, context.storage, client, where, seed=seed)
     return {
         "output_uris": result.output_uris,
         "join_output_uris": result.join_output_uris,
@@ -53,6 +61,6 @@ JOB = Job(
     summary="score one batch's joined feature bundles on a SageMaker endpoint; write predictions (+ join)",
     run=run,
     add_arguments=add_arguments,
-    check_arguments=check_batch_arguments,
+    check_arguments=check_arguments,
     parse_spec=parse_spec,
 )

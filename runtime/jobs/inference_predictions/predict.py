@@ -75,8 +75,9 @@ def run_inference(
     )
     columns = choose_feature_columns(spec, attributes, joined.table, where)
     rows = feature_io.feature_rows(joined.table, columns, where)
-    packed = payloads.pack(rows, spec.model.content_type, spec.model.max_records_per_payload,
-                           spec.model.max_payload_bytes)
+    packed = payloads.pack(
+        rows, spec.model.content_type, spec.model.max_records_per_payload, spec.model.max_payload_bytes
+    )
     settings = invoke.InvokeSettings(
         endpoint_name=spec.model.endpoint_name,
         content_type=spec.model.content_type,
@@ -142,8 +143,12 @@ def run_inference(
     join_written: list[tables.WrittenPartition] = []
     if spec.join_output is not None:
         join_written = tables.write_partitioned(
-            storage, prediction_feature_join(joined.table, predictions), spec.join_output,
-            JOB_NAME, where, unique=batch.mini_batch_id,
+            storage,
+            prediction_feature_join(joined.table, predictions),
+            spec.join_output,
+            JOB_NAME,
+            where,
+            unique=batch.mini_batch_id,
         )
     metrics.update(
         status="ok",

@@ -58,7 +58,9 @@ class InferenceSpec:
     ) -> InferenceSpec:
         r = PayloadReader(payload, where)
         output, output_dataset = spec_parts.dataset_output(r, "output")
-        join_output, join_dataset = spec_parts.dataset_output(r, "join_output") if r.has("join_output") else (None, None)
+        join_output, join_dataset = (
+            spec_parts.dataset_output(r, "join_output") if r.has("join_output") else (None, None)
+        )
         spec = cls(
             project_name=project_name,
             feature_spec_version=feature_spec_version,

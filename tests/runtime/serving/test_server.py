@@ -56,7 +56,9 @@ def test_ping_answers_200(server: ModelServer) -> None:
         assert response.status == 200
 
 
-def test_invocations_csv_and_json_score_like_the_model(server: ModelServer, fixture_model: IsolationForestModel) -> None:
+def test_invocations_csv_and_json_score_like_the_model(
+    server: ModelServer, fixture_model: IsolationForestModel
+) -> None:
     expected = fixture_model.score(ROWS)
     status, body, _ = post(server.url + "/invocations", csv_body(ROWS), "text/csv")
     assert status == 200
@@ -135,7 +137,12 @@ def test_injected_faults_have_sagemakers_error_shapes(fixture_model: IsolationFo
                 outcomes.append(("ok", 200))
             except ClientError as err:
                 outcomes.append((err.response["Error"]["Code"], err.response["ResponseMetadata"]["HTTPStatusCode"]))
-    assert outcomes == [("ThrottlingException", 429), ("InternalFailure", 500), ("ServiceUnavailable", 503), ("ok", 200)]
+    assert outcomes == [
+        ("ThrottlingException", 429),
+        ("InternalFailure", 500),
+        ("ServiceUnavailable", 503),
+        ("ok", 200),
+    ]
 
 
 def test_slow_response_trips_the_client_read_timeout(fixture_model: IsolationForestModel) -> None:
@@ -149,9 +156,9 @@ def test_slow_response_trips_the_client_read_timeout(fixture_model: IsolationFor
 
 
 def test_unknown_endpoint_name_is_a_validation_error(fixture_model: IsolationForestModel) -> None:
-    with ModelServer(fixture_model, ServerConfig(endpoint_names=frozenset({"known"}))) as named:
-        with pytest.raises(ClientError) as raised:
-            runtime_client(named.url).invoke_endpoint(EndpointName="other", Body=b"1,2,3\n", ContentType="text/csv")
+    config = ServerConfig(endpoint_names=frozenset({"known"}))
+    with ModelServer(fixture_model, config) as named, pytest.raises(ClientError) as raised:
+        runtime_client(named.url).invoke_endpoint(EndpointName="other", Body=b"1,2,3\n", ContentType="text/csv")
     assert raised.value.response["Error"]["Code"] == "ValidationError"
 
 
