@@ -119,7 +119,7 @@ def test_left_join_keeps_unscored_feature_rows(storage: LocalStorage, model_serv
 def test_missing_predictions_fail_naming_the_prefix(storage: LocalStorage) -> None:
     write_bundles(storage)
     with pytest.raises(
-        RuntimeJobError, match="no predictions for batch batch-0001 .* under s3://features/ndr-prod/v1/pred"
+        RuntimeJobError, match=r"no predictions for batch batch-0001 .* under s3://features/ndr-prod/v1/pred"
     ):
         run_join(join_spec("inner"), BATCH, storage, "test")
 
