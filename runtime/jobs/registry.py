@@ -8,6 +8,9 @@ from runtime.jobs import (
     pair_counts_builder,
     pipeline_backfill_historical_extractor,
     pipeline_entry,
+    pipeline_model_attributes,
+    pipeline_model_deploy,
+    pipeline_model_publish,
     pipeline_prediction_feature_join,
 )
 from runtime.jobs.job import Job
@@ -21,6 +24,9 @@ REGISTRY: dict[str, Job] = {
         pipeline_entry.JOB,
         inference_predictions.JOB,
         pipeline_prediction_feature_join.JOB,
+        pipeline_model_publish.JOB,
+        pipeline_model_attributes.JOB,
+        pipeline_model_deploy.JOB,
     )
 }
 

@@ -118,9 +118,6 @@ NOT_YET_REGISTERED = frozenset(
         "machine_inventory_unload",
         "pipeline_training_data_verifier",
         "pipeline_missing_feature_creation",
-        "pipeline_model_publish",
-        "pipeline_model_attributes",
-        "pipeline_model_deploy",
     }
 )
 
