@@ -24,6 +24,10 @@ class TrainingSettings:
     deployment: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def load_training_settings(
     project_name: str, feature_spec_version: str | None, table_name: str | None, client: Any = None
 ) -> TrainingSettings:
@@ -40,10 +44,8 @@ def load_training_settings(
         if "Item" in response:
             item = decode_item(response["Item"])
             payload = item.get("spec") or item.get("parameters") or {}
-            model: Mapping[str, Any] = payload.get("model") if isinstance(payload.get("model"), Mapping) else {}
-            deployment: Mapping[str, Any] = (
-                payload.get("deployment") if isinstance(payload.get("deployment"), Mapping) else {}
-            )
+            model = _mapping(payload.get("model"))
+            deployment = _mapping(payload.get("deployment"))
             version, name = model.get("version"), model.get("name")
             return TrainingSettings(
                 key, str(version) if version else None, str(name) if name else None, dict(deployment)
