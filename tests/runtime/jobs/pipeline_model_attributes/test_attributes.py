@@ -38,8 +38,9 @@ def spec(**attributes: Any) -> AttributesSpec:
 
 def write_scores(storage: LocalStorage, scores: list[float | None]) -> None:
     sink = io.BytesIO()
-    table = pa.table({"anomaly_score": pa.array(scores, pa.float64()),
-                      "f1": pa.array([float(i) for i in range(len(scores))])})
+    table = pa.table(
+        {"anomaly_score": pa.array(scores, pa.float64()), "f1": pa.array([float(i) for i in range(len(scores))])}
+    )
     pq.write_table(table, sink)
     storage.write_bytes(f"{SCORED}ndr-prod/if-1/part-0.parquet", sink.getvalue())
 
@@ -62,8 +63,7 @@ def test_attributes_from_manifest_and_training_scores(storage: LocalStorage) -> 
     }
     assert document["thresholds"]["source"] == "training_scores" and document["scored_rows"] == 997
     assert document["data_window"]["end"] == "2024-12-31T23:45:00Z"
-    assert document["feature_stats"]["f1"] == {"count": 1000, "null_count": 0, "mean": 499.5, "min": 0.0,
-                                               "max": 999.0}
+    assert document["feature_stats"]["f1"] == {"count": 1000, "null_count": 0, "mean": 499.5, "min": 0.0, "max": 999.0}
     assert "f2" not in document["feature_stats"]
     assert document["lineage"]["artifact_uri"].endswith("ndr-prod/if-1/model.tar.gz")
 
@@ -80,11 +80,19 @@ def test_lineage_names_the_published_package(aws_env: str, storage: LocalStorage
     sm = boto3.client("sagemaker")
     group = f"ndr-test-{uuid.uuid4().hex[:8]}"
     write_artifact(storage, ARTIFACTS, "ndr-prod", "if-1")
-    publish = PublishSpec.from_payload({"artifacts_s3_prefix": ARTIFACTS, "model_package_group_name": group,
-                                        "inference_image_uri": "123.dkr.ecr.us-east-1.amazonaws.com/x:1"}, "t")
+    publish = PublishSpec.from_payload(
+        {
+            "artifacts_s3_prefix": ARTIFACTS,
+            "model_package_group_name": group,
+            "inference_image_uri": "123.dkr.ecr.us-east-1.amazonaws.com/x:1",
+        },
+        "t",
+    )
     arn = publish_model(publish, "ndr-prod", "if-1", storage, sm)["model_package_arn"]
-    payload = {"model": {"version": "if-1", "artifacts_s3_prefix": ARTIFACTS, "model_package_group_name": group},
-               "output": {"s3_prefix": OUT}}
+    payload = {
+        "model": {"version": "if-1", "artifacts_s3_prefix": ARTIFACTS, "model_package_group_name": group},
+        "output": {"s3_prefix": OUT},
+    }
     build_attributes(AttributesSpec.from_payload(payload, "t"), "ndr-prod", storage, sm, None)
     document = json.loads(storage.read_bytes(f"{OUT}if-1/attributes.json"))
     assert document["lineage"]["model_package_arn"] == arn

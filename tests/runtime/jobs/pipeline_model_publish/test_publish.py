@@ -23,9 +23,15 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ndr-model-server:1"
 
 
 def spec_payload(group: str, **extra: Any) -> dict[str, Any]:
-    return {"artifacts_s3_prefix": ARTIFACTS, "model_package_group_name": group, "approval_status": "Approved",
-            "inference_image_uri": IMAGE, "model_image_prefix": IMAGES,
-            "inference_instance_types": ["ml.c5.xlarge"], **extra}
+    return {
+        "artifacts_s3_prefix": ARTIFACTS,
+        "model_package_group_name": group,
+        "approval_status": "Approved",
+        "inference_image_uri": IMAGE,
+        "model_image_prefix": IMAGES,
+        "inference_instance_types": ["ml.c5.xlarge"],
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -38,9 +44,7 @@ def group() -> str:
     return f"ndr-test-{uuid.uuid4().hex[:8]}"
 
 
-def test_publish_registers_the_artifact_with_metrics_and_approval(
-    sm: Any, group: str, storage: LocalStorage
-) -> None:
+def test_publish_registers_the_artifact_with_metrics_and_approval(sm: Any, group: str, storage: LocalStorage) -> None:
     uri = write_artifact(storage, ARTIFACTS, "ndr-prod", "if-1")
     spec = PublishSpec.from_payload(spec_payload(group), "test")
     summary = publish_model(spec, "ndr-prod", "if-1", storage, sm)
@@ -79,13 +83,33 @@ def test_publish_job_takes_the_version_from_if_training(
     sm: Any, group: str, ddb: Any, params_table: str, storage: LocalStorage, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_artifact(storage, ARTIFACTS, "ndr-prod", "if-2025.01")
-    put_item(ddb, params_table, {"project_name": "ndr-prod", "job_name": "pipeline_model_publish#v1",
-                                 "spec": spec_payload(group, approval_status="PendingManualApproval")})
-    put_item(ddb, params_table, {"project_name": "ndr-prod", "job_name": "if_training#v1",
-                                 "spec": {"model": {"version": "if-2025.01"}}})
-    argv = ["pipeline_model_publish", "--project-name", "ndr-prod", "--feature-spec-version", "v1",
-            "--reference-ts-iso", "2025-02-01T00:00:00Z", "--table-name", params_table,
-            "--storage-root", str(storage.root)]
+    put_item(
+        ddb,
+        params_table,
+        {
+            "project_name": "ndr-prod",
+            "job_name": "pipeline_model_publish#v1",
+            "spec": spec_payload(group, approval_status="PendingManualApproval"),
+        },
+    )
+    put_item(
+        ddb,
+        params_table,
+        {"project_name": "ndr-prod", "job_name": "if_training#v1", "spec": {"model": {"version": "if-2025.01"}}},
+    )
+    argv = [
+        "pipeline_model_publish",
+        "--project-name",
+        "ndr-prod",
+        "--feature-spec-version",
+        "v1",
+        "--reference-ts-iso",
+        "2025-02-01T00:00:00Z",
+        "--table-name",
+        params_table,
+        "--storage-root",
+        str(storage.root),
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["model_version"] == "if-2025.01" and summary["approval_status"] == "PendingManualApproval"
