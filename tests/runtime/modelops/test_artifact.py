@@ -33,13 +33,13 @@ def test_unlisted_and_missing_files_are_refused(storage: LocalStorage) -> None:
     with pytest.raises(RuntimeJobError, match=r"files \['extra.bin'\] are not in the manifest"):
         read_manifest(storage, uri)
     uri = write_artifact(storage, PREFIX, "p", "if-2", files={"model.json": FILES["model.json"]}, listed=FILES)
-    with pytest.raises(RuntimeJobError, match="preprocessing.json is listed in the manifest but missing"):
+    with pytest.raises(RuntimeJobError, match=r"preprocessing.json is listed in the manifest but missing"):
         read_manifest(storage, uri)
 
 
 def test_missing_and_corrupt_archives(storage: LocalStorage) -> None:
-    with pytest.raises(RuntimeJobError, match="no model artifact at .*run if_training first"):
+    with pytest.raises(RuntimeJobError, match=r"no model artifact at .*run if_training first"):
         read_manifest(storage, f"{PREFIX}p/none/model.tar.gz")
     storage.write_bytes(f"{PREFIX}p/bad/model.tar.gz", b"not a tarball")
-    with pytest.raises(RuntimeJobError, match="not a readable tar.gz archive"):
+    with pytest.raises(RuntimeJobError, match=r"not a readable tar.gz archive"):
         read_manifest(storage, f"{PREFIX}p/bad/model.tar.gz")

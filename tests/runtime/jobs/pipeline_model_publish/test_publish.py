@@ -69,7 +69,7 @@ def test_publish_is_idempotent_and_refuses_a_changed_artifact(sm: Any, group: st
     assert not again["created"] and again["model_package_arn"] == first["model_package_arn"]
     assert len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) == 1
     write_artifact(storage, ARTIFACTS, "ndr-prod", "if-1", threshold=0.9)  # same label, new bytes
-    with pytest.raises(RuntimeJobError, match="already registered .* publish a new version label"):
+    with pytest.raises(RuntimeJobError, match=r"already registered .* publish a new version label"):
         publish_model(spec, "ndr-prod", "if-1", storage, sm)
 
 
