@@ -71,6 +71,11 @@ def read_feature_bundles(
         absent = [key for key in join_keys if key not in table.column_names]
         if absent:
             raise RuntimeJobError(f"{where}: feature input {bundle.name!r} lacks the join keys {absent}")
+        if bundle.columns is not None:
+            unknown = [name for name in bundle.columns if name not in table.column_names]
+            if unknown:
+                raise RuntimeJobError(f"{where}: feature input {bundle.name!r} has no columns {unknown}")
+            table = table.select(list(dict.fromkeys([*join_keys, *bundle.columns])))
         tables.append((bundle, table))
     if not tables:
         raise RuntimeJobError(f"{where}: no feature input has rows for batch {batch.mini_batch_id}")

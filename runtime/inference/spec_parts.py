@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
 from runtime.errors import SpecError
+from runtime.storage import as_dir, join
 
 DEFAULT_JOIN_KEYS: tuple[str, ...] = ("host_ip", "window_label", "window_end_ts")
 PREDICTION_PARTITION_KEYS: tuple[str, ...] = ("feature_spec_version", "dt")
@@ -19,6 +20,8 @@ class FeatureInput:
     s3_prefix: str
     dataset: str
     required: bool = True
+    columns: tuple[str, ...] | None = None
+    """Read only these columns (plus the join keys)."""
 
 
 def number(
@@ -63,6 +66,7 @@ def feature_inputs(r: PayloadReader, path: str = "feature_inputs") -> tuple[Feat
                 s3_prefix=r.string(f"{path}.{name}.s3_prefix"),
                 dataset=r.string(f"{path}.{name}.dataset", name),
                 required=r.boolean(f"{path}.{name}.required", True),
+                columns=r.strings(f"{path}.{name}.columns", None),
             )
         )
     return tuple(inputs)
@@ -76,12 +80,13 @@ def join_keys(r: PayloadReader) -> tuple[str, ...]:
 
 
 def dataset_output(r: PayloadReader, path: str) -> tuple[OutputSpec, str | None]:
-    """An output block whose partition keys default to feature_spec_version + dt (the seed's default)."""
+    """An output block whose partition keys default to feature_spec_version + dt (the seed's default); a
+    `dataset` is appended to the prefix (`<s3_prefix>/<dataset>/`, the common schema's dataset_output rule)."""
     spec = OutputSpec.read(r, path)
-    if not r.has(f"{path}.partition_keys"):
-        spec = OutputSpec(spec.s3_prefix, spec.format, PREDICTION_PARTITION_KEYS, spec.write_mode)
+    keys = spec.partition_keys if r.has(f"{path}.partition_keys") else PREDICTION_PARTITION_KEYS
     dataset = r.string(f"{path}.dataset", None)
-    return spec, dataset
+    prefix = as_dir(join(spec.s3_prefix, dataset)) if dataset else spec.s3_prefix
+    return OutputSpec(prefix, spec.format, keys, spec.write_mode), dataset
 
 
 def check_distinct(where: str, **columns: str) -> None:

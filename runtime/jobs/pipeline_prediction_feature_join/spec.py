@@ -10,6 +10,7 @@ from typing import Any
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
 from runtime.inference import spec_parts
+from runtime.storage import as_dir, join
 
 JOIN_TYPES = ("inner", "left")
 
@@ -17,7 +18,7 @@ JOIN_TYPES = ("inner", "left")
 @dataclass(frozen=True)
 class PredictionFeatureJoinSpec:
     predictions_s3_prefix: str
-    predictions_dataset: str
+    """`predictions_input.s3_prefix`, with `predictions_input.dataset` appended when given."""
     feature_inputs: tuple[spec_parts.FeatureInput, ...]
     output: OutputSpec
     join_keys: tuple[str, ...] = spec_parts.DEFAULT_JOIN_KEYS
@@ -31,9 +32,10 @@ class PredictionFeatureJoinSpec:
         if join_type not in JOIN_TYPES:
             raise r.fail("join_type", f"must be one of {', '.join(JOIN_TYPES)} (got {join_type!r})")
         output, dataset = spec_parts.dataset_output(r, "output")
+        predictions = r.string("predictions_input.s3_prefix")
+        dataset = r.string("predictions_input.dataset", None)
         return cls(
-            predictions_s3_prefix=r.string("predictions_input.s3_prefix"),
-            predictions_dataset=r.string("predictions_input.dataset", "predictions"),
+            predictions_s3_prefix=as_dir(join(predictions, dataset)) if dataset else predictions,
             feature_inputs=spec_parts.feature_inputs(r),
             output=output,
             join_keys=spec_parts.join_keys(r),

@@ -52,7 +52,7 @@ def make_spec(**model: Any) -> InferenceSpec:
             **model,
         },
         "prediction_schema": {"score_column": "anomaly_score", "label_column": "is_anomaly"},
-        "output": {"s3_prefix": OUT, "dataset": "predictions"},
+        "output": {"s3_prefix": OUT},
         "join_output": {"s3_prefix": JOIN_OUT},
     }
     return InferenceSpec.from_payload(payload, "test", PROJECT, VERSION)
