@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import pytest
 from click.testing import CliRunner
 
 from compiler.cli import cli
@@ -74,3 +75,19 @@ def test_serve_refuses_a_missing_model_and_a_bad_loader(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "cannot import the model loader module 'no_such_module'" in bad.output
     faults = runner.invoke(cli, ["local", "serve", "--model", str(tmp_path), "--faults", "boom=1"])
     assert faults.exit_code == 2 and "unknown fault setting" in faults.output
+
+
+def test_local_runs_send_invocations_to_the_local_model_server(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compiler.runjob import LOCAL_MODEL_SERVER_URL, job_environment
+    from compiler.workspace import load_workspace
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
+    workspace = load_workspace(repo_root)
+    variables = job_environment(workspace, workspace.environment("local"))
+    assert variables["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == LOCAL_MODEL_SERVER_URL == "http://127.0.0.1:8080"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "http://127.0.0.1:9999")
+    assert job_environment(workspace, workspace.environment("local"))["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == (
+        "http://127.0.0.1:9999"
+    )
