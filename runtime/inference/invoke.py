@@ -56,7 +56,7 @@ class PayloadResult:
 
 
 @dataclass(frozen=True)
-class InvokeFailure(Exception):
+class InvokeFailure:
     status: int | None
     code: str
     message: str
@@ -116,7 +116,7 @@ def invoke_all(
                 body = response["Body"].read()
                 scores, version = decode_scores(body, response.get("ContentType") or settings.accept)
             except Exception as error:  # classified below: every failure becomes data, none escapes a worker
-                failure = error if isinstance(error, InvokeFailure) else classify(error)
+                failure = classify(error)
                 latency = time.perf_counter() - started
                 last = attempt == settings.max_retries or not failure.retryable
                 delay = 0.0 if last else backoff_delay(settings.backoff_seconds, attempt + 1, rng)
