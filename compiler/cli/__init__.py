@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "compiler.cli.publish",
     "compiler.cli.provision",
     "compiler.cli.local",
+    "compiler.cli.serve",
     "compiler.cli.run",
     "compiler.cli.graph",
 )

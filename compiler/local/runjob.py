@@ -21,6 +21,9 @@ from runtime import contract
 EMULATOR_CREDENTIAL = "ndrc-local"
 
 
+LOCAL_MODEL_SERVER_URL = "http://127.0.0.1:8080"
+
+
 def storage_root(workspace: Workspace, environment: EnvironmentConfig) -> Path | None:
     """The local directory standing in for S3 (`<root>/<bucket>/<key>`), for environments that have one."""
     configured = environment.settings.get("local_storage_root")
@@ -41,6 +44,8 @@ def job_environment(workspace: Workspace, environment: EnvironmentConfig) -> dic
         variables["AWS_SECRET_ACCESS_KEY"] = EMULATOR_CREDENTIAL
         variables.pop("AWS_SESSION_TOKEN", None)
         variables.pop("AWS_PROFILE", None)
+        # The emulator has no real endpoints: invoke_endpoint goes to `ndrc local serve` (its default address).
+        variables.setdefault("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", LOCAL_MODEL_SERVER_URL)
     root = storage_root(workspace, environment)
     if root is not None:
         variables[contract.STORAGE_ROOT_ENV] = str(root)

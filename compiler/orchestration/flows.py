@@ -51,6 +51,7 @@ class Step:
     depends_on: tuple[str, ...] = ()
     instance_kind: str = "processing"  # the key of ndrc.yaml `instance_types` giving the default
     max_runtime_seconds: int = 3600
+    optional: bool = False  # runs only for projects with the job's spec: the entry checks do not require it
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class Flow:
     @property
     def jobs(self) -> tuple[str, ...]:
         return tuple(step.job for step in self.steps)
+
+    @property
+    def required_jobs(self) -> tuple[str, ...]:
+        """The jobs whose specs must exist before the flow starts (optional steps skip themselves)."""
+        return tuple(step.job for step in self.steps if not step.optional)
 
 
 def _p(name: str, description: str, default: str | None = None, max_length: int = MAX_CONTAINER_ARGUMENT) -> Parameter:
@@ -113,6 +119,13 @@ FLOWS: tuple[Flow, ...] = (
             Step("PairCountsBuilder", "pair_counts_builder", "spark", (ENTRY_STEP,)),
             Step("FgCBuilder", "fg_c_builder", "spark", ("FgABuilder", "PairCountsBuilder")),
             Step("InferencePredictions", "inference_predictions", "spark", ("FgCBuilder",)),
+            Step(
+                "PredictionFeatureJoin",
+                "pipeline_prediction_feature_join",
+                "spark",
+                ("InferencePredictions",),
+                optional=True,
+            ),
         ),
     ),
     Flow(

@@ -177,7 +177,7 @@ def pipeline_definition(o: Orchestration, flow: Flow, bundle: RuntimeBundle) -> 
         depends_on=[],
         image_uri=o.image_uri("spark_processing"),
         entrypoint=ENTRYPOINTS["python"],
-        arguments=[*_arguments(ENTRY_JOB, (*identity, *flow.entry_arguments)), "--jobs", ",".join(flow.jobs)],
+        arguments=[*_arguments(ENTRY_JOB, (*identity, *flow.entry_arguments)), "--jobs", ",".join(flow.required_jobs)],
         instance_type=str(env.get("instance_types.processing")),
         instance_count=1,
         volume_size_gb=DEFAULT_VOLUME_SIZE_GB,

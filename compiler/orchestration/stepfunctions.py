@@ -401,7 +401,7 @@ def run_extractor(o: Orchestration) -> State:
 
 
 def _feature_jobs() -> list[str]:
-    return ["project_parameters", *FLOWS_BY_KEY[n.FEATURE_15M].jobs]
+    return ["project_parameters", *FLOWS_BY_KEY[n.FEATURE_15M].required_jobs]
 
 
 def live_machine(o: Orchestration) -> dict[str, Any]:
@@ -503,7 +503,7 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
     window_problem = expression(
         "window_problem", window_fields=list(WINDOW_FIELDS), max_argument=MAX_CONTAINER_ARGUMENT
     )
-    extractor_jobs = ["project_parameters", *extractor_flow.jobs, *FLOWS_BY_KEY[n.FEATURE_15M].jobs]
+    extractor_jobs = ["project_parameters", *extractor_flow.required_jobs, *FLOWS_BY_KEY[n.FEATURE_15M].required_jobs]
     item_states: dict[str, State] = {
         "CheckWindow": asl.choice(
             [asl.rule(f"$exists({window_problem})", "InvalidWindow")],

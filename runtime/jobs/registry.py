@@ -6,10 +6,15 @@ from runtime.jobs import (
     delta_builder,
     fg_b_builder,
     fg_c_builder,
+    inference_predictions,
     machine_inventory_unload,
     pair_counts_builder,
     pipeline_backfill_historical_extractor,
     pipeline_entry,
+    pipeline_model_attributes,
+    pipeline_model_deploy,
+    pipeline_model_publish,
+    pipeline_prediction_feature_join,
 )
 from runtime.jobs.job import Job
 
@@ -23,6 +28,11 @@ REGISTRY: dict[str, Job] = {
         machine_inventory_unload.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
+        inference_predictions.JOB,
+        pipeline_prediction_feature_join.JOB,
+        pipeline_model_publish.JOB,
+        pipeline_model_attributes.JOB,
+        pipeline_model_deploy.JOB,
     )
 }
 

@@ -112,13 +112,9 @@ def test_every_spec_job_of_the_registry_is_a_table_job() -> None:
 NOT_YET_REGISTERED = frozenset(
     {
         "fg_a_builder",
-        "inference_predictions",
         "if_training",
         "pipeline_training_data_verifier",
         "pipeline_missing_feature_creation",
-        "pipeline_model_publish",
-        "pipeline_model_attributes",
-        "pipeline_model_deploy",
     }
 )
 

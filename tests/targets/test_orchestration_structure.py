@@ -128,6 +128,7 @@ def test_feature_pipeline_dag_and_parameters(builds: dict[str, CompileResult]) -
         "PairCountsBuilder": ["ResolveSpecs"],
         "FgCBuilder": ["FgABuilder", "PairCountsBuilder"],
         "InferencePredictions": ["FgCBuilder"],
+        "PredictionFeatureJoin": ["InferencePredictions"],
     }
     declared = {p["Name"]: p for p in document["Parameters"]}
     used = set()
@@ -136,6 +137,7 @@ def test_feature_pipeline_dag_and_parameters(builds: dict[str, CompileResult]) -
     assert used == set(declared), "every parameter is used and every used parameter is declared"
     entry = steps["ResolveSpecs"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert entry[0] == "pipeline_entry"
+    # PredictionFeatureJoin is optional: the entry does not require its spec (the step skips itself without one).
     assert entry[-2:] == ["--jobs", "delta_builder,fg_a_builder,pair_counts_builder,fg_c_builder,inference_predictions"]
     delta = steps["DeltaBuilder"]["Arguments"]
     assert delta["AppSpecification"]["ContainerArguments"] == [

@@ -1,0 +1,1 @@
+"""Batch inference against a SageMaker endpoint: payload packing, parallel invocation, feature joins."""

@@ -1,0 +1,1 @@
+"""A local SageMaker-compatible model server: `GET /ping`, `POST /invocations`, fault injection."""
