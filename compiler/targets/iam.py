@@ -222,6 +222,34 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
                 endpoint_arns,
             )
         )
+    # The model lifecycle steps (pipeline_model_publish / _attributes / _deploy): the registry and the model
+    # and endpoint config a deployment creates. ListModelPackages takes no resource ARN (AWS's service
+    # authorization reference), so it is granted on "*".
+    statements.append(
+        _statement(
+            "ModelRegistry",
+            [
+                "sagemaker:CreateModelPackage",
+                "sagemaker:CreateModelPackageGroup",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+            ],
+            [o.sagemaker_arn("model-package-group/*"), o.sagemaker_arn("model-package/*")],
+        )
+    )
+    statements.append(_statement("ListModelPackages", ["sagemaker:ListModelPackages"], ["*"]))
+    statements.append(
+        _statement(
+            "ModelsAndEndpointConfigs",
+            [
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
+            ],
+            [o.sagemaker_arn("model/*"), o.sagemaker_arn("endpoint-config/*")],
+        )
+    )
     if secret_arns:
         statements.append(_statement("RedshiftSecrets", ["secretsmanager:GetSecretValue"], secret_arns))
         statements.append(_statement("RedshiftUnload", ["redshift-data:ExecuteStatement"], cluster_arns))

@@ -129,6 +129,7 @@ def test_pipelines_policy_names_resources_from_the_specs(builds: dict[str, Compi
         "redshift-data:CancelStatement",
         "redshift-data:DescribeStatement",
         "redshift-data:GetStatementResult",
+        "sagemaker:ListModelPackages",  # takes no resource ARN
     }
 
 
@@ -160,6 +161,22 @@ RUNTIME_ACTIONS = {
     "scan": "dynamodb:Scan",
     "send_task_success": "states:SendTaskSuccess",
     "send_task_failure": "states:SendTaskFailure",
+    "execute_statement": "redshift-data:ExecuteStatement",
+    "describe_statement": "redshift-data:DescribeStatement",
+    "cancel_statement": "redshift-data:CancelStatement",
+    "invoke_endpoint": "sagemaker:InvokeEndpoint",
+    "create_model_package_group": "sagemaker:CreateModelPackageGroup",
+    "describe_model_package_group": "sagemaker:DescribeModelPackageGroup",
+    "create_model_package": "sagemaker:CreateModelPackage",
+    "describe_model_package": "sagemaker:DescribeModelPackage",
+    "list_model_packages": "sagemaker:ListModelPackages",
+    "create_model": "sagemaker:CreateModel",
+    "describe_model": "sagemaker:DescribeModel",
+    "create_endpoint_config": "sagemaker:CreateEndpointConfig",
+    "describe_endpoint_config": "sagemaker:DescribeEndpointConfig",
+    "create_endpoint": "sagemaker:CreateEndpoint",
+    "describe_endpoint": "sagemaker:DescribeEndpoint",
+    "update_endpoint": "sagemaker:UpdateEndpoint",
 }
 
 
@@ -173,7 +190,9 @@ def test_pipelines_policy_grants_every_call_the_runtime_makes(builds: dict[str, 
 
     calls = set()
     for path in Path(runtime.__file__).resolve().parent.rglob("*.py"):
-        calls.update(re.findall(r"\bclient\.([a-z_0-9]+)\(", path.read_text()))
+        text = path.read_text()
+        calls.update(re.findall(r"\b(?:client|sm)\.([a-z_0-9]+)\(", text))
+        calls.update(re.findall(r"_describe\(sm\.([a-z_0-9]+),", text))  # passed, then called
     assert calls, "the runtime makes AWS calls"
     unknown = calls - set(RUNTIME_ACTIONS)
     assert not unknown, f"map these runtime calls to IAM actions: {sorted(unknown)}"
