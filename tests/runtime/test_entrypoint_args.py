@@ -115,7 +115,6 @@ NOT_YET_REGISTERED = frozenset(
         "fg_b_builder",
         "fg_c_builder",
         "inference_predictions",
-        "if_training",
         "machine_inventory_unload",
         "pipeline_training_data_verifier",
         "pipeline_missing_feature_creation",
