@@ -8,6 +8,7 @@ from runtime.jobs import (
     pair_counts_builder,
     pipeline_backfill_historical_extractor,
     pipeline_entry,
+    pipeline_training_data_verifier,
 )
 from runtime.jobs.job import Job
 
@@ -19,6 +20,7 @@ REGISTRY: dict[str, Job] = {
         pair_counts_builder.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
+        pipeline_training_data_verifier.JOB,
     )
 }
 

@@ -142,9 +142,7 @@ def test_task_token_reports_specs_missing(
     assert "'pipeline_backfill_historical_extractor#v1'" in body["cause"] and "'project_parameters#v1'" in body["cause"]
 
 
-def test_task_token_untouched_on_success(
-    table: str, task_tokens: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_task_token_untouched_on_success(table: str, task_tokens: Any, capsys: pytest.CaptureFixture[str]) -> None:
     put(table, "pipeline_backfill_historical_extractor#v1", {})
     sfn, execution, token = task_tokens.start()
     assert main(entry(table, "pipeline_backfill_historical_extractor", "--task-token", token)) == 0
