@@ -8,6 +8,7 @@ from runtime.jobs import (
     pair_counts_builder,
     pipeline_backfill_historical_extractor,
     pipeline_entry,
+    pipeline_missing_feature_creation,
     pipeline_training_data_verifier,
 )
 from runtime.jobs.job import Job
@@ -20,6 +21,7 @@ REGISTRY: dict[str, Job] = {
         pair_counts_builder.JOB,
         pipeline_backfill_historical_extractor.JOB,
         pipeline_entry.JOB,
+        pipeline_missing_feature_creation.JOB,
         pipeline_training_data_verifier.JOB,
     )
 }

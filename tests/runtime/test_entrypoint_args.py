@@ -116,7 +116,6 @@ NOT_YET_REGISTERED = frozenset(
         "fg_c_builder",
         "inference_predictions",
         "machine_inventory_unload",
-        "pipeline_missing_feature_creation",
         "pipeline_model_publish",
         "pipeline_model_attributes",
         "pipeline_model_deploy",
