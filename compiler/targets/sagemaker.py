@@ -123,6 +123,7 @@ def pipeline_definition(orchestration: Orchestration, flow: Flow, bundle: Runtim
             "AWS_DEFAULT_REGION": env.region,
             "NDRC_ENV": env.name,
             "NDRC_RUNTIME_SHA256": bundle.digest,
+            **({"MLFLOW_TRACKING_URI": str(uri)} if (uri := env.settings.get("mlflow_tracking_uri")) else {}),
         },
         "code": {
             "uri": bundle.prefix_uri(orchestration.artifacts_bucket),
