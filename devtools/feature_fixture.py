@@ -57,7 +57,7 @@ class Fixture:
 
 
 def host_ips(n: int, anomalous: str) -> list[str]:
-    return [f"10.0.0.{i + 1}" for i in range(n - 1)] + [anomalous]
+    return [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(n - 1)] + [anomalous]
 
 
 def window_starts(options: FixtureOptions) -> list[datetime]:
