@@ -115,7 +115,8 @@ svg{display:block;margin:.5rem 0}.t{font-size:13px;font-weight:600}.l{font-size:
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def render_html(report: Mapping[str, Any], scores: Sequence[float]) -> str:
@@ -134,7 +135,7 @@ def render_html(report: Mapping[str, Any], scores: Sequence[float]) -> str:
     ]
     sections = [
         "<h2>Summary</h2>",
-        _table(summary, ("", "")),
+        _table(summary, ()),
         "<h2>Score distribution (training rows)</h2>",
         histogram_svg(scores, model["score_thresholds"]["alert"], "anomaly score, higher = more anomalous"),
         "<h2>Feature stability</h2>",
