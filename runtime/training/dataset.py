@@ -101,7 +101,10 @@ def load_training_frame(
             if column in frame.columns:
                 frame[column] = _utc(frame[column])
     fg_c = fg_c[[c for c in fg_c.columns if c in join_keys or c not in fg_a.columns]]
-    joined = fg_a.merge(fg_c, on=list(join_keys), how="inner", validate="one_to_one")
+    for name, frame in (("FG-A", fg_a), ("FG-C", fg_c)):
+        if duplicated := int(frame.duplicated(list(join_keys)).sum()):
+            raise RuntimeJobError(f"{name} has {duplicated} rows repeating a join key ({', '.join(join_keys)})")
+    joined = fg_a.merge(fg_c, on=list(join_keys), how="inner")
     if "window_start_ts" in joined.columns:
         start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
         joined = joined[(joined["window_start_ts"] >= start) & (joined["window_start_ts"] < end)]

@@ -34,9 +34,9 @@ from runtime.models.preprocessing import fit_preprocessor
 from runtime.storage import Storage, join
 from runtime.training.dataset import TrainingFrame, load_training_frame
 from runtime.training.report import render_html
-from runtime.training.selection import all_features, permutation_importance, select_features
+from runtime.training.selection import SelectionResult, all_features, permutation_importance, select_features
 from runtime.training.tracking import Tracker
-from runtime.training.tuning import Trial, bounded_params, isolation_forest, tune
+from runtime.training.tuning import Trial, TuningResult, bounded_params, isolation_forest, tune
 from runtime.training.window import TrainingWindow
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "mlflow-skinny", "ndrc")
@@ -243,9 +243,9 @@ def _report(
     window: TrainingWindow,
     data: TrainingFrame,
     candidates: tuple[str, ...],
-    selection: Any,
+    selection: SelectionResult,
     importance: dict[str, Any],
-    tuning: Any,
+    tuning: TuningResult,
     manifest: dict[str, Any],
     digest: str,
     prefix: str,
