@@ -38,6 +38,8 @@ def job_environment(workspace: Workspace, environment: EnvironmentConfig) -> dic
     variables[contract.ENVIRONMENT_NAME_ENV] = environment.name
     if environment.endpoint_url:
         variables["AWS_ENDPOINT_URL"] = environment.endpoint_url
+    if tracking := environment.settings.get("mlflow_tracking_uri"):
+        variables["MLFLOW_TRACKING_URI"] = str(tracking)
     if is_emulator(environment):
         # The emulator accepts any credentials; never hand real ones to it.
         variables["AWS_ACCESS_KEY_ID"] = EMULATOR_CREDENTIAL

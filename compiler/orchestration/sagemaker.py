@@ -164,6 +164,7 @@ def pipeline_definition(o: Orchestration, flow: Flow, bundle: RuntimeBundle) -> 
             "AWS_DEFAULT_REGION": env.region,
             ENVIRONMENT_NAME_ENV: env.name,
             RUNTIME_DIGEST_ENV: bundle.digest,
+            **({"MLFLOW_TRACKING_URI": str(uri)} if (uri := env.settings.get("mlflow_tracking_uri")) else {}),
         },
         code_uri=bundle.prefix_uri(o.artifacts_bucket),
         role_arn=str(env.get("roles.sagemaker_execution")),

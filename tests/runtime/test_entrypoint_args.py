@@ -112,9 +112,6 @@ def test_every_spec_job_of_the_registry_is_a_table_job() -> None:
 NOT_YET_REGISTERED = frozenset(
     {
         "fg_a_builder",
-        "if_training",
-        "pipeline_training_data_verifier",
-        "pipeline_missing_feature_creation",
     }
 )
 

@@ -1,0 +1,1 @@
+"""Model artifacts: the Isolation Forest as JSON, its preprocessing, the archive format and the safe loader."""

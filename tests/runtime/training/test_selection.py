@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.training.selection import permutation_importance, select_features, select_once
+
+
+def _matrix() -> tuple[np.ndarray, tuple[str, ...]]:
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=400)
+    b = rng.normal(size=400) * 2
+    matrix = np.column_stack([a, b, a * 3 + 1e-9 * rng.normal(size=400), np.full(400, 5.0)])
+    return matrix, ("a", "b", "a_times_3", "constant")
+
+
+def test_variance_and_correlation_drop_the_constant_and_the_duplicate() -> None:
+    matrix, names = _matrix()
+    # a_times_3 has the larger variance, so it is kept and `a` (|corr| = 1) is dropped
+    assert select_once(matrix, names, variance_threshold=1e-4, corr_threshold=0.95) == {"a_times_3", "b"}
+
+
+def test_stability_over_bootstrap_runs_is_seeded() -> None:
+    matrix, names = _matrix()
+    first = select_features(matrix, names, variance_threshold=1e-4, corr_threshold=0.95, runs=5, seed=9)
+    again = select_features(matrix, names, variance_threshold=1e-4, corr_threshold=0.95, runs=5, seed=9)
+    assert first == again
+    assert first.selected == ("b", "a_times_3") or set(first.selected) == {"b", "a_times_3"}
+    assert first.frequency["constant"] == 0.0 and first.stability == 1.0
+
+
+def test_permutation_importance_ranks_the_feature_the_score_uses() -> None:
+    matrix, names = _matrix()
+    importance = permutation_importance(lambda m: np.abs(m[:, 1]), matrix, names, seed=1)
+    assert importance["b"] > 0 and importance["a"] == importance["constant"] == 0.0
