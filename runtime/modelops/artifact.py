@@ -61,12 +61,17 @@ def _hashes(raw: Any, where: str) -> dict[str, str]:
 
 
 def _thresholds(document: Mapping[str, Any]) -> dict[str, float]:
-    raw = document.get("thresholds")
+    """`if_training` writes `score_thresholds: {alert, contamination}`; the alert score is the one that labels a
+    row anomalous, exposed as `score_threshold`."""
+    raw = document.get("score_thresholds", document.get("thresholds"))
+    found: dict[str, float] = {}
     if isinstance(raw, Mapping):
-        return {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        found = {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    if "alert" in found:
+        found.setdefault("score_threshold", found["alert"])
     if isinstance(document.get("score_threshold"), int | float):
-        return {"score_threshold": float(document["score_threshold"])}
-    return {}
+        found["score_threshold"] = float(document["score_threshold"])
+    return found
 
 
 def read_manifest(storage: Storage, uri: str) -> Manifest:
