@@ -20,10 +20,10 @@ from typing import Any
 
 import jsonata
 import pytest
-from compiler.emulator import JSONATA_TRACE_ENV
 from orchestration_harness import Deployment, deploy, execute, moto_server, start, wait_all
 
 from compiler.compilation.compile import CompileResult
+from compiler.local.emulator import JSONATA_TRACE_ENV
 from runtime.orchestration import callback
 
 pytestmark = pytest.mark.emulator

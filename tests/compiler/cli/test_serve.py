@@ -80,8 +80,8 @@ def test_serve_refuses_a_missing_model_and_a_bad_loader(tmp_path: Path) -> None:
 def test_local_runs_send_invocations_to_the_local_model_server(
     repo_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compiler.runjob import LOCAL_MODEL_SERVER_URL, job_environment
-    from compiler.workspace import load_workspace
+    from compiler.local.runjob import LOCAL_MODEL_SERVER_URL, job_environment
+    from compiler.validation.workspace_config import load_workspace
 
     monkeypatch.delenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", raising=False)
     workspace = load_workspace(repo_root)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.runjob import job_environment
-from compiler.workspace import load_workspace
+from compiler.local.runjob import job_environment
+from compiler.validation.workspace_config import load_workspace
 
 
 def test_the_environment_tracking_uri_reaches_the_job(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from compiler.validate import validate_workspace
-from compiler.workspace import load_workspace
+from compiler.validation.validate import validate_workspace
+from compiler.validation.workspace_config import load_workspace
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
 
