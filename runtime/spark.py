@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
+SPARK_LOG_LEVEL_ENV = "NDRC_SPARK_LOG_LEVEL"
 BASE_CONFIG: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
@@ -40,5 +42,7 @@ def build_spark_session(
     session = builder.getOrCreate()
     for key in ("spark.sql.session.timeZone", "spark.sql.sources.partitionOverwriteMode"):
         session.conf.set(key, settings[key])
-    session.sparkContext.setLogLevel("ERROR")
+    # A failed task is logged by the executor with its whole Java stack trace; the job reports the
+    # cause in one line instead. NDRC_SPARK_LOG_LEVEL=ERROR (or WARN, INFO) brings Spark's logs back.
+    session.sparkContext.setLogLevel(os.environ.get(SPARK_LOG_LEVEL_ENV) or "FATAL")
     return session
