@@ -146,5 +146,7 @@ def corrupt_input_as_error(storage: Storage, prefix: str | None = None) -> Itera
         if cause is None:
             raise
         found = _READ_FAILURE.search(text)
-        name = _storage_uri(storage, found["file"]) if found else (first_corrupt_gzip(storage, prefix) if prefix else None)
+        name = (
+            _storage_uri(storage, found["file"]) if found else (first_corrupt_gzip(storage, prefix) if prefix else None)
+        )
         raise RuntimeJobError(f"{name or prefix or 'an input file'}: corrupt gzip ({cause})") from None

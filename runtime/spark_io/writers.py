@@ -44,7 +44,10 @@ def batch_folders(storage: Storage, prefix: str, keys: Sequence[str], mini_batch
             name = f"mini_batch_id={escape_partition_value(mini_batch_id)}/"
             return [folder + name for folder in folders if storage.exists(folder + name)]
         folders = [
-            sub for folder in folders for sub in storage.list_dirs(folder) if sub.rstrip("/").rsplit("/", 1)[-1].startswith(f"{key}=")
+            sub
+            for folder in folders
+            for sub in storage.list_dirs(folder)
+            if sub.rstrip("/").rsplit("/", 1)[-1].startswith(f"{key}=")
         ]
     return []
 

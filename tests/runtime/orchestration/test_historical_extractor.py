@@ -251,5 +251,6 @@ def test_the_same_batch_on_two_days_is_emitted_once(tmp_path: Path) -> None:
 
 def test_input_prefix_without_the_project_segment_names_the_layout(local_batches: LocalStorage) -> None:
     request = _request(input_s3_prefix="s3://ingest/paloalto/acme/finance/")
-    with pytest.raises(RuntimeJobError, match=r"must end with the project segment 'ndr-acme'.*<org1>/<org2>/<project_name>/"):
+    expected = r"must end with the project segment 'ndr-acme'.*<org1>/<org2>/<project_name>/"
+    with pytest.raises(RuntimeJobError, match=expected):
         run_extractor(request, storage=local_batches, ddb_client=None, table_name="unused")

@@ -54,7 +54,13 @@ def test_panos_native_timestamps(spark: Any, storage: Any, jsonl_gz: Any) -> Non
     ]
     got = {r["name"]: r["event_start"] for r in typed_rows(spark, storage, jsonl_gz, rows)}
     moment = datetime(2025, 1, 15, 10, 0)
-    assert got == {"a_panos": moment, "b_iso": moment, "c_epoch": moment, "d_panos_bad_day": None, "e_panos_short": None}
+    assert got == {
+        "a_panos": moment,
+        "b_iso": moment,
+        "c_epoch": moment,
+        "d_panos_bad_day": None,
+        "e_panos_short": None,
+    }
 
 
 def test_trailing_newline_is_kept_for_the_ip_check(spark: Any, storage: Any, jsonl_gz: Any) -> None:
