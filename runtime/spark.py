@@ -12,6 +12,9 @@ BASE_CONFIG: dict[str, str] = {
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.sql.adaptive.enabled": "true",
+    # AQE would replace a stage whose output is empty by an empty relation, dropping the Observation
+    # (row counts) inside it: metrics would lose rows_in when no row survives the filters.
+    "spark.sql.adaptive.optimizer.excludedRules": "org.apache.spark.sql.execution.adaptive.AQEPropagateEmptyRelation",
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
 }
@@ -40,7 +43,11 @@ def build_spark_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    for key in ("spark.sql.session.timeZone", "spark.sql.sources.partitionOverwriteMode"):
+    for key in (
+        "spark.sql.session.timeZone",
+        "spark.sql.sources.partitionOverwriteMode",
+        "spark.sql.adaptive.optimizer.excludedRules",
+    ):
         session.conf.set(key, settings[key])
     # A failed task is logged by the executor with its whole Java stack trace; the job reports the
     # cause in one line instead. NDRC_SPARK_LOG_LEVEL=ERROR (or WARN, INFO) brings Spark's logs back.
