@@ -138,6 +138,12 @@ class LocalStorage:
             return 0
         count = len(self.list_objects(as_dir(uri)))
         self.fs.rm(rel, recursive=True)
+        # like S3, where a prefix with no objects does not exist: no empty `dt=` folder is left behind
+        parent = (self.root / rel).parent
+        bucket = self.root / rel.split("/", 1)[0]
+        while parent != bucket and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
         return count
 
     def read_bytes(self, uri: str) -> bytes:

@@ -50,6 +50,13 @@ def test_rerun_on_another_dt_leaves_one_copy(spark: Any, storage: LocalStorage) 
     assert storage.local_path(OUT + "feature_spec_version=v1/dt=2025-01-15/mini_batch_id=b2").is_dir()
 
 
+def test_a_moved_batch_leaves_no_empty_date_folder(spark: Any, storage: LocalStorage) -> None:
+    write(spark, storage, rows("b1", "2025-01-15", 5), "b1")
+    write(spark, storage, rows("b1", "2025-01-16", 5), "b1")
+    assert not storage.local_path(OUT + "feature_spec_version=v1/dt=2025-01-15").exists()
+    assert storage.list_dirs(OUT + "feature_spec_version=v1/") == [OUT + "feature_spec_version=v1/dt=2025-01-16/"]
+
+
 def test_window_label_partitions(spark: Any, storage: LocalStorage) -> None:
     first = [r for w in ("2025-01-15T10:08Z", "2025-01-15T10:23Z") for r in rows("b1", "2025-01-15", 30, w)]
     write(spark, storage, first, "b1", partition_keys=("window_label",))
