@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.errors import JobUsageError, RuntimeJobError
+from runtime.orchestration.batch_key import representative_object
 from runtime.orchestration.window import batch_window, to_utc
 from runtime.storage import Storage, as_dir
 
@@ -54,7 +55,7 @@ def resolve_batch(
     if bool(batch_start_ts_iso) != bool(batch_end_ts_iso):
         raise JobUsageError("pass both --batch-start-ts-iso and --batch-end-ts-iso, or neither")
     if not batch_start_ts_iso:
-        first = storage.first_object(prefix) if prefix else None
+        first = (representative_object(storage, prefix) or storage.first_object(prefix)) if prefix else None
         if first is None:
             raise RuntimeJobError("no batch window given and no object under --mini-batch-s3-prefix to derive it from")
         batch_start_ts_iso, batch_end_ts_iso = batch_window(first.last_modified)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
+SPARK_LOG_LEVEL_ENV = "NDRC_SPARK_LOG_LEVEL"
 BASE_CONFIG: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.sql.adaptive.enabled": "true",
+    # AQE would replace a stage whose output is empty by an empty relation, dropping the Observation
+    # (row counts) inside it: metrics would lose rows_in when no row survives the filters.
+    "spark.sql.adaptive.optimizer.excludedRules": "org.apache.spark.sql.execution.adaptive.AQEPropagateEmptyRelation",
     "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
 }
@@ -38,7 +43,13 @@ def build_spark_session(
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    for key in ("spark.sql.session.timeZone", "spark.sql.sources.partitionOverwriteMode"):
+    for key in (
+        "spark.sql.session.timeZone",
+        "spark.sql.sources.partitionOverwriteMode",
+        "spark.sql.adaptive.optimizer.excludedRules",
+    ):
         session.conf.set(key, settings[key])
-    session.sparkContext.setLogLevel("ERROR")
+    # A failed task is logged by the executor with its whole Java stack trace; the job reports the
+    # cause in one line instead. NDRC_SPARK_LOG_LEVEL=ERROR (or WARN, INFO) brings Spark's logs back.
+    session.sparkContext.setLogLevel(os.environ.get(SPARK_LOG_LEVEL_ENV) or "FATAL")
     return session

@@ -11,9 +11,29 @@ from pyspark.sql import functions as F
 from runtime.ports import PortList
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-IPV4_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}$"
+_IPV4_BODY = rf"({_OCTET}\.){{3}}{_OCTET}"
 _H = "[0-9A-Fa-f]{1,4}"
-IPV6_PATTERN = rf"^(({_H}:){{7}}{_H}|({_H}:){{0,6}}{_H}?::({_H}:){{0,6}}{_H}?|::)$"
+
+
+def _ipv6_body() -> str:
+    """Every form Python's `ipaddress.IPv6Address` accepts (scope ids `%eth0` aside).
+
+    Eight groups, or `::` standing for at least one zero group between k leading and m trailing
+    groups (k + m <= 7); an IPv4 tail counts as two groups (six groups before it, or k + m <= 5).
+    """
+    forms = [rf"({_H}:){{7}}{_H}", rf"({_H}:){{6}}{_IPV4_BODY}"]
+    for k in range(8):
+        left = rf"({_H}:){{{k - 1}}}{_H}" if k else ""
+        right = rf"({_H}(:{_H}){{0,{6 - k}}})?" if k < 7 else ""
+        forms.append(f"{left}::{right}")
+        if k <= 5:
+            forms.append(rf"{left}::({_H}:){{0,{5 - k}}}{_IPV4_BODY}")
+    return "|".join(f"({form})" for form in forms)
+
+
+# \A and \z, not ^ and $: Java's `$` also matches before a final newline ("10.1.0.5\n").
+IPV4_PATTERN = rf"\A{_IPV4_BODY}\z"
+IPV6_PATTERN = rf"\A({_ipv6_body()})\z"
 
 
 def is_valid_ip(column: Column) -> Column:

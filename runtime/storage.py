@@ -62,6 +62,8 @@ class Storage(Protocol):
     def spark_uri(self, uri: str) -> str: ...
     def list_dirs(self, uri: str) -> list[str]: ...
     def first_object(self, uri: str) -> ObjectInfo | None: ...
+    def list_objects(self, uri: str) -> list[ObjectInfo]: ...
+    def delete_prefix(self, uri: str) -> int: ...
     def read_bytes(self, uri: str) -> bytes: ...
     def write_bytes(self, uri: str, data: bytes) -> None: ...
     def exists(self, uri: str) -> bool: ...
@@ -89,7 +91,9 @@ class LocalStorage:
         return self.root / self._rel(uri)
 
     def spark_uri(self, uri: str) -> str:
-        path = self.local_path(uri).as_uri()
+        # Not Path.as_uri(): Hadoop does not decode percent-escapes, so a space in the root or a `=`/`+`
+        # in a batch id would name another path. Hadoop's Path quotes the plain path itself.
+        path = "file://" + str(self.local_path(uri))
         return path + "/" if uri.endswith("/") and not path.endswith("/") else path
 
     def list_dirs(self, uri: str) -> list[str]:
@@ -111,6 +115,36 @@ class LocalStorage:
             if entry["type"] == "directory" and (found := self._first_below(entry["name"])):
                 return found
         return None
+
+    def list_objects(self, uri: str) -> list[ObjectInfo]:
+        """Every file below the folder `uri`, sorted by URI."""
+        rel = self._rel(uri)
+        if not self.fs.isdir(rel):
+            return []
+        found = self.fs.find(rel, detail=True)
+        return sorted(
+            (
+                ObjectInfo(self._uri(name), int(e["size"]), datetime.fromtimestamp(float(e["mtime"]), tz=UTC))
+                for name, e in found.items()
+                if e["type"] == "file"
+            ),
+            key=lambda info: info.uri,
+        )
+
+    def delete_prefix(self, uri: str) -> int:
+        """Remove the folder `uri` and everything below it; the number of files removed."""
+        rel = self._rel(uri)
+        if not self.fs.isdir(rel):
+            return 0
+        count = len(self.list_objects(as_dir(uri)))
+        self.fs.rm(rel, recursive=True)
+        # like S3, where a prefix with no objects does not exist: no empty `dt=` folder is left behind
+        parent = (self.root / rel).parent
+        bucket = self.root / rel.split("/", 1)[0]
+        while parent != bucket and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+        return count
 
     def read_bytes(self, uri: str) -> bytes:
         try:
@@ -161,6 +195,31 @@ class S3Storage:
             modified = obj["LastModified"].astimezone(UTC)
             return ObjectInfo(f"s3://{loc.bucket}/{obj['Key']}", int(obj["Size"]), modified)
         return None
+
+    def list_objects(self, uri: str) -> list[ObjectInfo]:
+        """Every object below the folder `uri` (folder markers left out), sorted by URI."""
+        loc = parse_s3_uri(as_dir(uri))
+        return sorted(
+            (
+                ObjectInfo(f"s3://{loc.bucket}/{obj['Key']}", int(obj["Size"]), obj["LastModified"].astimezone(UTC))
+                for page in self._pages(as_dir(uri))
+                for obj in page.get("Contents", [])
+                if not obj["Key"].endswith("/")
+            ),
+            key=lambda info: info.uri,
+        )
+
+    def delete_prefix(self, uri: str) -> int:
+        """Delete every object below the folder `uri` (DeleteObjects, 1,000 keys a request)."""
+        loc = parse_s3_uri(as_dir(uri))
+        keys = [obj["Key"] for page in self._pages(as_dir(uri)) for obj in page.get("Contents", [])]
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": key} for key in keys[start : start + 1000]]
+            response = self.client.delete_objects(Bucket=loc.bucket, Delete={"Objects": chunk, "Quiet": True})
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise StorageError(f"cannot delete s3://{loc.bucket}/{first['Key']}: {first.get('Message')}")
+        return sum(not key.endswith("/") for key in keys)
 
     def read_bytes(self, uri: str) -> bytes:
         loc = parse_s3_uri(uri)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from runtime.jobs import (
     delta_builder,
+    fg_a_builder,
     fg_b_builder,
     fg_c_builder,
     if_training,
@@ -28,6 +29,7 @@ REGISTRY: dict[str, Job] = {
         pipeline_backfill_historical_extractor.JOB,
         delta_builder.JOB,
         pair_counts_builder.JOB,
+        fg_a_builder.JOB,
         fg_b_builder.JOB,
         fg_c_builder.JOB,
         machine_inventory_unload.JOB,

@@ -8,6 +8,7 @@ from datetime import date
 
 from runtime.contract import BATCH_FILE_SUFFIX, BATCH_KEY_LAYOUT, org_key
 from runtime.errors import BatchKeyError
+from runtime.storage import ObjectInfo, Storage, as_dir
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
 
@@ -77,3 +78,16 @@ def parse_batch_key(s3_key: str, bucket: str | None = None) -> BatchKey:
     if any(not _SEGMENT.match(v) for v in vendor):
         raise _fail(s3_key, f"vendor prefix {'/'.join(vendor)!r} has an empty or unexpected segment")
     return BatchKey(bucket, "/".join(vendor), org1, org2, project, batch_date, batch_id, file_name)
+
+
+def representative_object(storage: Storage, folder: str) -> ObjectInfo | None:
+    """The batch file whose LastModified stands for the batch: the latest `.json.gz` directly in the
+    folder (ties: the last by key), so the window covers the whole batch. Sidecars (`_manifest.json`,
+    `00README.txt`), folder markers and sub-folders are ignored. One listing of the folder."""
+    folder = as_dir(folder)
+    files = [
+        info
+        for info in storage.list_objects(folder)
+        if info.uri.endswith(FILE_SUFFIX) and "/" not in info.uri[len(folder) :]
+    ]
+    return max(files, key=lambda info: (info.last_modified, info.uri), default=None)

@@ -16,7 +16,7 @@ from typing import Any
 from runtime.errors import BatchKeyError, RuntimeJobError
 from runtime.jsonlog import log
 from runtime.orchestration import callback
-from runtime.orchestration.batch_key import parse_batch_key
+from runtime.orchestration.batch_key import FILE_SUFFIX, LAYOUT, parse_batch_key, representative_object
 from runtime.orchestration.resolve import ProjectResolver
 from runtime.orchestration.window import batch_window
 from runtime.storage import Storage, join, parse_s3_uri
@@ -52,9 +52,9 @@ def days(start: date, end: date) -> Iterator[date]:
 
 
 def _window(storage: Storage, folder: str, resolver: ProjectResolver) -> dict[str, str]:
-    first = storage.first_object(folder)
+    first = representative_object(storage, folder)
     if first is None:
-        raise BatchKeyError(f"batch folder {folder} holds no objects")
+        raise BatchKeyError(f"batch folder {folder} holds no {FILE_SUFFIX} objects")
     loc = parse_s3_uri(first.uri)
     key = parse_batch_key(loc.key, bucket=loc.bucket)
     if key.project_name != resolver.project_name:
@@ -85,8 +85,38 @@ def enumerate_windows(
                 except BatchKeyError as err:
                     skipped.append({"folder": folder, "reason": str(err)})
                     log("batch_folder_skipped", level="warning", folder=folder, reason=str(err))
+    windows = once_per_batch(windows, skipped)
     windows.sort(key=lambda w: (w["batch_start_ts_iso"], w["batch_end_ts_iso"], w["mini_batch_id"]))
     return windows, skipped
+
+
+def once_per_batch(windows: list[dict[str, str]], skipped: list[dict[str, str]]) -> list[dict[str, str]]:
+    """One window per batch (project, org1, org2, mini_batch_id): a batch whose folder appears under two
+    days keeps the folder with the latest representative object; the other is listed in `skipped`."""
+    chosen: dict[tuple[str, ...], dict[str, str]] = {}
+    for window in windows:
+        key = (window["project_name"], window["org1"], window["org2"], window["mini_batch_id"])
+        kept = chosen.setdefault(key, window)
+        if kept is window:
+            continue
+        newer, older = (window, kept) if window["batch_end_ts_iso"] > kept["batch_end_ts_iso"] else (kept, window)
+        chosen[key] = newer
+        reason = f"mini_batch_id {window['mini_batch_id']!r} also under {newer['mini_batch_s3_prefix']} (later objects)"
+        skipped.append({"folder": older["mini_batch_s3_prefix"], "reason": reason})
+        log("batch_folder_skipped", level="warning", folder=older["mini_batch_s3_prefix"], reason=reason)
+    return list(chosen.values())
+
+
+def explicit_input_prefix(prefix: str, project_name: str) -> str:
+    """`--input-s3-prefix` must name the project's folder; anything else would silently find nothing."""
+    folder = prefix.rstrip("/") + "/"
+    if folder.rstrip("/").rsplit("/", 1)[-1] != project_name:
+        expected = LAYOUT.split("YYYY/")[0]
+        raise RuntimeJobError(
+            f"--input-s3-prefix {prefix} must end with the project segment {project_name!r}: "
+            f"s3://<bucket>/{expected} (batch keys: {LAYOUT})"
+        )
+    return folder
 
 
 def output_uri(prefix: str, request: ExtractorRequest) -> str:
@@ -108,7 +138,10 @@ def run_extractor(
         resolver = ProjectResolver(
             request.project_name, ddb_client, table_name, routing_table, request.feature_spec_version
         )
-        prefixes = [request.input_s3_prefix.rstrip("/") + "/"] if request.input_s3_prefix else resolver.input_prefixes()
+        if request.input_s3_prefix:
+            prefixes = [explicit_input_prefix(request.input_s3_prefix, request.project_name)]
+        else:
+            prefixes = resolver.input_prefixes()
         log(
             "extractor_started",
             project_name=request.project_name,

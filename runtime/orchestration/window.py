@@ -33,10 +33,9 @@ def to_utc(source_ts: datetime | str | int | float) -> datetime:
 
 def iso_z(moment: datetime) -> str:
     """ISO-8601 UTC with `Z`; milliseconds only when the time has a fraction of a second."""
-    moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(UTC).replace(tzinfo=None)
+    # isoformat, not strftime: %Y does not zero-pad years before 1000 on every platform
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds") + "Z"
 
 
 def floor_to_cron(moment: datetime) -> datetime:
@@ -44,7 +43,12 @@ def floor_to_cron(moment: datetime) -> datetime:
     earlier = [m for m in WINDOW_FLOOR_MINUTES if m <= moment.minute]
     if earlier:
         return moment.replace(minute=earlier[-1])
-    return (moment - timedelta(hours=1)).replace(minute=WINDOW_FLOOR_MINUTES[-1])
+    try:
+        return (moment - timedelta(hours=1)).replace(minute=WINDOW_FLOOR_MINUTES[-1])
+    except OverflowError:
+        raise BatchTimestampError(
+            f"source timestamp {iso_z(moment)} has no batch window: its window would start before year 1"
+        ) from None
 
 
 def batch_window(source_ts: datetime | str | int | float) -> tuple[str, str]:

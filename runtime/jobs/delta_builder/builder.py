@@ -16,7 +16,7 @@ from runtime.jobs.delta_builder.spec import CANONICAL_FIELDS, OPTIONAL_CANONICAL
 from runtime.jsonlog import log
 from runtime.operators import apply_operators
 from runtime.spark_io.batch_columns import BATCH_COLUMNS, BuildResult, with_batch_columns
-from runtime.spark_io.readers import read_canonical
+from runtime.spark_io.readers import corrupt_input_as_error, read_canonical
 from runtime.spark_io.writers import write_metrics, write_partitioned
 from runtime.storage import Storage
 
@@ -65,7 +65,8 @@ def build_delta_frame(
 
 def run_delta_builder(spark: Any, spec: DeltaJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
     frame, dq, rows_out = build_delta_frame(spark, spec, batch, storage)
-    keys = write_partitioned(frame, spec.output, storage, JOB)
+    with corrupt_input_as_error(storage, batch.mini_batch_s3_prefix or spec.input.s3_prefix):
+        keys = write_partitioned(frame, spec.output, storage, JOB, batch.mini_batch_id)
     metrics: dict[str, Any] = {
         **batch.metrics_header(JOB),
         **dq_report(dq.observation.get, dq.enabled),

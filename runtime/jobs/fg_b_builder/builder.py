@@ -349,8 +349,8 @@ def run_fg_b_builder(
         mapping = read_machine_mapping(spark, storage, spec, machine_mapping_prefix, run)
     host, segment = build_baselines(rows, mapping, spec, run, metrics, segments)
     host_out, segment_out = dataset_output(spec, HOST_DATASET), dataset_output(spec, SEGMENT_DATASET)
-    keys = write_partitioned(with_run_columns(host, run), host_out, storage, JOB)
-    write_partitioned(with_run_columns(segment, run), segment_out, storage, JOB)
+    keys = write_partitioned(with_run_columns(host, run), host_out, storage, JOB, run.mini_batch_id)
+    write_partitioned(with_run_columns(segment, run), segment_out, storage, JOB, run.mini_batch_id)
     counts = (
         host.groupBy("baseline_horizon", "baseline_source").agg(F.countDistinct("host_ip").alias("hosts")).collect()
     )

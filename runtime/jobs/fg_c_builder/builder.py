@@ -250,7 +250,7 @@ def run_fg_c_builder(spark: Any, spec: FgCJobSpec, batch: BatchContext, storage:
         log("fg_c_no_baselines", fg_b=root, dt=batch.dt)
     segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
     features = build_features(rows, host, segment, spec, metrics, segments)
-    keys = write_partitioned(features, spec.output, storage, JOB)
+    keys = write_partitioned(features, spec.output, storage, JOB, batch.mini_batch_id)
     counts = (
         features.agg(
             F.count(F.lit(1)).alias("rows_out"),

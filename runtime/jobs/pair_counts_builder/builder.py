@@ -14,13 +14,14 @@ from runtime.errors import RuntimeJobError, SpecError
 from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec, Segment, SegmentMapping, parse_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult, with_batch_columns
-from runtime.spark_io.readers import read_canonical
-from runtime.spark_io.writers import write_metrics, write_partitioned
+from runtime.spark_io.readers import corrupt_input_as_error, read_canonical
+from runtime.spark_io.writers import metric_row, write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match
 from runtime.storage import Storage, join
 
 JOB = "pair_counts_builder"
 PAIR_KEYS: tuple[str, ...] = ("source_ip", "destination_ip", "destination_port")
+OBSERVED_COUNTS: tuple[str, ...] = ("rows_in", "null_ips", "null_destination_port")
 
 
 def input_prefix(spec: PairCountsJobSpec, batch: BatchContext) -> str:
@@ -84,8 +85,10 @@ def run_pair_counts_builder(spark: Any, spec: PairCountsJobSpec, batch: BatchCon
         kept = kept.filter(~null_port)
     segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
     counts = with_batch_columns(count_pairs(kept, spec, segments), batch)
-    keys = write_partitioned(counts, spec.output, storage, JOB)
-    values = {k: int(v or 0) for k, v in observation.get.items()}
+    with corrupt_input_as_error(storage, prefix):
+        keys = write_partitioned(counts, spec.output, storage, JOB, batch.mini_batch_id)
+    # an empty input never runs the observed stage: the counts are then zeros, not missing keys
+    values = metric_row(observation.get, OBSERVED_COUNTS)
     metrics: dict[str, Any] = {
         **batch.metrics_header(JOB),
         "filters": {

@@ -7,9 +7,10 @@ from typing import Any
 import boto3
 import pytest
 
-from runtime.config import JobPayload, ProjectParameters, load_job_spec, load_job_specs, resolve_table_name
+from runtime.config import ProjectParameters, load_job_spec, load_job_specs, resolve_table_name
 from runtime.errors import RuntimeJobError, SpecError, SpecNotFoundError, SpecTableNotConfiguredError
 from runtime.jobs.delta_builder.spec import DeltaJobSpec
+from runtime.jobs.fg_a_builder.spec import FgAJobSpec
 from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec
 
 pytestmark = pytest.mark.emulator
@@ -36,6 +37,8 @@ PAIRS = {
     },
     "pair_counts_output": {"s3_prefix": "s3://out/pairs/"},
 }
+
+FG_A = {"delta_s3_prefix": "s3://d/", "output_s3_prefix": "s3://fa/"}
 
 
 def test_table_name_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,11 +71,8 @@ def test_table_name_from_environment(params_table: str, ddb_put: Any, monkeypatc
     )
     monkeypatch.setenv("ML_PROJECTS_PARAMETERS_TABLE_NAME", params_table)
     spec = load_job_spec("ndr-prod", "fg_a_builder", "v2")
-    assert isinstance(spec, JobPayload) and spec.feature_spec_version == "v2"
-    assert spec.first_str("delta_input.s3_prefix", "delta_s3_prefix") == "s3://d/"
-    assert spec.require_str("fg_a_output.s3_prefix") == "s3://fa/"
-    with pytest.raises(SpecError, match=r"ndr-prod/fg_a_builder#v2: spec.lookback30d.s3_prefix is required"):
-        spec.require("lookback30d.s3_prefix")
+    assert isinstance(spec, FgAJobSpec) and spec.feature_spec_version == "v2"
+    assert (spec.delta_prefix, spec.output.s3_prefix) == ("s3://d/", "s3://fa/")
 
 
 def test_legacy_unversioned_fallback(params_table: str, ddb_put: Any) -> None:
@@ -157,13 +157,13 @@ def test_batch_loader_reads_all_and_retries_unprocessed(params_table: str, ddb_p
 
 
 def test_batch_loader_reports_every_missing_job(params_table: str, ddb_put: Any) -> None:
-    ddb_put(params_table, {"project_name": "p", "job_name": "fg_a_builder#v1", "spec": {}})
+    ddb_put(params_table, {"project_name": "p", "job_name": "fg_a_builder#v1", "spec": FG_A})
     with pytest.raises(SpecNotFoundError, match=r"\['fg_b_builder#v1', 'fg_c_builder#v1'\]"):
         load_job_specs("p", ["fg_a_builder", "fg_b_builder", "fg_c_builder"], "v1", table_name=params_table)
 
 
 def test_batch_loader_gives_up_after_max_attempts(params_table: str, ddb_put: Any) -> None:
-    ddb_put(params_table, {"project_name": "p", "job_name": "fg_a_builder#v1", "spec": {}})
+    ddb_put(params_table, {"project_name": "p", "job_name": "fg_a_builder#v1", "spec": FG_A})
     client = ThrottlingClient(boto3.client("dynamodb"))
     with pytest.raises(SpecError, match="still unprocessed after 2 attempts"):
         load_job_specs(

@@ -52,3 +52,10 @@ def test_start_is_latest_floor_minute_not_after_source(moment: datetime) -> None
     assert start.minute in FLOOR_MINUTES and start.second == 0
     assert start <= end < start + timedelta(minutes=15)
     assert abs((end - moment).total_seconds()) < 0.001
+
+
+def test_a_window_before_year_one_is_a_readable_error() -> None:
+    from runtime.errors import BatchTimestampError
+
+    with pytest.raises(BatchTimestampError, match=r"0001-01-01T00:05:00Z has no batch window"):
+        batch_window("0001-01-01T00:05Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -142,10 +143,10 @@ def test_s3_routing_resolution_and_listing_cost(
     b2 = next(w for w in result.windows if w["mini_batch_id"] == "b2")
     assert (b2["batch_start_ts_iso"], b2["batch_end_ts_iso"]) == batch_window(modified)
     assert b2["mini_batch_s3_prefix"] == f"s3://ingest-x/{day}/b2/"
-    # one delimiter listing for the day + one bounded listing per folder, whatever the file count
+    # one delimiter listing for the day + one listing (one page of up to 1,000 keys) per folder
     assert len(listings) == 3
     queries = [p["query_string"] for p in listings]
-    assert queries[0]["delimiter"] == "/" and all(q.get("max-keys") == 10 for q in queries[1:])
+    assert queries[0]["delimiter"] == "/" and [q["prefix"].rsplit("/", 2)[-2] for q in queries[1:]] == ["b1", "b2"]
     stored = json.loads(
         s3.get_object(Bucket="artifacts-x", Key="backfill/ndr-acme/windows_20250115_20250115.json")["Body"].read()
     )
@@ -219,3 +220,37 @@ def test_extractor_spec_nested_prefixes_win_over_project_defaults(
     )
     assert [w["mini_batch_id"] for w in result.windows] == ["b9"]
     assert result.output_uri == "s3://out-n/w/ndr-nested/windows_20250115_20250115.json"
+
+
+def test_representative_object_is_the_latest_batch_file_and_sidecars_are_ignored(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "s3")
+    folder = f"{PREFIX}2025/01/15/b7/"
+    times = {"_manifest.json": 1736935000, "part-00000.json.gz": 1736935500, "part-00001.json.gz": 1736935800,
+             "zz-notes.txt": 1736936400}
+    for name, mtime in times.items():
+        storage.write_bytes(folder + name, b"x")
+        os.utime(storage.local_path(folder + name), (mtime, mtime))
+    result = run_extractor(_request(), storage=storage, ddb_client=None, table_name="unused")
+    [window] = result.windows
+    assert (window["batch_start_ts_iso"], window["batch_end_ts_iso"]) == batch_window(1736935800)
+    assert result.skipped == []
+
+
+def test_the_same_batch_on_two_days_is_emitted_once(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "s3")
+    for day, mtime in (("2025/01/15", 1736985400), ("2025/01/16", 1736986000)):  # 23:56:40, 00:06:40
+        uri = f"{PREFIX}{day}/b9/part-00000.json.gz"
+        storage.write_bytes(uri, b"x")
+        os.utime(storage.local_path(uri), (mtime, mtime))
+    result = run_extractor(_request(), storage=storage, ddb_client=None, table_name="unused")
+    [window] = result.windows
+    assert window["mini_batch_s3_prefix"] == f"{PREFIX}2025/01/16/b9/"
+    assert [s["folder"] for s in result.skipped] == [f"{PREFIX}2025/01/15/b9/"]
+    assert "also under" in result.skipped[0]["reason"]
+
+
+def test_input_prefix_without_the_project_segment_names_the_layout(local_batches: LocalStorage) -> None:
+    request = _request(input_s3_prefix="s3://ingest/paloalto/acme/finance/")
+    expected = r"must end with the project segment 'ndr-acme'.*<org1>/<org2>/<project_name>/"
+    with pytest.raises(RuntimeJobError, match=expected):
+        run_extractor(request, storage=local_batches, ddb_client=None, table_name="unused")

@@ -57,6 +57,8 @@ def table(aws_env: str) -> str:
     )
     return name
 
+FG_A = {"delta_s3_prefix": "s3://d/", "output_s3_prefix": "s3://fa/"}
+
 
 INVENTORY_UNLOAD_SPEC = {
     "redshift": {
@@ -99,8 +101,8 @@ def test_all_present_in_one_batch_get(table: str, capsys: pytest.CaptureFixture[
     put(table, "project_parameters#v1", {"defaults": {"HistoricalInputS3Prefix": "s3://h/"}})
     put(table, "delta_builder#v1", DELTA)
     put(table, "pair_counts_builder", PAIRS)  # legacy unversioned item
-    put(table, "fg_a_builder#v1", {"eps": 1})
-    put(table, "fg_a_builder", {"eps": 0})  # the versioned item wins over the legacy one
+    put(table, "fg_a_builder#v1", {**FG_A, "eps": 1})
+    put(table, "fg_a_builder", {**FG_A, "eps": 0})  # the versioned item wins over the legacy one
     jobs = "project_parameters,delta_builder, pair_counts_builder,fg_a_builder"
     assert main(entry(table, jobs)) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -123,7 +125,7 @@ def test_all_present_in_one_batch_get(table: str, capsys: pytest.CaptureFixture[
 
 
 def test_every_missing_spec_is_listed(table: str, capsys: pytest.CaptureFixture[str]) -> None:
-    put(table, "fg_a_builder#v1", {})
+    put(table, "fg_a_builder#v1", FG_A)
     code = main(entry(table, "delta_builder,fg_a_builder,fg_b_builder,project_parameters"))
     captured = capsys.readouterr()
     record = last_log(captured.err)

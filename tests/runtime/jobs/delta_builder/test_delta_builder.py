@@ -274,3 +274,25 @@ def test_partition_key_must_be_an_output_column(spark: Any, storage: Any, jsonl_
     write_batch(storage, jsonl_gz, "b4", BATCH_1[:1])
     with pytest.raises(SpecError, match=r"partition_keys \['window_label'\] are not output columns"):
         run_delta_builder(spark, DeltaJobSpec.from_payload({**payload, "operators": []}, "t"), batch("b4"), storage)
+
+
+def test_special_characters_in_the_root_and_the_batch_id(spark: Any, tmp_path: Any, jsonl_gz: Any) -> None:
+    from runtime.storage import LocalStorage
+
+    storage = LocalStorage(tmp_path / "storage root")
+    storage.write_bytes("s3://config/port_sets.json", json.dumps({"port_sets": {"web": [80, 443]}}).encode())
+    batch_id = "id=a+b"
+    write_batch(storage, jsonl_gz, batch_id, BATCH_1)
+    result = run_delta_builder(spark, DeltaJobSpec.from_payload(PAYLOAD, "test"), batch(batch_id), storage)
+    assert result.metrics["rows_in"] == 4 and result.metrics["rows_out"] == 4
+    assert {r["mini_batch_id"] for r in output(spark, storage).collect()} == {batch_id}
+
+
+def test_corrupt_gzip_fails_in_one_line_without_a_stack_trace(
+    spark: Any, storage: Any, spec: DeltaJobSpec, capfd: pytest.CaptureFixture[str]
+) -> None:
+    storage.write_bytes(f"{batch('b5').mini_batch_s3_prefix}part-00000.json.gz", b'{"src": "10.0.0.1"}\n')
+    with pytest.raises(RuntimeJobError) as raised:
+        run_delta_builder(spark, spec, batch("b5"), storage)
+    assert str(raised.value) == f"{batch('b5').mini_batch_s3_prefix}part-00000.json.gz: corrupt gzip (not a gzip file)"
+    assert "\tat " not in capfd.readouterr().err  # the executor's Java stack trace is not logged

@@ -173,3 +173,17 @@ def test_segment_file_and_mini_batch_prefix_layout(spark: Any, storage: Any, jso
     )
     run_pair_counts_builder(spark, spec, batch, storage)
     assert [(r[3], r[4], r[5]) for r in counts(spark, storage)] == [("dc", "dc", 2), ("dc", "unmapped", 1)]
+
+
+@pytest.mark.parametrize(
+    ("body", "rows_in"),
+    [(b"", 0), (b"garbage\nnot json either\n", 2)],
+    ids=["zero_rows", "only_garbage"],
+)
+def test_metrics_keep_every_count_when_nothing_survives(spark: Any, storage: Any, body: bytes, rows_in: int) -> None:
+    import gzip
+
+    storage.write_bytes("s3://ingest/pairs/b1/part-00000.json.gz", gzip.compress(body, mtime=0))
+    result = run_pair_counts_builder(spark, make_spec(), BATCH, storage)
+    metrics = json.loads(storage.read_bytes(result.metrics_uri))
+    assert (metrics["rows_in"], metrics["null_ips"], metrics["null_destination_port"]) == (rows_in, rows_in, rows_in)

@@ -1,0 +1,277 @@
+"""FG-A builder: per host and 15-minute window, trailing 15m/1h/8h/24h metrics over the delta rows.
+
+Trailing window `h` of the window starting at W (the batch start floored to 08/23/38/53) holds the delta
+rows of every batch whose `batch_start_ts` is in (W - h, W]: the last h/15m batch windows, this one
+included. A host gets a row when it has delta rows in this window (15m).
+
+Distinct counts avoid Spark's per-distinct row expansion: rows are first reduced to one row per
+(host, value) with the latest batch start it was seen in; a value is in window h iff that is > W - h.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Observation
+from pyspark.sql import functions as F
+
+from runtime.batch import BatchContext
+from runtime.jobs.fg_a_builder.delta_reader import read_delta
+from runtime.jobs.fg_a_builder.spec import HORIZON_MINUTES, FgAJobSpec
+from runtime.jobs.pair_counts_builder.builder import load_segments
+from runtime.jobs.pair_counts_builder.spec import Segment
+from runtime.jsonlog import log
+from runtime.orchestration.window import floor_to_cron, iso_z, to_utc
+from runtime.spark_io.batch_columns import BuildResult
+from runtime.spark_io.readers import corrupt_input_as_error
+from runtime.spark_io.writers import write_metrics, write_partitioned
+from runtime.sparkexpr import in_cidrs
+from runtime.storage import Storage
+
+JOB = "fg_a_builder"
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "host_ip",
+    "window_label",
+    "window_start_ts",
+    "window_end_ts",
+    "project_name",
+    "feature_spec_version",
+    "mini_batch_id",
+    "dt",
+    "segment",
+    "is_vdi",
+)
+LAST = "_last_batch_start"
+
+
+def metric_names(spec: FgAJobSpec) -> list[str]:
+    """Metric names (without the `_w_<size>` suffix), in output order."""
+    names = [
+        "sessions_cnt",
+        "bytes_src_sum",
+        "bytes_dst_sum",
+        "distinct_peers_cnt",
+        "distinct_peer_ports_cnt",
+        "distinct_peer_port_sets_cnt",
+        "internal_peers_cnt",
+        "external_peers_cnt",
+        "duration_max",
+        "duration_mean",
+        "port_set_hits_cnt",
+    ]
+    names += [f"port_set_{name}_hits_cnt" for name in spec.port_sets]
+    for role in spec.roles:
+        names += [
+            f"{role}_sessions_cnt",
+            f"{role}_bytes_src_sum",
+            f"{role}_bytes_dst_sum",
+            f"{role}_distinct_peers_cnt",
+        ]
+    if spec.high_risk_segments:
+        names += ["high_risk_sessions_cnt", "high_risk_peers_cnt"]
+    return names
+
+
+def segment_of(column: Column, segments: Sequence[Segment], default: str | None) -> Column:
+    """The first segment whose CIDRs hold the IPv4 address, else `default` (null when not set)."""
+    expression = F.lit(default).cast("string")
+    for segment in reversed(list(segments)):
+        expression = F.when(in_cidrs(column, segment.cidrs), F.lit(segment.name)).otherwise(expression)
+    return expression
+
+
+class Windows:
+    """The trailing windows of one FG-A window: a condition on `batch_start_ts` (or on a last-seen column)."""
+
+    def __init__(self, window_start: datetime, horizons: Sequence[str]) -> None:
+        self.horizons = tuple(horizons)
+        self.lower = {h: iso_z(window_start - timedelta(minutes=HORIZON_MINUTES[h])) for h in self.horizons}
+
+    def inside(self, horizon: str, column: str = "batch_start_ts") -> Column:
+        return F.col(column) > F.lit(self.lower[horizon]).cast("timestamp")
+
+
+def _row_metrics(rows: DataFrame, spec: FgAJobSpec, windows: Windows) -> DataFrame:
+    """Counts, sums, max and mean over each trailing window, one pass grouped by host."""
+    aggregates: list[Column] = [
+        F.count(F.when(windows.inside("15m"), 1)).alias("_present"),
+        F.coalesce(F.max(F.when(windows.inside("15m"), F.col("host_is_vdi"))), F.lit(False)).alias("is_vdi"),
+    ]
+    port_set = F.col("peer_port_set")
+    for h in windows.horizons:
+        inside = windows.inside(h)
+
+        def count(condition: Column, name: str, h: str = h, inside: Column = inside) -> Column:
+            return F.count(F.when(inside & condition, 1)).alias(f"{name}_w_{h}")
+
+        def total(value: str, condition: Column, name: str, h: str = h, inside: Column = inside) -> Column:
+            return (
+                F.coalesce(F.sum(F.when(inside & condition, F.col(value))), F.lit(0))
+                .cast("long")
+                .alias(f"{name}_w_{h}")
+            )
+
+        always = F.lit(True)
+        aggregates += [
+            count(always, "sessions_cnt"),
+            total("bytes_sent", always, "bytes_src_sum"),
+            total("bytes_recv", always, "bytes_dst_sum"),
+            F.coalesce(F.max(F.when(inside, F.col("duration_s"))), F.lit(0.0)).alias(f"duration_max_w_{h}"),
+            F.coalesce(F.avg(F.when(inside, F.col("duration_s"))), F.lit(0.0)).alias(f"duration_mean_w_{h}"),
+            count(port_set.isNotNull(), "port_set_hits_cnt"),
+        ]
+        aggregates += [count(port_set == name, f"port_set_{name}_hits_cnt") for name in spec.port_sets]
+        for role in spec.roles:
+            is_role = F.col("role") == role
+            aggregates += [
+                count(is_role, f"{role}_sessions_cnt"),
+                total("bytes_sent", is_role, f"{role}_bytes_src_sum"),
+                total("bytes_recv", is_role, f"{role}_bytes_dst_sum"),
+            ]
+        if spec.high_risk_segments:
+            aggregates.append(count(F.col("_peer_high_risk"), "high_risk_sessions_cnt"))
+    return rows.groupBy("host_ip").agg(*aggregates).filter(F.col("_present") > 0).drop("_present")
+
+
+def _distinct_metric(rows: DataFrame, windows: Windows, keys: Sequence[str], counted: dict[str, Column]) -> DataFrame:
+    """Per host and horizon: how many distinct `keys` values fall in the window, for each condition.
+
+    `counted` maps a metric name to a condition over `keys` (constant per group by construction).
+    """
+    seen = rows.groupBy("host_ip", *keys).agg(F.max("batch_start_ts").alias(LAST))
+    aggregates = [
+        F.count(F.when(windows.inside(h, LAST) & condition, 1)).alias(f"{name}_w_{h}")
+        for h in windows.horizons
+        for name, condition in counted.items()
+    ]
+    return seen.groupBy("host_ip").agg(*aggregates)
+
+
+def fg_a_frame(
+    rows: DataFrame, spec: FgAJobSpec, batch: BatchContext, window_start: datetime, segments: tuple[Segment, ...]
+) -> DataFrame:
+    """FG-A rows (lazy) from the delta rows of the longest trailing window."""
+    windows = Windows(window_start, spec.horizons if "15m" in spec.horizons else ("15m", *spec.horizons))
+    internal = (
+        F.col("peer_is_internal")
+        if "peer_is_internal" in rows.columns
+        else in_cidrs(F.col("peer_ip"), spec.internal_cidrs)
+    )
+    rows = rows.withColumn("_peer_internal", F.coalesce(internal, F.lit(False)))
+    if spec.high_risk_segments:
+        peer_segment = segment_of(F.col("peer_ip"), segments, spec.segment_default)
+        rows = rows.withColumn(
+            "_peer_high_risk", F.coalesce(peer_segment.isin(list(spec.high_risk_segments)), F.lit(False))
+        )
+    peers: dict[str, Column] = {"distinct_peers_cnt": F.lit(True)}
+    if spec.high_risk_segments:
+        peers["high_risk_peers_cnt"] = F.col("_peer_high_risk")
+    scoped = {"internal_peers_cnt": F.col("_peer_internal"), "external_peers_cnt": ~F.col("_peer_internal")}
+    parts = [
+        _row_metrics(rows, spec, windows),
+        _distinct_metric(rows, windows, ["peer_ip", *(["_peer_high_risk"] if spec.high_risk_segments else [])], peers),
+        _distinct_metric(rows, windows, ["peer_ip", "_peer_internal"], scoped),
+        _distinct_metric(
+            rows.filter(F.col("peer_port").isNotNull()),
+            windows,
+            ["peer_port"],
+            {"distinct_peer_ports_cnt": F.lit(True)},
+        ),
+        _distinct_metric(
+            rows.filter(F.col("peer_port_set").isNotNull()),
+            windows,
+            ["peer_port_set"],
+            {"distinct_peer_port_sets_cnt": F.lit(True)},
+        ),
+    ]
+    if spec.roles:
+        by_role = {f"{role}_distinct_peers_cnt": F.col("role") == role for role in spec.roles}
+        parts.append(_distinct_metric(rows, windows, ["role", "peer_ip"], by_role))
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, "host_ip", "left")
+    label = f"{window_start:%Y-%m-%dT%H:%M}Z"
+    identity = [
+        F.col("host_ip"),
+        F.lit(label).alias("window_label"),
+        F.lit(iso_z(window_start)).cast("timestamp").alias("window_start_ts"),
+        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("window_end_ts"),
+        F.lit(batch.project_name).alias("project_name"),
+        F.lit(batch.feature_spec_version).alias("feature_spec_version"),
+        F.lit(batch.mini_batch_id).alias("mini_batch_id"),
+        F.lit(f"{window_start:%Y-%m-%d}").alias("dt"),
+        (
+            segment_of(F.col("host_ip"), segments, spec.segment_default)
+            if spec.segment_mapping
+            else F.lit(None).cast("string")
+        ).alias("segment"),
+        F.col("is_vdi"),
+    ]
+    metrics = []
+    for name in metric_names(spec):
+        for h in spec.horizons:
+            column = f"{name}_w_{h}"
+            kind = "double" if name.startswith("duration_") else "long"
+            metrics.append(F.coalesce(F.col(column), F.lit(0)).cast(kind).alias(column))
+    return joined.select(*identity, *metrics)
+
+
+def pair_context_frame(rows: DataFrame, batch: BatchContext, window_start: datetime) -> DataFrame:
+    """Host-peer-port context of this window: sessions and bytes per (host_ip, peer_ip, peer_port)."""
+    current = rows.filter(
+        F.col("batch_start_ts") > F.lit(iso_z(window_start - timedelta(minutes=15))).cast("timestamp")
+    )
+    grouped = current.groupBy("host_ip", "peer_ip", "peer_port").agg(
+        F.count(F.lit(1)).alias("sessions_cnt"),
+        F.coalesce(F.sum("bytes_sent"), F.lit(0)).cast("long").alias("bytes_src_sum"),
+        F.coalesce(F.sum("bytes_recv"), F.lit(0)).cast("long").alias("bytes_dst_sum"),
+    )
+    return grouped.select(
+        "host_ip",
+        "peer_ip",
+        "peer_port",
+        F.lit(f"{window_start:%Y-%m-%dT%H:%M}Z").alias("window_label"),
+        F.lit(iso_z(window_start)).cast("timestamp").alias("window_start_ts"),
+        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("window_end_ts"),
+        F.lit(batch.project_name).alias("project_name"),
+        F.lit(batch.feature_spec_version).alias("feature_spec_version"),
+        F.lit(batch.mini_batch_id).alias("mini_batch_id"),
+        F.lit(f"{window_start:%Y-%m-%d}").alias("dt"),
+        "sessions_cnt",
+        "bytes_src_sum",
+        "bytes_dst_sum",
+    )
+
+
+def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
+    window_start = floor_to_cron(to_utc(batch.batch_start_ts_iso))
+    longest = max(HORIZON_MINUTES[h] for h in (*spec.horizons, "15m"))
+    earliest = window_start - timedelta(minutes=longest)
+    rows, folders = read_delta(spark, storage, spec.delta_prefix, batch.feature_spec_version, earliest, window_start)
+    segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
+    read = Observation(f"fg_a_rows_{batch.mini_batch_id}")
+    rows = rows.observe(read, F.count(F.lit(1)).alias("delta_rows_read"))
+    written = Observation(f"fg_a_hosts_{batch.mini_batch_id}")
+    frame = fg_a_frame(rows, spec, batch, window_start, segments).observe(written, F.count(F.lit(1)).alias("hosts"))
+    with corrupt_input_as_error(storage):
+        keys = write_partitioned(frame, spec.output, storage, JOB, batch.mini_batch_id)
+        if spec.pair_context_output is not None:
+            context = pair_context_frame(rows, batch, window_start)
+            write_partitioned(
+                context, spec.pair_context_output, storage, f"{JOB} pair_context_output", batch.mini_batch_id
+            )
+    if spec.lookback30d:
+        log("lookback30d_not_implemented", level="warning", job=JOB, detail="no rare-pair features are computed")
+    metrics: dict[str, Any] = {
+        **batch.metrics_header(JOB),
+        "window_label": f"{window_start:%Y-%m-%dT%H:%M}Z",
+        "delta_rows_read": int(read.get.get("delta_rows_read") or 0),
+        "hosts": int(written.get.get("hosts") or 0),
+        "dt_partitions_read": folders,
+        "horizons": list(spec.horizons),
+    }
+    metrics_uri = write_metrics(storage, spec.output.s3_prefix, JOB, batch.mini_batch_id, metrics)
+    log("fg_a_built", output=spec.output.s3_prefix, partition_keys=list(keys), hosts=metrics["hosts"])
+    return BuildResult(spec.output.s3_prefix, keys, metrics, metrics_uri)

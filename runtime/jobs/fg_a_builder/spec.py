@@ -1,0 +1,98 @@
+"""The `fg_a_builder` spec: delta input, FG-A output, horizons, segments and the optional extras."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.config.output import DEFAULT_PARTITION_KEYS, OutputSpec
+from runtime.config.payload import PayloadReader
+from runtime.jobs.pair_counts_builder.spec import SegmentMapping, read_segment_mapping
+from runtime.operator_catalog import DEFAULT_INTERNAL_CIDRS
+
+HORIZON_MINUTES: dict[str, int] = {"15m": 15, "1h": 60, "8h": 480, "24h": 1440}
+"""The trailing windows of the FG-A contract (`<metric>_w_<size>`), in order."""
+DEFAULT_ROLES: tuple[str, ...] = ("outbound", "inbound")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class FgAJobSpec:
+    project_name: str
+    job_name: str
+    feature_spec_version: str | None
+    delta_prefix: str
+    output: OutputSpec
+    horizons: tuple[str, ...] = tuple(HORIZON_MINUTES)
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    port_sets: tuple[str, ...] = ()
+    internal_cidrs: tuple[str, ...] = DEFAULT_INTERNAL_CIDRS
+    segment_mapping: SegmentMapping | None = None
+    segment_default: str | None = None
+    high_risk_segments: tuple[str, ...] = ()
+    pair_context_output: OutputSpec | None = None
+    lookback30d: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_payload(
+        cls, payload: Mapping[str, Any], where: str, *, project_name: str, job_name: str, version: str | None
+    ) -> FgAJobSpec:
+        r = PayloadReader(payload, where)
+        delta_prefix = r.first_string("delta_input.s3_prefix", "delta_s3_prefix")
+        fmt = r.string("delta_input.format", "parquet").lower()
+        if fmt != "parquet":
+            raise r.fail("delta_input.format", f"must be parquet, what delta_builder writes (got {fmt!r})")
+        output_prefix = r.first_string("fg_a_output.s3_prefix", "output_s3_prefix")
+        output = OutputSpec.read(_with_prefix(r, "fg_a_output", output_prefix), "fg_a_output")
+        horizons = r.strings("horizons", tuple(HORIZON_MINUTES))
+        unknown = [h for h in horizons if h not in HORIZON_MINUTES]
+        if unknown or len(set(horizons)) != len(horizons):
+            raise r.fail(
+                "horizons", f"must be distinct values among {', '.join(HORIZON_MINUTES)} (got {list(horizons)})"
+            )
+        mapping = read_segment_mapping(r, "segment_mapping")
+        high_risk = r.strings("high_risk_segments", ())
+        if high_risk and mapping is None:
+            raise r.fail("high_risk_segments", "needs segment_mapping (which segment a peer is in)")
+        roles = _names(r, "roles", DEFAULT_ROLES)
+        port_sets = _names(r, "port_sets", ())
+        pair_context = None
+        if r.has("pair_context_output"):
+            pair_context = OutputSpec.read(r, "pair_context_output")
+        return cls(
+            project_name=r.string("project_name", project_name),
+            job_name=job_name,
+            feature_spec_version=r.string("feature_spec_version", version),
+            delta_prefix=delta_prefix,
+            output=output,
+            horizons=tuple(h for h in HORIZON_MINUTES if h in horizons),
+            roles=roles,
+            port_sets=port_sets,
+            internal_cidrs=r.strings("internal_cidrs", DEFAULT_INTERNAL_CIDRS),
+            segment_mapping=mapping,
+            segment_default=r.string("segment_mapping.default", None),
+            high_risk_segments=high_risk,
+            pair_context_output=pair_context,
+            lookback30d=r.mapping("lookback30d", None),
+            extra=dict(payload),
+        )
+
+
+def _with_prefix(r: PayloadReader, path: str, prefix: str) -> PayloadReader:
+    """The output block with its prefix filled from the flat `output_s3_prefix` spelling."""
+    block = dict(r.mapping(path, {}))
+    block["s3_prefix"] = prefix
+    block.setdefault("partition_keys", list(DEFAULT_PARTITION_KEYS))
+    return PayloadReader({**r.payload, path: block}, r.where)
+
+
+def _names(r: PayloadReader, path: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Names that become parts of column names: lower-case identifiers, distinct."""
+    names = r.strings(path, default)
+    bad = [name for name in names if not _NAME.match(name)]
+    if bad or len(set(names)) != len(names):
+        raise r.fail(path, f"must be distinct lower-case identifiers [a-z][a-z0-9_]* (got {list(names)})")
+    return tuple(names)
