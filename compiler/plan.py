@@ -21,7 +21,7 @@ from compiler.diff import content_hash, diff, same
 from compiler.errors import UsageError
 
 PLAN_FORMAT = "ndrc-plan"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: every change records the deployed item it saw (`seen`) and is verified on load
 ACTIONS = ("create", "update", "delete")
 
 
@@ -40,6 +40,7 @@ class Change:
     managed: bool = True
     fields: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
+    seen: dict[str, Any] | None = None  # the deployed DynamoDB item as the plan read it (typed, every attribute)
 
     @property
     def id(self) -> str:
@@ -122,7 +123,7 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
             resource.scope.id, resource.payload, resource.content_sha256, source=resource.source,
         )
         if now is not None:
-            change.seen_fingerprint, change.token = now.fingerprint, now.token
+            change.seen_fingerprint, change.token, change.seen = now.fingerprint, now.token, now.item
             change.drift, change.managed = now.drift, now.managed
             change.fields = [f.to_json() for f in diff(now.content, resource.content)]
         plan.changes.append(change)
@@ -130,7 +131,7 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
         for gone in (deployed.resources[i] for i in ids if i not in wanted):
             plan.changes.append(Change(
                 "delete", gone.kind, gone.target, gone.label, scope_id, {"Key": gone.key}, None, gone.fingerprint,
-                gone.token, gone.drift, gone.managed,
+                gone.token, gone.drift, gone.managed, seen=gone.item,
             ))
     touched = {change.id for change in plan.changes}
     plan.scopes = {scope_id: scope_digest(deployed, scope_id, touched) for scope_id in deployed.by_scope}
