@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.cache import FileCache, inputs_fingerprint
-from compiler.diagnostics import Diagnostic
+from compiler.diagnostics import Diagnostic, Location, error
 from compiler.errors import WorkspaceInvalid
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
 from compiler.schemas import SchemaCatalog
-from compiler.specs import discover
+from compiler.symlinks import scan_specs
 from compiler.targets import all_targets
-from compiler.validate import FileResult, ValidationResult, assemble, validate_file
+from compiler.validate import FileResult, ValidationResult, assemble, refused_entries, validate_file
 from compiler.workspace import Workspace
 
 MANIFEST = "manifest.json"
@@ -58,12 +58,21 @@ def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _read_sources(workspace: Workspace) -> list[tuple[Path, str, bytes]]:
-    return [(path, relative, path.read_bytes()) for path, relative in discover(workspace.specs_dir, workspace.root)]
+def _read_sources(workspace: Workspace) -> tuple[list[tuple[Path, str, bytes]], list[Diagnostic]]:
+    """The bytes of every spec file, and the located problems of what the walk refused or could not read."""
+    tree = scan_specs(workspace.specs_dir, workspace.root)
+    sources, problems = [], list(tree.problems)
+    for path, relative in tree.files:
+        try:
+            sources.append((path, relative, path.read_bytes()))
+        except OSError as problem:
+            problems.append(error(Location(relative), "io.read", f"cannot read file: {problem.strerror}"))
+    return sources, problems
 
 
 def validate_with_cache(
-    workspace: Workspace, environment_name: str | None = None, sources: list[tuple[Path, str, bytes]] | None = None
+    workspace: Workspace, environment_name: str | None = None,
+    sources: tuple[list[tuple[Path, str, bytes]], list[Diagnostic]] | None = None,
 ) -> ValidationResult:
     """Validate the workspace, reusing per-file results whose content hash is unchanged."""
     environment = workspace.environment(environment_name)
@@ -71,7 +80,8 @@ def validate_with_cache(
     cache = FileCache.open(workspace, environment)
     results: dict[str, FileResult] = {}
     pending: list[tuple[Path, str, bytes]] = []
-    for path, relative, raw in sources if sources is not None else _read_sources(workspace):
+    files, refused = sources if sources is not None else _read_sources(workspace)
+    for path, relative, raw in files:
         cached = cache.get(relative, raw)
         if cached is None:
             pending.append((path, relative, raw))
@@ -82,7 +92,7 @@ def validate_with_cache(
         results[relative] = result
     cache.retain(set(results))
     cache.save()
-    return assemble(environment, [results[key] for key in sorted(results)])
+    return assemble(environment, [results[key] for key in sorted(results)] + refused_entries(refused))
 
 
 def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:
@@ -114,8 +124,8 @@ def compile_workspace(
     environment = workspace.environment(environment_name)
     out_dir = (out_root or workspace.root / "build") / environment.name
     sources = _read_sources(workspace)
-    stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources])
-    if _intact(out_dir, stamp):
+    stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources[0]])
+    if not sources[1] and _intact(out_dir, stamp):
         return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)
     validation = validate_with_cache(workspace, environment.name, sources)
     if not validation.ok:

@@ -59,6 +59,7 @@ class Plan:
     scopes: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    deleted_projects: list[str] = field(default_factory=list)  # projects every deployed item of which goes
     created_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def count(self, action: str) -> int:
@@ -83,7 +84,7 @@ class Plan:
         if document.get("format") != PLAN_FORMAT or document.get("version") != PLAN_VERSION:
             raise UsageError(f"not an {PLAN_FORMAT} v{PLAN_VERSION} document")
         names = {"environment", "account_id", "region", "source", "projects", "unchanged", "scopes",
-                 "skipped", "unsupported", "created_at"}
+                 "skipped", "unsupported", "deleted_projects", "created_at"}
         plan = cls(**{k: document[k] for k in names})
         plan.changes = [Change(**change) for change in document["changes"]]
         return plan
@@ -133,10 +134,28 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
                 "delete", gone.kind, gone.target, gone.label, scope_id, {"Key": gone.key}, None, gone.fingerprint,
                 gone.token, gone.drift, gone.managed, seen=gone.item,
             ))
+    plan.deleted_projects = wiped_projects(desired, deployed, plan.changes)
     touched = {change.id for change in plan.changes}
     plan.scopes = {scope_id: scope_digest(deployed, scope_id, touched) for scope_id in deployed.by_scope}
     plan.unchanged = dict(sorted(unchanged.items()))
     return plan
+
+
+def _project_of(content: Any) -> str | None:
+    project = content.get("project_name") if isinstance(content, dict) else None
+    return str(project) if project is not None else None
+
+
+def wiped_projects(desired: DesiredState, deployed: DeployedState, changes: list[Change]) -> list[str]:
+    """Projects that have deployed items, every one of which this plan deletes."""
+    kept = {_project_of(r.content) for r in desired.resources if r.kind == "dynamodb_item"}
+    deleted = {change.id for change in changes if change.action == "delete"}
+    losing: dict[str, bool] = {}
+    for identity, resource in deployed.resources.items():
+        project = _project_of(resource.content) if resource.kind == "dynamodb_item" else None
+        if project is not None and project not in kept:
+            losing[project] = losing.get(project, True) and identity in deleted
+    return sorted(project for project, every in losing.items() if every)
 
 
 @dataclass

@@ -50,8 +50,14 @@ def _groups(plan: Plan) -> dict[tuple[str, str], list[Change]]:
     return groups
 
 
+def wipe_warning(project: str) -> str:
+    return (f"WARNING: this plan deletes EVERY item of project {project} (its specs are gone); "
+            f"publish applies that only with --prune --delete-project {project}")
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     lines = [f"Plan for environment {plan.environment} (account {plan.account_id}, {plan.region})"]
+    lines += [_paint(wipe_warning(project), "delete", color) for project in plan.deleted_projects]
     for (kind, target), changes in _groups(plan).items():
         lines.append(f"\n{kind} {target}")
         for change in changes:
@@ -87,7 +93,8 @@ def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDG
     head = [f"<!-- ndrc-plan:{plan.environment} -->",
             f"### ndrc plan: `{plan.environment}` (account {plan.account_id}, {plan.region})", "",
             f"**{summary(plan)}**", ""]
-    notes = [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
+    notes = [f"> - ❌ **{wipe_warning(project)}**" for project in plan.deleted_projects]
+    notes += [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
     notes += [f"> - not published: {note}" for note in plan.skipped]
     head += [*notes, ""] if notes else []
     if not plan.has_changes:

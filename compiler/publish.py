@@ -20,6 +20,7 @@ from compiler.errors import UsageError
 from compiler.local import ensure_running
 from compiler.model import EnvironmentConfig
 from compiler.plan import Change, Plan, compute_plan, load_plan, replay
+from compiler.symlinks import scan_specs
 from compiler.workspace import Workspace
 
 WRITE_WORKERS = 16
@@ -44,10 +45,9 @@ def open_target(workspace: Workspace, env_name: str | None, aws: Aws | None = No
 
 
 def spec_projects(workspace: Workspace) -> set[str]:
-    """Project folders under specs/: a project whose specs were all removed still gets its items read."""
-    if not workspace.specs_dir.is_dir():
-        return set()
-    return {p.name for p in workspace.specs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    """Project folders under specs/ (by the same walk validation uses, links followed by the same rule): a
+    project whose specs were all removed still gets its items read."""
+    return scan_specs(workspace.specs_dir, workspace.root).projects
 
 
 def desired_state(target: Target, build_dir: Path | None, only_table: str | None = None) -> DesiredState:
@@ -153,7 +153,7 @@ def publish(
     workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
     plan_file: Path | None = None, prune: bool = False, dry_run: bool = False, aws: Aws | None = None,
     show: Callable[[Plan], None] | None = None, confirm: Callable[[Plan], bool] | None = None,
-    progress: Progress | None = None, only_table: str | None = None,
+    progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
     target = open_target(workspace, env_name, aws)
@@ -167,6 +167,11 @@ def publish(
         show(result.plan)
     if result.plan.unsupported and not dry_run:
         raise UsageError("the build has artifacts this ndrc cannot publish (listed above); nothing was written")
+    unnamed = [p for p in result.plan.deleted_projects if p not in delete_projects]
+    if prune and unnamed and not dry_run:
+        flags = " ".join(f"--delete-project {project}" for project in unnamed)
+        raise UsageError(f"this plan deletes every item of project(s) {', '.join(unnamed)}; if that is intended, "
+                         f"pass {flags}; nothing was written")
     applicable = [c for c in changes if c.action != "delete" or prune]
     result.outcomes = [
         Outcome(c, "skipped", "deletion needs --prune") for c in changes if c.action == "delete" and not prune

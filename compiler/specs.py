@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from compiler.diagnostics import Diagnostic, Location, error, warning
 from compiler.model import JOB_NAMES, EnvironmentConfig, JobItem, Route
 from compiler.schemas import SchemaCatalog
 from compiler.suggest import closest
+from compiler.symlinks import scan_specs
 from compiler.templating import render_values
 from compiler.yamlload import LoadedYaml, load_yaml
 
@@ -43,19 +43,9 @@ class LoadedSpec:
 
 
 def discover(specs_dir: Path, workspace_root: Path) -> list[tuple[Path, str]]:
-    """Every file under specs/ (hidden ones aside) with its workspace-relative posix path, sorted."""
-    if not specs_dir.is_dir():
-        return []
-    found: list[tuple[Path, str]] = []
-    base = specs_dir.relative_to(workspace_root).as_posix() if specs_dir.is_relative_to(workspace_root) else "specs"
-    for folder, subfolders, files in os.walk(specs_dir):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        relative_folder = os.path.relpath(folder, specs_dir).replace(os.sep, "/")
-        prefix = base if relative_folder == "." else f"{base}/{relative_folder}"
-        found.extend(
-            (Path(folder) / name, f"{prefix}/{name}") for name in files if not name.startswith(".")
-        )
-    return sorted(found, key=lambda pair: pair[1])
+    """Every regular file under specs/ (hidden ones aside) with its workspace-relative posix path, sorted;
+    what is refused (see `compiler.symlinks`) is reported by `scan_specs`."""
+    return scan_specs(specs_dir, workspace_root).files
 
 
 def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:

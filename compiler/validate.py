@@ -16,10 +16,10 @@ from compiler.specs import (
     LoadedSpec,
     build_job_item,
     build_routes,
-    discover,
     read_spec,
     without_cascades,
 )
+from compiler.symlinks import scan_specs
 from compiler.targets.dynamodb import MAX_ITEM_BYTES, item_line, item_size
 from compiler.workspace import Workspace
 from compiler.yamlload import JsonPath, LoadedYaml
@@ -164,9 +164,16 @@ def validate_workspace(
     catalog = catalog or SchemaCatalog.default()
     cached = file_results or {}
     results = []
-    for path, relative in discover(workspace.specs_dir, workspace.root):
+    tree = scan_specs(workspace.specs_dir, workspace.root)
+    for path, relative in tree.files:
         results.append(cached.get(relative) or validate_file(path, relative, environment, catalog))
+    results.extend(refused_entries(tree.problems))
     return assemble(environment, results)
+
+
+def refused_entries(problems: list[Diagnostic]) -> list[FileResult]:
+    """Entries under specs/ the walk refused, as results holding their one located problem."""
+    return [FileResult(problem.path, diagnostics=[problem]) for problem in problems]
 
 
 def assemble(environment: EnvironmentConfig, results: list[FileResult]) -> ValidationResult:
