@@ -17,7 +17,7 @@ from compiler.build import compile_workspace
 from compiler.deployed import DeployedState, Reader
 from compiler.desired import DesiredState, Scope, read_build, table_layouts
 from compiler.errors import UsageError
-from compiler.local import ensure_running
+from compiler.local import ensure_running, with_endpoint
 from compiler.model import EnvironmentConfig
 from compiler.plan import Change, Plan, compute_plan, load_plan, replay
 from compiler.symlinks import scan_specs
@@ -39,7 +39,9 @@ def open_target(workspace: Workspace, env_name: str | None, aws: Aws | None = No
     """Select the environment, start the local emulator if it is one, and check the account."""
     environment = aws.environment if aws else workspace.environment(env_name)
     if aws is None:
-        ensure_running(workspace, environment)
+        running = ensure_running(workspace, environment)
+        if running is not None:
+            environment = with_endpoint(environment, running.endpoint)
         aws = Aws(environment)
     return Target(workspace, environment, aws, aws.check_account())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,11 +13,11 @@ from compiler.errors import NdrcError
 from compiler.workspace import load_workspace
 
 
-def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> local.EmulatorStatus:
+def _run(action: str, env_name: str | None, workspace_dir: Path | None, **options: Any) -> local.EmulatorStatus:
     try:
         workspace = load_workspace(workspace_dir)
         environment = workspace.environment(env_name)
-        status: local.EmulatorStatus = getattr(local, action)(workspace, environment)
+        status: local.EmulatorStatus = getattr(local, action)(workspace, environment, **options)
     except NdrcError as problem:
         raise fail(problem) from None
     click.echo(status.describe())
@@ -31,9 +32,12 @@ def local_group() -> None:
 @local_group.command("up")
 @env_option
 @workspace_option
-def up_command(env_name: str | None, workspace_dir: Path | None) -> None:
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Listen on this port instead of the environment's (e.g. when another checkout's emulator holds "
+                   "it); every command of this workspace then uses it.")
+def up_command(env_name: str | None, workspace_dir: Path | None, port: int | None) -> None:
     """Start the emulator in the background (no-op when it already runs)."""
-    _run("up", env_name, workspace_dir)
+    _run("up", env_name, workspace_dir, port=port)
 
 
 @local_group.command("down")
@@ -49,7 +53,7 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @workspace_option
 def status_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Say whether the emulator runs; exit 0 when it answers, 1 when it is stopped."""
-    if _run("status", env_name, workspace_dir).state == "stopped":
+    if _run("status", env_name, workspace_dir).state not in ("running", "external"):
         raise click.exceptions.Exit(1)
 
 

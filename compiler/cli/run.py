@@ -8,7 +8,7 @@ import click
 
 from compiler.cli.options import env_option, fail, workspace_option
 from compiler.errors import NdrcError
-from compiler.local import ensure_running
+from compiler.local import ensure_running, with_endpoint
 from compiler.runjob import job_environment, run_module, storage_root
 from compiler.workspace import load_workspace
 
@@ -35,7 +35,9 @@ def run_command(
     try:
         workspace = load_workspace(workspace_dir)
         environment = workspace.environment(env_name)
-        ensure_running(workspace, environment)
+        running = ensure_running(workspace, environment)
+        if running is not None:
+            environment = with_endpoint(environment, running.endpoint)
         arguments = [job_name, "--project-name", project_name]
         if feature_spec_version:
             arguments += ["--feature-spec-version", feature_spec_version]
