@@ -13,11 +13,16 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from runtime.orchestration.window import iso_z, to_utc
 from runtime.storage import LocalStorage, Storage, join, storage_from_env
@@ -235,6 +240,14 @@ def generate_traffic(
     return generated
 
 
+def _plain(problem: Exception) -> str:
+    if isinstance(problem, NoCredentialsError):
+        return "no AWS credentials (configure a profile or role)"
+    if isinstance(problem, OSError) and problem.strerror:
+        return f"{problem.strerror}: {problem.filename}" if problem.filename else problem.strerror
+    return str(problem)
+
+
 class _Inline:
     def __enter__(self) -> _Inline:
         return self
@@ -246,36 +259,109 @@ class _Inline:
         return map(fn, *iterables)
 
 
-def main(argv: list[str] | None = None) -> int:
+SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def _bounded_int(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {low}")
+        return value
+
+    return parse
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _timestamp(text: str) -> str:
+    try:
+        to_utc(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time such as 2025-01-15T10:08:00Z") from None
+    return text
+
+
+def _segment(optional: bool = False) -> Callable[[str], str]:
+    """One folder name of the batch key: letters, digits, `_.-`, not starting with a dot (no `..`, no `/`)."""
+
+    def parse(text: str) -> str:
+        if (optional and text == "") or SEGMENT.fullmatch(text):
+            return text
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name (letters, digits, _.- ; no '/' or '..')")
+
+    return parse
+
+
+def _writable_root(text: str) -> str | None:
+    """Why files cannot be written under `text` (created if missing), or None when they can."""
+    path = Path(text)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as problem:
+        return f"cannot write under --storage-root {text}: {problem.strerror or problem}"
+    return None
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runtime.traffic", description=__doc__.splitlines()[0])
     parser.add_argument("bucket_uri", help="s3://<ingestion-bucket>")
-    parser.add_argument("--storage-root", help="local directory standing in for buckets (else real S3)")
-    parser.add_argument("--start", default="2025-01-15T10:08:00Z", help="first batch end (ISO-8601)")
-    parser.add_argument("--batches", type=int, default=1)
-    parser.add_argument("--rows-per-batch", type=int, default=1000)
-    parser.add_argument("--files-per-batch", type=int, default=1)
-    parser.add_argument("--hosts", type=int, default=50)
-    parser.add_argument("--malformed-ratio", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--org1", default="acme")
-    parser.add_argument("--org2", default="finance")
-    parser.add_argument("--project-name", default="ndr-demo")
-    parser.add_argument("--vendor-prefix", default="paloalto")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
+    parser.add_argument("--storage-root",
+                        help="local directory standing in for buckets (else real S3)")
+    parser.add_argument("--start", type=_timestamp, default="2025-01-15T10:08:00Z", help="first batch end (ISO-8601)")
+    parser.add_argument("--batches", type=_bounded_int(1), default=1)
+    parser.add_argument("--rows-per-batch", type=_bounded_int(0), default=1000)
+    parser.add_argument("--files-per-batch", type=_bounded_int(1), default=1)
+    parser.add_argument("--hosts", type=_bounded_int(1), default=50)
+    parser.add_argument("--malformed-ratio", type=_ratio, default=0.01)
+    parser.add_argument("--seed", type=_bounded_int(0), default=0)
+    parser.add_argument("--org1", type=_segment(), default="acme")
+    parser.add_argument("--org2", type=_segment(), default="finance")
+    parser.add_argument("--project-name", type=_segment(), default="ndr-demo")
+    parser.add_argument("--vendor-prefix", type=_segment(optional=True), default="paloalto")
+    parser.add_argument("--workers", type=_bounded_int(1), default=os.cpu_count() or 1)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    if not args.bucket_uri.startswith("s3://") or not SEGMENT.fullmatch(args.bucket_uri[5:].rstrip("/")):
+        arguments.error(f"{args.bucket_uri!r} is not a bucket URI (s3://<bucket>)")
+    unwritable = _writable_root(args.storage_root) if args.storage_root else None
+    if unwritable:
+        arguments.error(unwritable)  # checked last: nothing is created unless every other option is valid
     options = TrafficOptions(
         args.org1, args.org2, args.project_name, args.vendor_prefix, args.hosts, args.malformed_ratio, args.seed
     )
-    batches = generate_traffic(
-        args.bucket_uri,
-        start=args.start,
-        batches=args.batches,
-        rows_per_batch=args.rows_per_batch,
-        files_per_batch=args.files_per_batch,
-        options=options,
-        storage=storage_from_env(args.storage_root),
-        workers=args.workers,
-    )
+    try:
+        batches = generate_traffic(
+            args.bucket_uri,
+            start=args.start,
+            batches=args.batches,
+            rows_per_batch=args.rows_per_batch,
+            files_per_batch=args.files_per_batch,
+            options=options,
+            storage=storage_from_env(args.storage_root),
+            workers=args.workers,
+        )
+    except (OSError, ValueError, BotoCoreError, ClientError) as problem:
+        sys.stderr.write(f"{arguments.prog}: error: cannot write the traffic: {_plain(problem)}\n")
+        return 2
     for batch in batches:
         sys.stdout.write(
             json.dumps(

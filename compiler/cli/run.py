@@ -10,6 +10,7 @@ from compiler.cli.options import env_option, fail, workspace_option
 from compiler.errors import NdrcError
 from compiler.local import ensure_running, with_endpoint
 from compiler.runjob import job_environment, run_module, storage_root
+from compiler.traffic_target import check_traffic_target
 from compiler.workspace import load_workspace
 
 PASS_THROUGH = {"ignore_unknown_options": True}
@@ -51,13 +52,21 @@ def run_command(
 @click.command("gen-traffic", context_settings=PASS_THROUGH)
 @env_option
 @workspace_option
+@click.option("--allow-remote", is_flag=True,
+              help="Allow writing into the real ingestion bucket of an environment without a local storage root "
+                   "(after the same account check as publish).")
 @click.argument("generator_args", nargs=-1, type=click.UNPROCESSED)
-def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, generator_args: tuple[str, ...]) -> None:
+def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, allow_remote: bool,
+                        generator_args: tuple[str, ...]) -> None:
     """Write synthetic Palo Alto traffic batches into the environment's ingestion bucket (for `local`, the
     local storage root). Options go to `python -m runtime.traffic` (--batches, --rows-per-batch, --seed, ...)."""
     try:
         workspace = load_workspace(workspace_dir)
         environment = workspace.environment(env_name)
+        account = check_traffic_target(environment, allow_remote=allow_remote)
+        if account is not None:
+            click.echo(f"writing into s3://{environment.get('buckets.ingestion')} of environment "
+                       f"{environment.name} (account {account})", err=True)
         arguments = [f"s3://{environment.get('buckets.ingestion')}"]
         root = storage_root(workspace, environment)
         if root is not None:
