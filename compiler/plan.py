@@ -80,13 +80,16 @@ class Plan:
         return document
 
     @classmethod
-    def from_json(cls, document: dict[str, Any]) -> Plan:
-        if document.get("format") != PLAN_FORMAT or document.get("version") != PLAN_VERSION:
+    def from_json(cls, document: Any) -> Plan:
+        if not isinstance(document, dict) or (document.get("format"), document.get("version")) != (PLAN_FORMAT,
+                                                                                                  PLAN_VERSION):
             raise UsageError(f"not an {PLAN_FORMAT} v{PLAN_VERSION} document")
         names = {"environment", "account_id", "region", "source", "projects", "unchanged", "scopes",
                  "skipped", "unsupported", "deleted_projects", "created_at"}
         plan = cls(**{k: document[k] for k in names})
         plan.changes = [Change(**change) for change in document["changes"]]
+        if not all(isinstance(c.token, dict) and isinstance(c.fields, list) for c in plan.changes):
+            raise UsageError("a change of the plan is malformed")
         return plan
 
 
@@ -98,7 +101,7 @@ def save_plan(plan: Plan, path: Path) -> None:
 def load_plan(path: Path) -> Plan:
     try:
         return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as problem:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UsageError) as problem:
         raise UsageError(f"cannot read the saved plan {path}: {problem}") from None
 
 

@@ -20,6 +20,7 @@ from compiler.errors import UsageError
 from compiler.local import ensure_running, with_endpoint
 from compiler.model import EnvironmentConfig
 from compiler.plan import Change, Plan, compute_plan, load_plan, replay
+from compiler.plan_verify import plan_problems, summarize
 from compiler.symlinks import scan_specs
 from compiler.workspace import Workspace
 
@@ -138,12 +139,17 @@ def apply_changes(target: Target, changes: list[Change], progress: Progress | No
     return outcomes
 
 
-def _saved_plan_changes(target: Target, plan_file: Path, result: PublishResult) -> list[Change]:
+def _saved_plan_changes(target: Target, plan_file: Path, result: PublishResult,
+                        build_dir: Path | None) -> list[Change]:
     plan = result.plan
     env = target.environment
     if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
         raise UsageError(f"{plan_file} was made for environment {plan.environment!r} (account "
                          f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})")
+    problems = plan_problems(plan, desired_state(target, build_dir))
+    if problems:
+        raise UsageError(f"{plan_file} does not match the build it names; refusing it, nothing was written: "
+                         f"{summarize(problems)}")
     scopes = [Scope.from_id(s) for s in plan.scopes]
     now = read_deployed(target, scopes, set(plan.projects), {c.id for c in plan.changes})
     checked = replay(plan, now)
@@ -161,7 +167,7 @@ def publish(
     target = open_target(workspace, env_name, aws)
     if plan_file is not None:
         result = PublishResult(load_plan(plan_file))
-        changes = _saved_plan_changes(target, plan_file, result)
+        changes = _saved_plan_changes(target, plan_file, result, build_dir)
     else:
         result = PublishResult(plan_target(target, build_dir, only_table))
         changes = list(result.plan.changes)
