@@ -21,6 +21,7 @@ from compiler.local import ensure_running, with_endpoint
 from compiler.model import EnvironmentConfig
 from compiler.plan import Change, Plan, compute_plan, load_plan, replay
 from compiler.plan_verify import plan_problems, summarize
+from compiler.preflight import write_problems
 from compiler.symlinks import scan_specs
 from compiler.workspace import Workspace
 
@@ -181,6 +182,10 @@ def publish(
         raise UsageError(f"this plan deletes every item of project(s) {', '.join(unnamed)}; if that is intended, "
                          f"pass {flags}; nothing was written")
     applicable = [c for c in changes if c.action != "delete" or prune]
+    rejected = write_problems(applicable, table_layouts(target.environment))
+    if rejected:
+        raise UsageError("DynamoDB would reject these writes, so none is made (nothing was written): "
+                         + summarize(rejected))
     result.outcomes = [
         Outcome(c, "skipped", "deletion needs --prune") for c in changes if c.action == "delete" and not prune
     ]

@@ -10,6 +10,7 @@ from typing import Any
 from compiler import rules, wiring
 from compiler.diagnostics import Diagnostic, DiagnosticBag, Location, error, warning
 from compiler.model import CompiledWorkspace, EnvironmentConfig, JobItem, Route
+from compiler.numbers import plain_number_problems
 from compiler.schemas import SchemaCatalog
 from compiler.specs import (
     ROUTING_FILE,
@@ -104,6 +105,10 @@ def _item_rules(item: JobItem, loaded: LoadedSpec, payload_key: str) -> list[Dia
     problems = rules.window_policy(item, document, payload_key)
     problems.extend(rules.secrets(document))
     problems.extend(rules.operators(item, document, payload_key, operator_catalog()))
+    problems.extend(
+        error(document.locate(path), "number.dynamodb", message)
+        for path, message in plain_number_problems(document.data)
+    )
     size = item_size(item.as_item())
     if size <= MAX_ITEM_BYTES:
         object.__setattr__(item, "encoded", item_line(item.as_item()))
