@@ -13,7 +13,7 @@ from pathlib import Path
 
 from compiler.cache import FileCache, inputs_fingerprint
 from compiler.diagnostics import Diagnostic, Location, error
-from compiler.errors import WorkspaceInvalid
+from compiler.errors import UsageError, WorkspaceInvalid
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
 from compiler.schemas import SchemaCatalog
 from compiler.symlinks import scan_specs
@@ -165,18 +165,42 @@ def _stored_artifacts(out_dir: Path) -> list[Artifact]:
 
 
 def _write_atomically(out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str) -> None:
-    """Write into a sibling folder and swap it in, so readers never see a half-written build."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    """Write into a sibling folder and swap it in, so readers never see a half-written build. If anything
+    fails, the previous build stays in place and nothing is left behind."""
     staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
     retired = out_dir.parent / f".{out_dir.name}.retired-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    for artifact in artifacts:
-        target = staging / artifact.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(artifact.content)
-    (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts))
-    (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
-    if out_dir.exists():
-        out_dir.rename(retired)
-    staging.rename(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(out_dir)
+        for artifact in artifacts:
+            target = staging / artifact.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(artifact.content)
+        (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts))
+        (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
+        if out_dir.exists():
+            out_dir.rename(retired)
+        try:
+            staging.rename(out_dir)
+        except OSError:
+            if retired.exists():
+                retired.rename(out_dir)
+            raise
+    except OSError as problem:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UsageError(f"cannot write the build into {out_dir}: {problem.strerror or problem}") from None
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """Staging and retired folders of compiles that were killed mid-swap (their process is gone)."""
+    for leftover in out_dir.parent.glob(f".{out_dir.name}.*-*"):
+        kind, _, pid = leftover.name.rpartition("-")
+        if not kind.endswith((".staging", ".retired")) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue

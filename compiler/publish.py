@@ -85,6 +85,8 @@ def plan_target(target: Target, build_dir: Path | None = None, only_table: str |
 
 def make_plan(workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
               aws: Aws | None = None) -> Plan:
+    if build_dir is None and aws is None:  # an invalid workspace is reported before any AWS call
+        build_dir = compile_workspace(workspace, env_name).out_dir
     return plan_target(open_target(workspace, env_name, aws), build_dir)
 
 
@@ -165,6 +167,8 @@ def publish(
     progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
+    if build_dir is None and aws is None and only_table is None:  # invalid input fails before any AWS call
+        build_dir = compile_workspace(workspace, env_name).out_dir
     target = open_target(workspace, env_name, aws)
     if plan_file is not None:
         result = PublishResult(load_plan(plan_file))

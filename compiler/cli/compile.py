@@ -31,7 +31,7 @@ def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: P
     except WorkspaceInvalid as invalid:
         click.echo(render_text(invalid.diagnostics), nl=False, err=True)
         click.echo(f"ndrc: error: {invalid}", err=True)
-        raise click.exceptions.Exit(1) from None
+        raise click.exceptions.Exit(invalid.exit_code) from None
     except NdrcError as problem:
         raise fail(problem) from None
     warnings = [d for d in result.diagnostics if not d.is_error]

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from compiler.errors import NdrcError
+from compiler.errors import NdrcError, WorkspaceInvalid
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +29,11 @@ env_option = click.option(
 
 
 def fail(error: NdrcError) -> click.exceptions.Exit:
-    """Print a domain error on stderr as one line and turn it into the CLI exit code."""
+    """Print a domain error on stderr as one line (after the located diagnostics of an invalid workspace)
+    and turn it into the CLI exit code."""
+    if isinstance(error, WorkspaceInvalid):
+        from compiler.reporters import render_text
+
+        click.echo(render_text(error.diagnostics), nl=False, err=True)
     click.echo(f"ndrc: error: {error}", err=True)
     return click.exceptions.Exit(error.exit_code)

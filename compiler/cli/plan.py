@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.options import env_option, fail, workspace_option
-from compiler.errors import NdrcError, WorkspaceInvalid
+from compiler.errors import NdrcError, UsageError, WorkspaceInvalid
 from compiler.plan import save_plan
 from compiler.plan_render import RENDERERS
 from compiler.publish import make_plan
@@ -30,7 +30,7 @@ color_option = click.option(
 def invalid_workspace(invalid: WorkspaceInvalid) -> click.exceptions.Exit:
     click.echo(render_text(invalid.diagnostics), nl=False, err=True)
     click.echo(f"ndrc: error: {invalid}", err=True)
-    return click.exceptions.Exit(1)
+    return click.exceptions.Exit(invalid.exit_code)
 
 
 @click.command("plan")
@@ -48,7 +48,10 @@ def plan_command(env_name: str | None, workspace_dir: Path | None, output_format
     try:
         plan = make_plan(load_workspace(workspace_dir), env_name, build_dir=build_dir)
         if out_file is not None:
-            save_plan(plan, out_file)
+            try:
+                save_plan(plan, out_file)
+            except OSError as problem:
+                raise UsageError(f"cannot write the plan to {out_file}: {problem.strerror or problem}") from None
     except WorkspaceInvalid as invalid:
         raise invalid_workspace(invalid) from None
     except NdrcError as problem:

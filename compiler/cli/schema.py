@@ -23,10 +23,15 @@ def schema_command(name: str | None, export_dir: Path | None) -> None:
     """Without NAME, list the schemas; with NAME (e.g. jobs/fg_c_builder), print it."""
     catalog = SchemaCatalog.default()
     if export_dir is not None:
-        for schema_name, schema in sorted(catalog.schemas.items()):
-            target = export_dir / f"{schema_name}.schema.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            for schema_name, schema in sorted(catalog.schemas.items()):
+                target = export_dir / f"{schema_name}.schema.json"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        except OSError as problem:
+            click.echo(f"ndrc: error: cannot write the schemas into {export_dir}: {problem.strerror or problem}",
+                       err=True)
+            raise click.exceptions.Exit(2) from None
         click.echo(f"exported {len(catalog.schemas)} schema(s) to {export_dir}")
         return
     if name is None:
