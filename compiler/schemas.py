@@ -123,6 +123,10 @@ class SchemaCatalog:
         elif failure.validator == "required":
             missing = failure.message.split("'")[1] if "'" in failure.message else failure.message
             message = f"{where}: missing required key {missing!r}"
+            present = failure.instance if isinstance(failure.instance, dict) else {}
+            misspelt = [str(key) for key in present if closest(str(key), [missing])]
+            if misspelt:
+                message += f"; found {misspelt[0]!r}: did you mean {missing!r}?"
         elif failure.validator in ("anyOf", "oneOf"):
             message = f"{where}: does not match any allowed shape ({_branch_hint(failure)})"
         else:

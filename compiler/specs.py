@@ -88,7 +88,8 @@ def read_spec(path: Path, relative: str) -> tuple[LoadedSpec | None, list[Diagno
         return None, problems
     if not isinstance(document.data, dict):
         found = "an empty file" if document.data is None else f"a {type(document.data).__name__}"
-        problems.append(error(document.locate(()), "spec.shape", f"a spec file is a mapping, found {found}"))
+        what = "a routing file is a mapping with `routes:`" if spec_path.is_routing else "a spec file is a mapping"
+        problems.append(error(document.locate(()), "spec.shape", f"{what}, found {found}"))
         return None, problems
     return LoadedSpec(spec_path, document), problems
 

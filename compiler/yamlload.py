@@ -18,6 +18,7 @@ from compiler.diagnostics import Diagnostic, Location, error, warning
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 64  # nesting levels; real specs use fewer than 10
 
 JsonPath = tuple[str | int, ...]
 
@@ -107,6 +108,8 @@ class _Builder:
         if self.expanded > MAX_EXPANDED_NODES:
             raise _AliasBomb(json_path)
         self.result.positions[json_path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if len(json_path) > MAX_DEPTH:
+            raise _TooDeep(self._location(node))
         if node.tag not in _STANDARD_TAGS and node.tag != _PLAIN:
             self._problem(node, "yaml.tag", f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
@@ -214,6 +217,11 @@ class _Builder:
         return None
 
 
+class _TooDeep(Exception):
+    def __init__(self, location: Location) -> None:
+        self.location = location
+
+
 class _AliasBomb(Exception):
     def __init__(self, json_path: JsonPath) -> None:
         self.json_path = json_path
@@ -301,6 +309,8 @@ def load_yaml(path: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic
                 f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
             )
         ]
+    except _TooDeep as deep:
+        return None, [error(deep.location, "yaml.too-deep", f"values nest more than {MAX_DEPTH} levels deep")]
     except RecursionError:
-        return None, [error(Location(path, 1, 1), "yaml.alias-bomb", "document nests too deeply")]
+        return None, [error(Location(path, 1, 1), "yaml.too-deep", "document nests too deeply")]
     return builder.result, builder.diagnostics

@@ -17,7 +17,7 @@ from compiler.publish import PublishResult, publish
 from compiler.workspace import load_workspace
 
 
-def report(result: PublishResult) -> None:
+def report(result: PublishResult, action: str = "publish") -> None:
     for outcome in result.outcomes:
         change = outcome.change
         name = change.target if change.label == change.target else f"{change.target} {change.label}"
@@ -29,7 +29,7 @@ def report(result: PublishResult) -> None:
     counts = ", ".join(f"{result.count(s)} {s}" for s in ("applied", "already", "conflict", "failed",
                                                            "not attempted", "skipped") if result.count(s))
     calls = sum(result.calls.values())
-    click.echo(f"publish {'done' if result.ok else 'incomplete'}: {counts or 'nothing to do'} ({calls} API calls)")
+    click.echo(f"{action} {'done' if result.ok else 'incomplete'}: {counts or 'nothing to do'} ({calls} API calls)")
 
 
 @click.command("publish")

@@ -22,6 +22,10 @@ from compiler.schemas import SchemaCatalog
 def schema_command(name: str | None, export_dir: Path | None) -> None:
     """Without NAME, list the schemas; with NAME (e.g. jobs/fg_c_builder), print it."""
     catalog = SchemaCatalog.default()
+    if export_dir is not None and name is not None:
+        click.echo("ndrc: error: give a schema NAME to print or --export DIR to write every schema, not both "
+                   "(exported schemas reference each other)", err=True)
+        raise click.exceptions.Exit(2)
     if export_dir is not None:
         try:
             for schema_name, schema in sorted(catalog.schemas.items()):
