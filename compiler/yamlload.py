@@ -96,6 +96,7 @@ class _Builder:
         self.result = LoadedYaml(path, None)
         self.diagnostics: list[Diagnostic] = []
         self.expanded = 0
+        self.building: set[int] = set()  # collections on the path being built
 
     def _location(self, node: yaml.Node) -> Location:
         return Location(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -108,15 +109,21 @@ class _Builder:
         if self.expanded > MAX_EXPANDED_NODES:
             raise _AliasBomb(json_path)
         self.result.positions[json_path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if id(node) in self.building:  # an alias inside its own anchor: infinite expansion
+            raise _AliasBomb(json_path)
         if len(json_path) > MAX_DEPTH:
             raise _TooDeep(self._location(node))
         if node.tag not in _STANDARD_TAGS and node.tag != _PLAIN:
             self._problem(node, "yaml.tag", f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, json_path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.building.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, json_path)
+                return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.building.discard(id(node))
         assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node)
 
