@@ -167,11 +167,12 @@ def publish(
     progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
-    if build_dir is None and aws is None and only_table is None:  # invalid input fails before any AWS call
+    saved = load_plan(plan_file) if plan_file is not None else None  # invalid input fails before any AWS call
+    if build_dir is None and aws is None and only_table is None:
         build_dir = compile_workspace(workspace, env_name).out_dir
     target = open_target(workspace, env_name, aws)
-    if plan_file is not None:
-        result = PublishResult(load_plan(plan_file))
+    if plan_file is not None and saved is not None:
+        result = PublishResult(saved)
         changes = _saved_plan_changes(target, plan_file, result, build_dir)
     else:
         result = PublishResult(plan_target(target, build_dir, only_table))
