@@ -19,7 +19,9 @@ class UsageError(NdrcError):
 
 
 class WorkspaceInvalid(NdrcError):
-    """Raised when a command needs a valid workspace and validation found errors."""
+    """Raised when a command needs a valid workspace and validation found errors (invalid input: exit 2)."""
+
+    exit_code = 2
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         errors = sum(1 for d in diagnostics if d.is_error)

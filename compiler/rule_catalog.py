@@ -66,6 +66,10 @@ YAML_ENCODING = _rule("yaml.encoding", ERROR, "UTF-8 without NUL bytes")
 YAML_TOO_LARGE = _rule("yaml.too-large", ERROR, "files are at most 1 MiB")
 YAML_ALIAS_BOMB = _rule("yaml.alias-bomb", ERROR, "aliases expand to at most 100,000 nodes")
 YAML_NUMBER = _rule("yaml.number", ERROR, "no `.nan` / `.inf` (DynamoDB cannot store them)")
+YAML_TOO_DEEP = _rule("yaml.too-deep", ERROR, "values nest at most a bounded number of levels deep")
+NUMBER_DYNAMODB = _rule(
+    "number.dynamodb", ERROR, "numbers fit DynamoDB: at most 38 significant digits, magnitude 1e-130 to below 1e126"
+)
 YAML_AMBIGUOUS_BOOL = _rule("yaml.ambiguous-bool", WARNING, "`yes`/`no`/`on`/`off` are read as strings")
 IO_READ = _rule("io.read", ERROR, "a spec file can be read")
 
@@ -79,6 +83,10 @@ JINJA_RENDER = _rule("jinja.render", ERROR, "a template renders without failing"
 PATH_LAYOUT = _rule("path.layout", ERROR, "files live at `specs/<project>/<job>#<version>.yaml`")
 PATH_PROJECT = _rule("path.project", ERROR, "the project folder is a valid name")
 PATH_VERSION = _rule("path.version", ERROR, "the `#<version>` of a file name is a valid feature_spec_version")
+PATH_SYMLINK = _rule("path.symlink", ERROR, "links under specs/ stay inside the workspace, resolve and do not loop")
+PATH_NOT_A_FILE = _rule(
+    "path.not-a-file", ERROR, "only regular files and folders under specs/ (no FIFOs, sockets, devices)"
+)
 JOB_UNKNOWN = _rule("job.unknown", ERROR, "the job name is one of the known jobs (with a \"did you mean\")")
 SPEC_SHAPE = _rule("spec.shape", ERROR, "a spec file is a mapping")
 ENVELOPE_PARAMETERS = _rule(

@@ -13,11 +13,16 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from runtime.orchestration.window import iso_z, to_utc
 from runtime.storage import LocalStorage, Storage, join, storage_from_env
@@ -235,6 +240,14 @@ def generate_traffic(
     return generated
 
 
+def _plain(problem: Exception) -> str:
+    if isinstance(problem, NoCredentialsError):
+        return "no AWS credentials (configure a profile or role)"
+    if isinstance(problem, OSError) and problem.strerror:
+        return f"{problem.strerror}: {problem.filename}" if problem.filename else problem.strerror
+    return str(problem)
+
+
 class _Inline:
     def __enter__(self) -> _Inline:
         return self
@@ -246,6 +259,64 @@ class _Inline:
         return map(fn, *iterables)
 
 
+SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def _bounded_int(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {low}")
+        return value
+
+    return parse
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def _timestamp(text: str) -> str:
+    try:
+        to_utc(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time such as 2025-01-15T10:08:00Z") from None
+    return text
+
+
+def _segment(optional: bool = False) -> Callable[[str], str]:
+    """One folder name of the batch key: letters, digits, `_.-`, not starting with a dot (no `..`, no `/`)."""
+
+    def parse(text: str) -> str:
+        if (optional and text == "") or SEGMENT.fullmatch(text):
+            return text
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name (letters, digits, _.- ; no '/' or '..')")
+
+    return parse
+
+
+def _writable_root(text: str) -> str | None:
+    """Why files cannot be written under `text` (created if missing), or None when they can."""
+    path = Path(text)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as problem:
+        return f"cannot write under --storage-root {text}: {problem.strerror or problem}"
+    return None
+
+
 TRAFFIC_DEFAULTS = {"start": "2025-01-15T10:08:00Z", "rows_per_batch": 1000, "hosts": 50, "malformed_ratio": 0.01}
 WORLD_DEFAULTS = {"start": "2025-01-01T00:08:00Z", "rows_per_batch": 400, "hosts": 60, "malformed_ratio": 0.0}
 
@@ -255,31 +326,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("bucket_uri", help="s3://<ingestion-bucket>")
     parser.add_argument("--storage-root", help="local directory standing in for buckets (else real S3)")
     parser.add_argument(
-        "--start", help="first batch end (ISO-8601; default 2025-01-15T10:08:00Z, world 2025-01-01T00:08:00Z)"
+        "--start",
+        type=_timestamp,
+        help="first batch end (ISO-8601; default 2025-01-15T10:08:00Z, world 2025-01-01T00:08:00Z)",
     )
-    parser.add_argument("--batches", type=int, default=1)
-    parser.add_argument("--rows-per-batch", type=int, help="default 1000 (world: 400)")
-    parser.add_argument("--files-per-batch", type=int, default=1)
-    parser.add_argument("--hosts", type=int, help="default 50 (world: 60 machines, VDI included)")
-    parser.add_argument("--malformed-ratio", type=float, help="default 0.01 (world: 0)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--org1", default="acme")
-    parser.add_argument("--org2", default="finance")
-    parser.add_argument("--project-name", default="ndr-demo")
-    parser.add_argument("--vendor-prefix", default="paloalto")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--batches", type=_bounded_int(1), default=1)
+    parser.add_argument("--rows-per-batch", type=_bounded_int(0), help="default 1000 (world: 400)")
+    parser.add_argument("--files-per-batch", type=_bounded_int(1), default=1)
+    parser.add_argument("--hosts", type=_bounded_int(1), help="default 50 (world: 60 machines, VDI included)")
+    parser.add_argument("--malformed-ratio", type=_ratio, help="default 0.01 (world: 0)")
+    parser.add_argument("--seed", type=_bounded_int(0), default=0)
+    parser.add_argument("--org1", type=_segment(), default="acme")
+    parser.add_argument("--org2", type=_segment(), default="finance")
+    parser.add_argument("--project-name", type=_segment(), default="ndr-demo")
+    parser.add_argument("--vendor-prefix", type=_segment(optional=True), default="paloalto")
+    parser.add_argument("--workers", type=_bounded_int(1), default=os.cpu_count() or 1)
     world = parser.add_argument_group(
         "world (--days N): N days of batches, DHCP churn, a VDI pool, one anomaly, and the machine inventory "
         "(needs --storage-root; --batches is ignored)"
     )
-    world.add_argument("--days", type=int, help="generate the synthetic world over this many days")
-    world.add_argument("--batches-per-day", type=int, default=4, help="must divide 96 (default 4)")
-    world.add_argument("--vdi-share", type=float, default=0.2)
-    world.add_argument("--churn-share", type=float, default=0.15, help="share of workstations changing IP once")
-    world.add_argument("--retired", type=int, default=3, help="decommissioned machines (inventory only)")
-    world.add_argument("--anomaly-day", type=int, help="day index of the anomaly (default: days - 2)")
-    world.add_argument("--anomaly-batch", type=int, help="batch index within that day (default: the middle one)")
-    world.add_argument("--anomaly-sessions", type=int, default=400)
+    world.add_argument("--days", type=_bounded_int(1), help="generate the synthetic world over this many days")
+    world.add_argument("--batches-per-day", type=_bounded_int(1), default=4, help="must divide 96 (default 4)")
+    world.add_argument("--vdi-share", type=_ratio, default=0.2)
+    world.add_argument("--churn-share", type=_ratio, default=0.15, help="share of workstations changing IP once")
+    world.add_argument("--retired", type=_bounded_int(0), default=3, help="decommissioned machines (inventory only)")
+    world.add_argument("--anomaly-day", type=_bounded_int(0), help="day index of the anomaly (default: days - 2)")
+    world.add_argument(
+        "--anomaly-batch", type=_bounded_int(0), help="batch index within that day (default: the middle one)"
+    )
+    world.add_argument("--anomaly-sessions", type=_bounded_int(1), default=400)
     world.add_argument("--inventory-cluster", default="globex-itam-prod")
     world.add_argument("--inventory-database", default="itam")
     world.add_argument("--inventory-schema", default="itam")
@@ -290,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.bucket_uri.startswith("s3://") or not SEGMENT.fullmatch(args.bucket_uri[5:].rstrip("/")):
+        parser.error(f"{args.bucket_uri!r} is not a bucket URI (s3://<bucket>)")
+    unwritable = _writable_root(args.storage_root) if args.storage_root else None
+    if unwritable:
+        parser.error(unwritable)  # checked last: nothing is created unless every other option is valid
     defaults = WORLD_DEFAULTS if args.days is not None else TRAFFIC_DEFAULTS
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -299,16 +379,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.days is not None:
         return _world_main(parser, args, options)
-    batches = generate_traffic(
-        args.bucket_uri,
-        start=args.start,
-        batches=args.batches,
-        rows_per_batch=args.rows_per_batch,
-        files_per_batch=args.files_per_batch,
-        options=options,
-        storage=storage_from_env(args.storage_root),
-        workers=args.workers,
-    )
+    try:
+        batches = generate_traffic(
+            args.bucket_uri,
+            start=args.start,
+            batches=args.batches,
+            rows_per_batch=args.rows_per_batch,
+            files_per_batch=args.files_per_batch,
+            options=options,
+            storage=storage_from_env(args.storage_root),
+            workers=args.workers,
+        )
+    except (OSError, ValueError, BotoCoreError, ClientError) as problem:
+        sys.stderr.write(f"{parser.prog}: error: cannot write the traffic: {_plain(problem)}\n")
+        return 2
     for batch in batches:
         sys.stdout.write(
             json.dumps(

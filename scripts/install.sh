@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything ndrc needs for development into ./.venv (idempotent): Python packages and the
-# asl-validator npm package used by the tests. Needs python3 (>= 3.11), Java 17 for Spark, node/npm.
+# asl-validator and yaml-language-server npm packages used by the tests. Needs python3 (>= 3.11), Java 17 for Spark, node/npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +12,9 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 
 if command -v npm >/dev/null 2>&1; then
-  # asl-validator: the ASL checks; jsonata: the reference JSONata engine the state machine tests compare with.
-  npm install --silent --no-audit --no-fund --prefix .ci/node asl-validator@4 jsonata@2 >/dev/null
+  npm install --silent --no-audit --no-fund --prefix .ci/node asl-validator@4 jsonata@2 yaml-language-server@1 >/dev/null
 else
-  echo "install: npm not found; the asl-validator and reference-JSONata checks will be skipped" >&2
+  echo "install: npm not found; the asl-validator and yaml-language-server checks will be skipped" >&2
 fi
 if ! command -v java >/dev/null 2>&1; then
   echo "install: java not found; installing a JRE for Spark" >&2

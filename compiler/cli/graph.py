@@ -52,7 +52,10 @@ def graph_command(
     if out_file is None:
         click.echo(text, nl=False)
     else:
-        out_file.write_text(text, encoding="utf-8")
+        try:
+            out_file.write_text(text, encoding="utf-8")
+        except OSError as problem:
+            raise UsageError(f"cannot write {out_file}: {problem.strerror or problem}") from None
         click.echo(f"wrote {len(chosen)} diagram(s) to {out_file}")
 
 

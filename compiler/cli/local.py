@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
-from compiler.load.workspace import Workspace
 from compiler.local import daemon
-from compiler.model import EnvironmentConfig
 
-ACTIONS: dict[str, Callable[[Workspace, EnvironmentConfig], daemon.EmulatorStatus]] = {
+ACTIONS: dict[str, Callable[..., daemon.EmulatorStatus]] = {
     "up": daemon.up,
     "down": daemon.down,
     "status": daemon.status,
 }
 
 
-def _run(action: str, env_name: str | None, workspace_dir: Path | None) -> daemon.EmulatorStatus:
+def _run(action: str, env_name: str | None, workspace_dir: Path | None, **options: Any) -> daemon.EmulatorStatus:
     workspace, environment = open_environment(workspace_dir, env_name)
-    status = ACTIONS[action](workspace, environment)
+    status = ACTIONS[action](workspace, environment, **options)
     click.echo(status.describe())
     return status
 
@@ -35,10 +34,17 @@ def local_group() -> None:
 @local_group.command("up")
 @env_option
 @workspace_option
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Listen on this port instead of the environment's (e.g. when another checkout's emulator holds it); "
+    "every command of this workspace then uses it.",
+)
 @handle_errors
-def up_command(env_name: str | None, workspace_dir: Path | None) -> None:
+def up_command(env_name: str | None, workspace_dir: Path | None, port: int | None) -> None:
     """Start the emulator in the background (no-op when it already runs)."""
-    _run("up", env_name, workspace_dir)
+    _run("up", env_name, workspace_dir, port=port)
 
 
 @local_group.command("down")
@@ -56,7 +62,7 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @handle_errors
 def status_command(env_name: str | None, workspace_dir: Path | None) -> None:
     """Say whether the emulator runs; exit 0 when it answers, 1 when it is stopped."""
-    if _run("status", env_name, workspace_dir).state == "stopped":
+    if _run("status", env_name, workspace_dir).state not in ("running", "external"):
         exit_with(ExitCode.FINDINGS)
 
 

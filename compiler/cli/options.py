@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compiler.load.workspace import Workspace
-from compiler.local.daemon import ensure_running
+from compiler.local.daemon import ensure_running, with_endpoint
 from compiler.model import EnvironmentConfig
 from compiler.validation.workspace_config import load_workspace
 
@@ -35,5 +35,7 @@ def open_environment(
     workspace = load_workspace(workspace_dir)
     environment = workspace.environment(env_name)
     if start_emulator:
-        ensure_running(workspace, environment)
+        running = ensure_running(workspace, environment)
+        if running is not None:  # the emulator of this workspace may listen on another port (`local up --port`)
+            environment = with_endpoint(environment, running.endpoint)
     return workspace, environment

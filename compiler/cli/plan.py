@@ -12,6 +12,7 @@ from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.deploy.plan import save_plan
 from compiler.deploy.plan_render import RENDERERS
 from compiler.deploy.publish import make_plan
+from compiler.errors import UsageError
 
 build_option = click.option(
     "--build",
@@ -41,7 +42,10 @@ def plan_command(env_name: str | None, workspace_dir: Path | None, output_format
     workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
     plan = make_plan(workspace, environment.name, build_dir=build_dir)
     if out_file is not None:
-        save_plan(plan, out_file)
+        try:
+            save_plan(plan, out_file)
+        except OSError as problem:
+            raise UsageError(f"cannot write the plan to {out_file}: {problem.strerror or problem}") from None
     use_color = sys.stdout.isatty() if color is None else color
     click.echo(RENDERERS[output_format](plan, use_color), nl=False)
     if out_file is not None:

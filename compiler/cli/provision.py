@@ -26,7 +26,7 @@ def provision_command(env_name: str | None, workspace_dir: Path | None, seed_rou
     if not result.changed:
         click.echo(f"nothing to do: environment {result.environment} is already provisioned")
     if result.seeded is not None:
-        report(result.seeded)
+        report(result.seeded, action="seed routing")
         if not result.seeded.ok:
             exit_with(ExitCode.FINDINGS)
 

@@ -17,7 +17,7 @@ from compiler.deploy.publish import PublishResult, publish
 from compiler.errors import UsageError
 
 
-def report(result: PublishResult) -> None:
+def report(result: PublishResult, action: str = "publish") -> None:
     for outcome in result.outcomes:
         change = outcome.change
         name = change.target if change.label == change.target else f"{change.target} {change.label}"
@@ -29,7 +29,7 @@ def report(result: PublishResult) -> None:
     counts = ", ".join(f"{result.count(s)} {s}" for s in ("applied", "already", "conflict", "failed",
                                                            "not attempted", "skipped") if result.count(s))
     calls = sum(result.calls.values())
-    click.echo(f"publish {'done' if result.ok else 'incomplete'}: {counts or 'nothing to do'} ({calls} API calls)")
+    click.echo(f"{action} {'done' if result.ok else 'incomplete'}: {counts or 'nothing to do'} ({calls} API calls)")
 
 
 @click.command("publish")
@@ -42,11 +42,15 @@ def report(result: PublishResult) -> None:
 @click.option("--prune", is_flag=True, help="Also delete deployed items that are no longer in the specs.")
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Apply exactly this saved plan (`ndrc plan --out`); refused if the deployed state moved since.")
+@click.option("--delete-project", "delete_projects", multiple=True, metavar="PROJECT",
+              help="With --prune: allow deleting every item of this project (repeatable). Without it, a plan "
+                   "that wipes out a project is refused.")
 @build_option
 @color_option
 @handle_errors
 def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: bool, assume_yes: bool,
-                    prune: bool, plan_file: Path | None, build_dir: Path | None, color: bool | None) -> None:
+                    prune: bool, plan_file: Path | None, delete_projects: tuple[str, ...], build_dir: Path | None,
+                    color: bool | None) -> None:
     """Apply the plan: conditional per-item writes, state machines, pipelines, the runtime archive."""
     if not (assume_yes or dry_run or sys.stdin.isatty()):
         raise UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)")
@@ -65,6 +69,7 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
     result = publish(
         workspace, environment.name, build_dir=build_dir, plan_file=plan_file, prune=prune,
         dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
+        delete_projects=frozenset(delete_projects),
     )
     if result.refused:
         for reason in result.refused:

@@ -9,6 +9,7 @@ import click
 from compiler.cli.exit_codes import exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.local.runjob import job_environment, run_module, storage_root
+from compiler.local.traffic_target import check_traffic_target
 from runtime.jobs.registry import REGISTRY
 
 PASS_THROUGH = {"ignore_unknown_options": True}
@@ -57,12 +58,24 @@ def run_command(
 @click.command("gen-traffic", context_settings=PASS_THROUGH)
 @env_option
 @workspace_option
+@click.option("--allow-remote", is_flag=True,
+              help="Allow writing into the real ingestion bucket of an environment without a local storage root "
+                   "(after the same account check as publish).")
 @click.argument("generator_args", nargs=-1, type=click.UNPROCESSED)
 @handle_errors
-def gen_traffic_command(env_name: str | None, workspace_dir: Path | None, generator_args: tuple[str, ...]) -> None:
+def gen_traffic_command(
+    env_name: str | None, workspace_dir: Path | None, allow_remote: bool, generator_args: tuple[str, ...]
+) -> None:
     """Write synthetic Palo Alto traffic batches into the environment's ingestion bucket (for `local`, the
     local storage root). Options go to `python -m devtools.traffic` (--batches, --rows-per-batch, --seed, ...)."""
     workspace, environment = open_environment(workspace_dir, env_name)
+    account = check_traffic_target(environment, allow_remote=allow_remote)
+    if account is not None:
+        click.echo(
+            f"writing into s3://{environment.get('buckets.ingestion')} of environment {environment.name} "
+            f"(account {account})",
+            err=True,
+        )
     arguments = [f"s3://{environment.get('buckets.ingestion')}"]
     root = storage_root(workspace, environment)
     if root is not None:

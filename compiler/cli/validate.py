@@ -25,10 +25,13 @@ format_option = click.option(
 )
 
 
-def selected(workspace: Workspace, paths: tuple[Path, ...]) -> list[str]:
-    """Workspace-relative prefixes of the PATH arguments (files or folders)."""
+def selected(workspace: Workspace, paths: tuple[Path, ...], explicit_workspace: bool = False) -> list[str]:
+    """Workspace-relative prefixes of the PATH arguments (files or folders); with --workspace, relative
+    PATHs are relative to that workspace."""
     prefixes = []
     for path in paths:
+        if explicit_workspace and not path.is_absolute():
+            path = workspace.root / path
         if not path.exists():
             raise UsageError(f"no such file or folder: {path}")
         relative = workspace.relative(path)
@@ -64,7 +67,7 @@ def validate_command(
     try:
         workspace = load_workspace(workspace_dir)
         result = validate_with_cache(workspace, env_name)
-        diagnostics = keep(result.diagnostics, selected(workspace, paths))
+        diagnostics = keep(result.diagnostics, selected(workspace, paths, workspace_dir is not None))
     except WorkspaceInvalid as invalid:
         emit(invalid.diagnostics, output_format)  # in the chosen format, on stdout: they are the report
         exit_with(ExitCode.FINDINGS)

@@ -3,20 +3,28 @@
 The key of the whole cache is a fingerprint of everything besides the file that shapes a result: the ndrc
 version, the schemas, the selected environment's settings and the operator catalog. Any change there
 discards the cache.
+
+The cache is data only (`.ndrc/cache/validate-<env>.json`, see `compiler.compilation.cache_codec`): nothing in it is
+ever executed. It carries a format name and version and an HMAC made with a key kept outside the workspace
+(`$XDG_CACHE_HOME/ndrc/cache-key`), so a cache file that is unreadable, of another version, or written
+anywhere else (say, committed in a pull request) is ignored and rebuilt, never trusted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import hmac
 import json
 import os
-import pickle
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
+from compiler.compilation.cache_codec import CacheFormatError, decode_result, encode_result
 from compiler.model import EnvironmentConfig
 from compiler.orchestration.jsonata import EXPRESSIONS_DIR
 from compiler.validation.schemas import SCHEMA_DIR
@@ -29,6 +37,68 @@ CACHE_DIR = ".ndrc/cache"
 # What this process last loaded or saved, so validate-then-compile in one process reads the file once.
 _IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, Any]]]] = {}
 _FORMAT = 1
+CACHE_FORMAT = "ndrc-validate-cache"
+CACHE_VERSION = 2
+KEY_FILE = "ndrc/cache-key"
+
+
+def _user_cache_dir() -> Path:
+    configured = os.environ.get("XDG_CACHE_HOME")
+    return Path(configured) if configured else Path.home() / ".cache"
+
+
+def _read_key(path: Path) -> bytes | None:
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return key or None
+
+
+def cache_key() -> bytes | None:
+    """This user's secret for authenticating cache files (created on first use); None if unavailable."""
+    path = _user_cache_dir() / KEY_FILE
+    key = _read_key(path)
+    if key is not None:
+        return key
+    temporary = path.with_name(f".cache-key.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        with contextlib.suppress(FileExistsError):  # first writer wins; a racing process reads the winner's key
+            os.link(temporary, path)
+    except OSError:
+        return None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _mac(key: bytes, fingerprint: str, entries: Any) -> str:
+    text = json.dumps({"fingerprint": fingerprint, "entries": entries}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _read_entries(path: Path, fingerprint: str, key: bytes) -> dict[str, tuple[str, Any]]:
+    """The stored entries if the file is this format and version, authentic and for this fingerprint."""
+    try:
+        stored = json.loads(path.read_bytes())
+        if not isinstance(stored, dict) or (stored.get("format"), stored.get("version")) != (CACHE_FORMAT,
+                                                                                             CACHE_VERSION):
+            return {}
+        if stored.get("fingerprint") != fingerprint:
+            return {}
+        raw_entries = stored["entries"]
+        if not hmac.compare_digest(str(stored.get("mac")), _mac(key, fingerprint, raw_entries)):
+            return {}
+        entries = {}
+        for relative, (digest, encoded) in raw_entries.items():
+            entries[str(relative)] = (str(digest), decode_result(encoded))
+        return entries
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, CacheFormatError):
+        return {}
 
 
 def _tool_inputs() -> tuple[tuple[str, Path, str], ...]:
@@ -76,25 +146,23 @@ class FileCache:
     fingerprint: str
     entries: dict[str, tuple[str, Any]] = field(default_factory=dict)
     dirty: bool = False
+    key: bytes = field(default=b"", repr=False)
 
     @classmethod
     def open(cls, workspace: Workspace, environment: EnvironmentConfig) -> FileCache:
         if os.environ.get("NDRC_NO_CACHE"):
             return cls(None, "")
+        key = cache_key()
+        if key is None:
+            return cls(None, "")
         fingerprint = _fingerprint(environment)
-        path = workspace.root / CACHE_DIR / f"validate-{environment.name}.pickle"
+        path = workspace.root / CACHE_DIR / f"validate-{environment.name}.json"
         remembered = _IN_PROCESS.get(path)
         if remembered is not None and remembered[0] == fingerprint:
-            return cls(path, fingerprint, dict(remembered[1]))
-        entries: dict[str, tuple[str, Any]] = {}
-        try:
-            with path.open("rb") as handle:
-                stored = pickle.load(handle)
-            if stored.get("fingerprint") == fingerprint:
-                entries = stored["entries"]
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, KeyError, TypeError, ImportError):
-            entries = {}
-        return cls(path, fingerprint, entries)
+            return cls(path, fingerprint, dict(remembered[1]), key=key)
+        entries = _read_entries(path, fingerprint, key)
+        # An unreadable file or one of another version or origin is rewritten on save.
+        return cls(path, fingerprint, entries, dirty=path.exists() and not entries, key=key)
 
     def get(self, relative: str, raw: bytes) -> FileResult | None:
         entry = self.entries.get(relative)
@@ -105,6 +173,10 @@ class FileCache:
     def put(self, relative: str, raw: bytes, result: FileResult) -> None:
         if self.path is None:
             return
+        try:
+            encode_result(result)
+        except TypeError:
+            return  # holds a value the cache cannot store as data; validated again next time
         self.entries[relative] = (hashlib.sha256(raw).hexdigest(), result)
         self.dirty = True
 
@@ -121,8 +193,13 @@ class FileCache:
         _IN_PROCESS[self.path] = (self.fingerprint, dict(self.entries))
         if not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-        with temporary.open("wb") as handle:
-            pickle.dump({"fingerprint": self.fingerprint, "entries": self.entries}, handle, protocol=5)
-        temporary.replace(self.path)
+        entries = {relative: [digest, encode_result(result)] for relative, (digest, result) in self.entries.items()}
+        document = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "fingerprint": self.fingerprint,
+                    "entries": entries, "mac": _mac(self.key, self.fingerprint, entries)}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
+            temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+            temporary.replace(self.path)
+        except OSError:
+            pass  # a cache that cannot be written (read-only checkout) only costs speed

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compiler.compilation.cache import FileCache, inputs_fingerprint
-from compiler.diagnostics import Diagnostic
-from compiler.errors import WorkspaceInvalid
-from compiler.load.specs import discover
+from compiler.diagnostics import Diagnostic, Location, error
+from compiler.errors import UsageError, WorkspaceInvalid
+from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
+from compiler.rule_catalog import IO_READ
 from compiler.targets import all_targets
 
 if TYPE_CHECKING:
@@ -64,12 +65,21 @@ def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def read_sources(workspace: Workspace) -> list[tuple[Path, str, bytes]]:
-    return [(path, relative, path.read_bytes()) for path, relative in discover(workspace.specs_dir, workspace.root)]
+def read_sources(workspace: Workspace) -> tuple[list[tuple[Path, str, bytes]], list[Diagnostic]]:
+    """The bytes of every spec file, and the located problems of what the walk refused or could not read."""
+    tree = scan_specs(workspace.specs_dir, workspace.root)
+    sources, problems = [], list(tree.problems)
+    for path, relative in tree.files:
+        try:
+            sources.append((path, relative, path.read_bytes()))
+        except OSError as problem:
+            problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
+    return sources, problems
 
 
 def validate_with_cache(
-    workspace: Workspace, environment_name: str | None = None, sources: list[tuple[Path, str, bytes]] | None = None
+    workspace: Workspace, environment_name: str | None = None,
+    sources: tuple[list[tuple[Path, str, bytes]], list[Diagnostic]] | None = None,
 ) -> ValidationResult:
     """Validate the workspace, reusing per-file results whose content hash is unchanged."""
     from compiler.validation.schemas import SchemaCatalog
@@ -80,8 +90,8 @@ def validate_with_cache(
     cache = FileCache.open(workspace, environment)
     results: dict[str, FileResult] = {}
     pending: list[tuple[Path, str, bytes]] = []
-    sources = sources if sources is not None else read_sources(workspace)
-    for path, relative, raw in sources:
+    files, refused = sources if sources is not None else read_sources(workspace)
+    for path, relative, raw in files:
         cached = cache.get(relative, raw)
         if cached is None:
             pending.append((path, relative, raw))
@@ -92,8 +102,10 @@ def validate_with_cache(
         results[relative] = result
     cache.retain(set(results))
     cache.save()
-    files = [(path, relative) for path, relative, _ in sources]
-    return validate_workspace(workspace, environment, catalog=catalog, files=files, file_results=results)
+    listed = [(path, relative) for path, relative, _ in files]
+    return validate_workspace(
+        workspace, environment, catalog=catalog, files=listed, file_results=results, refused=refused
+    )
 
 
 def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:
@@ -132,8 +144,8 @@ def compile_workspace(
     environment = workspace.environment(environment_name)
     out_dir = (out_root or workspace.root / "build") / environment.name
     sources = read_sources(workspace)
-    stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources])
-    if _intact(out_dir, stamp):
+    stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources[0]])
+    if not sources[1] and _intact(out_dir, stamp):
         return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)
     validation = validate_with_cache(workspace, environment.name, sources)
     if not validation.ok:
@@ -173,18 +185,42 @@ def _stored_artifacts(out_dir: Path) -> list[Artifact]:
 
 
 def _write_atomically(out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str) -> None:
-    """Write into a sibling folder and swap it in, so readers never see a half-written build."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    """Write into a sibling folder and swap it in, so readers never see a half-written build. If anything
+    fails, the previous build stays in place and nothing is left behind."""
     staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
     retired = out_dir.parent / f".{out_dir.name}.retired-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    for artifact in artifacts:
-        target = staging / artifact.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(artifact.content)
-    (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts))
-    (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
-    if out_dir.exists():
-        out_dir.rename(retired)
-    staging.rename(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(out_dir)
+        for artifact in artifacts:
+            target = staging / artifact.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(artifact.content)
+        (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts))
+        (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
+        if out_dir.exists():
+            out_dir.rename(retired)
+        try:
+            staging.rename(out_dir)
+        except OSError:
+            if retired.exists():
+                retired.rename(out_dir)
+            raise
+    except OSError as problem:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UsageError(f"cannot write the build into {out_dir}: {problem.strerror or problem}") from None
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """Staging and retired folders of compiles that were killed mid-swap (their process is gone)."""
+    for leftover in out_dir.parent.glob(f".{out_dir.name}.*-*"):
+        kind, _, pid = leftover.name.rpartition("-")
+        if not kind.endswith((".staging", ".retired")) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue

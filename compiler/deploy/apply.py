@@ -1,7 +1,9 @@
 """Applying one change: a conditional PutItem/DeleteItem, a state machine or pipeline create/update, an upload.
 
-Every DynamoDB write is conditional on the item still being what the plan saw (its `content_sha256` and
-`updated_at`, or its absence), so a concurrent change is reported as a conflict, never overwritten.
+Every DynamoDB write is conditional on the item still being exactly what the plan saw: every attribute the
+plan read equal to what it read, every other attribute the write sets still absent (or the whole item
+absent, for a create). A change since the plan by anyone (ndrc, the console, a script) is reported as a
+conflict, never overwritten.
 """
 
 from __future__ import annotations
@@ -39,19 +41,27 @@ def utc_now() -> str:
 
 
 def condition(change: Change, key_name: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """`the item is still what the plan saw`: absent for a create, else the same hash and timestamp."""
+    """`the item is still what the plan saw`: absent for a create; else every attribute it read unchanged
+    and every attribute this write sets that it did not see still absent. DynamoDB compares maps, lists
+    and sets by value in a condition (`=` holds for every type)."""
     names = {"#k": key_name}
     if change.action == "create":
         return "attribute_not_exists(#k)", names, {}
     parts, values = ["attribute_exists(#k)"], {}
-    for number, attribute in enumerate(SERVER_MANAGED):
-        names[f"#t{number}"] = attribute
-        seen = change.token.get(attribute)
-        if seen is None:
-            parts.append(f"attribute_not_exists(#t{number})")
-        else:
-            parts.append(f"#t{number} = :t{number}")
-            values[f":t{number}"] = {"S": seen}
+    seen = change.seen
+    if seen is None:
+        raise ValueError("the plan does not record the item it saw; make a new plan")
+    written = change.payload if change.action != "delete" and isinstance(change.payload, dict) else {}
+    unseen = sorted({*written, *SERVER_MANAGED} - set(seen) - {key_name})
+    for number, attribute in enumerate(sorted(seen)):
+        if attribute == key_name:
+            continue
+        names[f"#a{number}"] = attribute
+        parts.append(f"#a{number} = :a{number}")
+        values[f":a{number}"] = seen[attribute]
+    for number, attribute in enumerate(unseen):
+        names[f"#n{number}"] = attribute
+        parts.append(f"attribute_not_exists(#n{number})")
     return " AND ".join(parts), names, values
 
 

@@ -59,6 +59,10 @@ def client_config(pool_size: int) -> Config:
     )
 
 
+IDENTITY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 2}, user_agent_extra=f"ndrc/{__version__}",
+                         connect_timeout=3, read_timeout=10)
+
+
 def build_session(environment: EnvironmentConfig) -> boto3.session.Session:
     if is_emulator(environment):
         key = os.environ.get("AWS_ACCESS_KEY_ID") or EMULATOR_KEY
@@ -102,8 +106,11 @@ class Aws:
     def identity(self) -> dict[str, str]:
         """STS GetCallerIdentity (once): the account and ARN of the credentials in use."""
         if self._identity is None:
-            with translated(f"reach AWS for environment {self.environment.name!r}"):
-                reply = self.client("sts").get_caller_identity()
+            # The first call of every command: tried twice at most, so a wrong or unreachable endpoint fails fast.
+            sts = self.session.client("sts", region_name=self.environment.region,
+                                      endpoint_url=self.environment.endpoint_url, config=IDENTITY_CONFIG)
+            with translated(f"check the account of environment {self.environment.name!r}"):
+                reply = sts.get_caller_identity()
             self._identity = {"account": str(reply["Account"]), "arn": str(reply["Arn"])}
         return self._identity
 
@@ -127,7 +134,8 @@ def translated(action: str) -> Iterator[None]:
     except (NoCredentialsError, PartialCredentialsError):
         raise UsageError(f"no usable AWS credentials to {action}; configure a profile or role") from None
     except EndpointConnectionError as problem:
-        raise UsageError(f"cannot reach the AWS endpoint to {action}: {problem}") from None
+        endpoint = problem.kwargs.get("endpoint_url", "")
+        raise UsageError(f"cannot reach the AWS endpoint {endpoint} to {action}".replace("  ", " ")) from None
     except ClientError as problem:
         if error_code(problem) in CREDENTIAL_ERRORS or error_code(problem).startswith("AccessDenied"):
             raise UsageError(f"AWS refused the credentials to {action}: {error_code(problem)}") from None

@@ -39,6 +39,7 @@ class Deployed:
     drift: bool = False
     managed: bool = True
     key: dict[str, Any] | None = None
+    item: dict[str, Any] | None = None  # a DynamoDB item exactly as read (typed): what a write is conditional on
 
     @property
     def id(self) -> str:
@@ -65,7 +66,7 @@ def deployed_item(table: str, keys: tuple[str, ...], scope: Scope, typed: dict[s
     return Deployed(
         "dynamodb_item", table, item_label(keys, everything), scope, content, content_hash(everything), token,
         drift=recorded is not None and recorded != content_hash(content), managed=recorded is not None,
-        key={name: typed[name] for name in keys},
+        key={name: typed[name] for name in keys}, item=typed,
     )
 
 

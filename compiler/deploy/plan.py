@@ -21,7 +21,7 @@ from compiler.deploy.diff import content_hash, diff, same
 from compiler.errors import UsageError
 
 PLAN_FORMAT = "ndrc-plan"
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: every change records the deployed item it saw (`seen`) and is verified on load
 ACTIONS = ("create", "update", "delete")
 
 
@@ -40,6 +40,7 @@ class Change:
     managed: bool = True
     fields: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
+    seen: dict[str, Any] | None = None  # the deployed DynamoDB item as the plan read it (typed, every attribute)
 
     @property
     def id(self) -> str:
@@ -58,6 +59,7 @@ class Plan:
     scopes: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    deleted_projects: list[str] = field(default_factory=list)  # projects every deployed item of which goes
     created_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def count(self, action: str) -> int:
@@ -78,13 +80,16 @@ class Plan:
         return document
 
     @classmethod
-    def from_json(cls, document: dict[str, Any]) -> Plan:
-        if document.get("format") != PLAN_FORMAT or document.get("version") != PLAN_VERSION:
+    def from_json(cls, document: Any) -> Plan:
+        if not isinstance(document, dict) or (document.get("format"), document.get("version")) != (PLAN_FORMAT,
+                                                                                                  PLAN_VERSION):
             raise UsageError(f"not an {PLAN_FORMAT} v{PLAN_VERSION} document")
         names = {"environment", "account_id", "region", "source", "projects", "unchanged", "scopes",
-                 "skipped", "unsupported", "created_at"}
+                 "skipped", "unsupported", "deleted_projects", "created_at"}
         plan = cls(**{k: document[k] for k in names})
         plan.changes = [Change(**change) for change in document["changes"]]
+        if not all(isinstance(c.token, dict) and isinstance(c.fields, list) for c in plan.changes):
+            raise UsageError("a change of the plan is malformed")
         return plan
 
 
@@ -96,7 +101,7 @@ def save_plan(plan: Plan, path: Path) -> None:
 def load_plan(path: Path) -> Plan:
     try:
         return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as problem:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UsageError) as problem:
         raise UsageError(f"cannot read the saved plan {path}: {problem}") from None
 
 
@@ -122,7 +127,7 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
             resource.scope.id, resource.payload, resource.content_sha256, source=resource.source,
         )
         if now is not None:
-            change.seen_fingerprint, change.token = now.fingerprint, now.token
+            change.seen_fingerprint, change.token, change.seen = now.fingerprint, now.token, now.item
             change.drift, change.managed = now.drift, now.managed
             change.fields = [f.to_json() for f in diff(now.content, resource.content)]
         plan.changes.append(change)
@@ -130,12 +135,30 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
         for gone in (deployed.resources[i] for i in ids if i not in wanted):
             plan.changes.append(Change(
                 "delete", gone.kind, gone.target, gone.label, scope_id, {"Key": gone.key}, None, gone.fingerprint,
-                gone.token, gone.drift, gone.managed,
+                gone.token, gone.drift, gone.managed, seen=gone.item,
             ))
+    plan.deleted_projects = wiped_projects(desired, deployed, plan.changes)
     touched = {change.id for change in plan.changes}
     plan.scopes = {scope_id: scope_digest(deployed, scope_id, touched) for scope_id in deployed.by_scope}
     plan.unchanged = dict(sorted(unchanged.items()))
     return plan
+
+
+def _project_of(content: Any) -> str | None:
+    project = content.get("project_name") if isinstance(content, dict) else None
+    return str(project) if project is not None else None
+
+
+def wiped_projects(desired: DesiredState, deployed: DeployedState, changes: list[Change]) -> list[str]:
+    """Projects that have deployed items, every one of which this plan deletes."""
+    kept = {_project_of(r.content) for r in desired.resources if r.kind == "dynamodb_item"}
+    deleted = {change.id for change in changes if change.action == "delete"}
+    losing: dict[str, bool] = {}
+    for identity, resource in deployed.resources.items():
+        project = _project_of(resource.content) if resource.kind == "dynamodb_item" else None
+        if project is not None and project not in kept:
+            losing[project] = losing.get(project, True) and identity in deleted
+    return sorted(project for project, every in losing.items() if every)
 
 
 @dataclass

@@ -7,7 +7,10 @@ import html
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import Any
 
+from compiler.deploy.deployed import SERVER_MANAGED
+from compiler.deploy.diff import plain_item, show
 from compiler.deploy.plan import Change, Plan
 
 MARKDOWN_BUDGET = 60_000
@@ -50,13 +53,18 @@ def _groups(plan: Plan) -> dict[tuple[str, str], list[Change]]:
     return groups
 
 
+def wipe_warning(project: str) -> str:
+    return (f"WARNING: this plan deletes EVERY item of project {project} (its specs are gone); "
+            f"publish applies that only with --prune --delete-project {project}")
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     lines = [f"Plan for environment {plan.environment} (account {plan.account_id}, {plan.region})"]
+    lines += [_paint(wipe_warning(project), "delete", color) for project in plan.deleted_projects]
     for (kind, target), changes in _groups(plan).items():
         lines.append(f"\n{kind} {target}")
         for change in changes:
-            note = " (needs --prune)" if change.action == "delete" else ""
-            note += "" if change.managed or change.action == "create" else " (not written by ndrc before)"
+            note = _notes(change)
             lines.append(_paint(f"  {SYMBOL[change.action]} {change.action:<6} {change.label}{note}",
                                 change.action, color))
             if change.drift:
@@ -76,18 +84,54 @@ def render_json(plan: Plan, color: bool = False) -> str:
     return json.dumps(plan.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            yield from _leaves(value[key], f"{path}.{key}" if path else str(key))
+    else:
+        yield path or "(item)", value
+
+
+def content_lines(change: Change, limit: int = MAX_FIELDS) -> Iterator[tuple[str, str]]:
+    """(sign, text) lines of a change: changed fields of an update, the whole item of a create (`+`) or a
+    delete (`-`, as the plan saw it)."""
+    if change.action == "update" or change.kind != "dynamodb_item":
+        yield from field_lines(change, limit)
+        return
+    if change.action == "create":
+        sign, item = "+", change.payload
+    else:
+        sign, item = "-", change.seen if change.seen is not None else (change.payload or {}).get("Key", {})
+    try:
+        content = {k: v for k, v in plain_item(item).items() if k not in SERVER_MANAGED}
+    except (ValueError, TypeError, AttributeError):
+        return
+    for number, (path, value) in enumerate(_leaves(content)):
+        if number == limit:
+            yield " ", "… more field(s)"
+            return
+        yield sign, f"{path}: {show(value)}"
+
+
+def _notes(change: Change) -> str:
+    note = " (needs --prune)" if change.action == "delete" else ""
+    return note + ("" if change.managed or change.action == "create" else " (not written by ndrc before)")
+
+
 def _md_details(change: Change) -> str:
-    title = f"{SYMBOL[change.action]} {change.action} <code>{html.escape(change.label)}</code> ({change.target})"
-    body = "\n".join(f"{sign} {text}" for sign, text in field_lines(change))
+    title = (f"{SYMBOL[change.action]} {change.action} <code>{html.escape(change.label)}</code> "
+             f"({html.escape(change.target)}){html.escape(_notes(change))}")
+    body = "\n".join(f"{sign} {text}" for sign, text in content_lines(change))
     drift = f"\n\n> ⚠️ {DRIFT_NOTE}" if change.drift else ""
-    return f"<details><summary>{title}</summary>{drift}\n\n```diff\n{body}\n```\n</details>\n"
+    return f"<details><summary>{title}</summary>{drift}\n\n```diff\n{body}\n```\n</details>\n\n"
 
 
 def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDGET) -> str:
     head = [f"<!-- ndrc-plan:{plan.environment} -->",
             f"### ndrc plan: `{plan.environment}` (account {plan.account_id}, {plan.region})", "",
             f"**{summary(plan)}**", ""]
-    notes = [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
+    notes = [f"> - ❌ **{wipe_warning(project)}**" for project in plan.deleted_projects]
+    notes += [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
     notes += [f"> - not published: {note}" for note in plan.skipped]
     head += [*notes, ""] if notes else []
     if not plan.has_changes:
@@ -96,11 +140,11 @@ def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDG
     head += ["| Kind | Target | Action | Count |", "|---|---|---|---|"]
     head += [f"| {k} | `{t}` | {a} | {n} |" for (k, t, a), n in sorted(counts.items())]
     text = "\n".join(head) + "\n\n"
-    details = [c for c in plan.changes if c.fields or c.drift] + [c for c in plan.changes if not c.fields]
+    order = {"update": 0, "create": 1, "delete": 2}
+    details = sorted(plan.changes, key=lambda c: (order[c.action], c.kind, c.target, c.label))
     shown = 0
     for change in details:
-        block = _md_details(change) if change.fields or change.drift else \
-            f"- {SYMBOL[change.action]} {change.action} `{change.label}` ({change.target})\n"
+        block = _md_details(change)
         if len(text) + len(block) > budget:
             break
         text += block

@@ -17,7 +17,10 @@ from compiler.deploy.aws import Aws
 from compiler.deploy.deployed import DeployedState, Reader
 from compiler.deploy.desired import DesiredState, Scope, read_build, table_layouts
 from compiler.deploy.plan import Change, Plan, compute_plan, load_plan, replay
+from compiler.deploy.plan_verify import plan_problems, summarize
+from compiler.deploy.preflight import write_problems
 from compiler.errors import UsageError
+from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
 from compiler.model import EnvironmentConfig
 
@@ -43,10 +46,9 @@ def open_deployment(workspace: Workspace, env_name: str | None, aws: Aws | None 
 
 
 def spec_projects(workspace: Workspace) -> set[str]:
-    """Project folders under specs/: a project whose specs were all removed still gets its items read."""
-    if not workspace.specs_dir.is_dir():
-        return set()
-    return {p.name for p in workspace.specs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    """Project folders under specs/ (by the same walk validation uses, links followed by the same rule): a
+    project whose specs were all removed still gets its items read."""
+    return scan_specs(workspace.specs_dir, workspace.root).projects
 
 
 def desired_state(target: Deployment, build_dir: Path | None, only_table: str | None = None) -> DesiredState:
@@ -80,6 +82,8 @@ def plan_deployment(target: Deployment, build_dir: Path | None = None, only_tabl
 
 def make_plan(workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
               aws: Aws | None = None) -> Plan:
+    if build_dir is None and aws is None:  # an invalid workspace is reported before any AWS call
+        build_dir = compile_workspace(workspace, env_name).out_dir
     return plan_deployment(open_deployment(workspace, env_name, aws), build_dir)
 
 
@@ -135,12 +139,17 @@ def apply_changes(target: Deployment, changes: list[Change], progress: Progress 
     return outcomes
 
 
-def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResult) -> list[Change]:
+def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResult,
+                        build_dir: Path | None) -> list[Change]:
     plan = result.plan
     env = target.environment
     if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
         raise UsageError(f"{plan_file} was made for environment {plan.environment!r} (account "
                          f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})")
+    problems = plan_problems(plan, desired_state(target, build_dir))
+    if problems:
+        raise UsageError(f"{plan_file} does not match the build it names; refusing it, nothing was written: "
+                         f"{summarize(problems)}")
     scopes = [Scope.from_id(s) for s in plan.scopes]
     now = read_deployed(target, scopes, set(plan.projects), {c.id for c in plan.changes})
     checked = replay(plan, now)
@@ -152,13 +161,16 @@ def publish(
     workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
     plan_file: Path | None = None, prune: bool = False, dry_run: bool = False, aws: Aws | None = None,
     show: Callable[[Plan], None] | None = None, confirm: Callable[[Plan], bool] | None = None,
-    progress: Progress | None = None, only_table: str | None = None,
+    progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
+    saved = load_plan(plan_file) if plan_file is not None else None  # invalid input fails before any AWS call
+    if build_dir is None and aws is None and only_table is None:
+        build_dir = compile_workspace(workspace, env_name).out_dir
     target = open_deployment(workspace, env_name, aws)
-    if plan_file is not None:
-        result = PublishResult(load_plan(plan_file))
-        changes = _saved_plan_changes(target, plan_file, result)
+    if plan_file is not None and saved is not None:
+        result = PublishResult(saved)
+        changes = _saved_plan_changes(target, plan_file, result, build_dir)
     else:
         result = PublishResult(plan_deployment(target, build_dir, only_table))
         changes = list(result.plan.changes)
@@ -166,7 +178,16 @@ def publish(
         show(result.plan)
     if result.plan.unsupported and not dry_run:
         raise UsageError("the build has artifacts this ndrc cannot publish (listed above); nothing was written")
+    unnamed = [p for p in result.plan.deleted_projects if p not in delete_projects]
+    if prune and unnamed and not dry_run:
+        flags = " ".join(f"--delete-project {project}" for project in unnamed)
+        raise UsageError(f"this plan deletes every item of project(s) {', '.join(unnamed)}; if that is intended, "
+                         f"pass {flags}; nothing was written")
     applicable = [c for c in changes if c.action != "delete" or prune]
+    rejected = write_problems(applicable, table_layouts(target.environment))
+    if rejected:
+        raise UsageError("DynamoDB would reject these writes, so none is made (nothing was written): "
+                         + summarize(rejected))
     result.outcomes = [
         Outcome(c, "skipped", "deletion needs --prune") for c in changes if c.action == "delete" and not prune
     ]

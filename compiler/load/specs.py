@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, Location, error
+from compiler.load.symlinks import scan_specs
 from compiler.load.yamlload import LoadedYaml, load_yaml
 from compiler.model import EnvironmentConfig
 from compiler.rule_catalog import IO_READ, PATH_LAYOUT, PATH_PROJECT, PATH_VERSION, SPEC_SHAPE
@@ -41,19 +41,9 @@ class SpecFile:
 
 
 def discover(specs_dir: Path, workspace_root: Path) -> list[tuple[Path, str]]:
-    """Every file under specs/ (hidden ones aside) with its workspace-relative posix path, sorted."""
-    if not specs_dir.is_dir():
-        return []
-    found: list[tuple[Path, str]] = []
-    base = specs_dir.relative_to(workspace_root).as_posix() if specs_dir.is_relative_to(workspace_root) else "specs"
-    for folder, subfolders, files in os.walk(specs_dir):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        relative_folder = os.path.relpath(folder, specs_dir).replace(os.sep, "/")
-        prefix = base if relative_folder == "." else f"{base}/{relative_folder}"
-        found.extend(
-            (Path(folder) / name, f"{prefix}/{name}") for name in files if not name.startswith(".")
-        )
-    return sorted(found, key=lambda pair: pair[1])
+    """Every regular file under specs/ (hidden ones aside) with its workspace-relative posix path, sorted;
+    what is refused (see `compiler.load.symlinks`) is reported by `scan_specs`."""
+    return list(scan_specs(specs_dir, workspace_root).files)
 
 
 def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:
@@ -96,7 +86,8 @@ def read_spec(path: Path, relative: str) -> tuple[SpecFile | None, list[Diagnost
         return None, problems
     if not isinstance(document.data, dict):
         found = "an empty file" if document.data is None else f"a {type(document.data).__name__}"
-        problems.append(error(document.locate(()), SPEC_SHAPE, f"a spec file is a mapping, found {found}"))
+        what = "a routing file is a mapping with `routes:`" if spec_path.is_routing else "a spec file is a mapping"
+        problems.append(error(document.locate(()), SPEC_SHAPE, f"{what}, found {found}"))
         return None, problems
     return SpecFile(spec_path, document), problems
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from typing import Any
@@ -13,11 +14,68 @@ from compiler.diagnostics import Diagnostic, error
 from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.rule_catalog import JINJA_RENDER, JINJA_SYNTAX, JINJA_UNDEFINED, JINJA_UNSAFE
 
-_ENVIRONMENT = SandboxedEnvironment(
+MAX_OUTPUT = 100_000  # characters one template may produce (a DynamoDB item is at most 400 KB)
+MAX_POWER_DIGITS = 1_000
+MAX_FORMAT_WIDTH = 10_000
+_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\d+|\*)?(?:\.(\d+|\*))?")
+
+
+class _BoundedEnvironment(SandboxedEnvironment):
+    """The sandbox plus resource limits: no power, repetition, padding or output beyond a few hundred KB,
+    refused before it is computed."""
+
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            _check_power(left, right)
+        elif operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif operator == "%" and isinstance(left, str):
+            _check_widths(left)
+        return super().call_binop(context, operator, left, right)
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if isinstance(base, int | float) and isinstance(exponent, int | float) and not isinstance(exponent, bool):
+        magnitude = abs(float(base)) if isinstance(base, float) else abs(base)
+        if magnitude > 1 and exponent * math.log10(magnitude) > MAX_POWER_DIGITS:
+            raise SecurityError(f"{base} ** {exponent} is too large (more than {MAX_POWER_DIGITS} digits)")
+
+
+def _check_repeat(sequence: Any, count: Any) -> None:
+    if isinstance(sequence, str | list | tuple) and isinstance(count, int) and len(sequence) * count > MAX_OUTPUT:
+        raise SecurityError(f"repeating a value {count} times is too large (more than {MAX_OUTPUT:,} items)")
+
+
+def _check_widths(template: str) -> None:
+    for match in _FORMAT_WIDTH.finditer(template):
+        for width in match.groups():
+            if width == "*" or (width and int(width) > MAX_FORMAT_WIDTH):
+                raise SecurityError(f"format width {width} is too large (at most {MAX_FORMAT_WIDTH:,})")
+
+
+def _bounded_filter(name: str, width_argument: int):  # type: ignore[no-untyped-def]
+    original = jinja2.filters.FILTERS[name]
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        width = args[width_argument] if len(args) > width_argument else kwargs.get("width", 0)
+        if isinstance(width, int) and width > MAX_FORMAT_WIDTH:
+            raise SecurityError(f"{name} width {width} is too large (at most {MAX_FORMAT_WIDTH:,})")
+        return original(*args, **kwargs)
+
+    return bounded
+
+
+_ENVIRONMENT = _BoundedEnvironment(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
 )
+_ENVIRONMENT.filters["center"] = _bounded_filter("center", 1)
+_ENVIRONMENT.filters["indent"] = _bounded_filter("indent", 1)
+_ENVIRONMENT.filters["wordwrap"] = _bounded_filter("wordwrap", 2)
 
 
 def jinja_environment() -> SandboxedEnvironment:
@@ -63,6 +121,17 @@ def _render_simple(text: str, context: dict[str, Any]) -> str | None:
     return "".join(pieces) + rest
 
 
+def _bounded_render(template: jinja2.Template, context: dict[str, Any]) -> str:
+    """Render, stopping as soon as the output passes MAX_OUTPUT characters."""
+    pieces, size = [], 0
+    for piece in template.generate(context):
+        size += len(piece)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the template renders more than {MAX_OUTPUT:,} characters")
+        pieces.append(piece)
+    return "".join(pieces)
+
+
 def _has_expression(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
@@ -92,7 +161,7 @@ def render_values(document: LoadedYaml, context: dict[str, Any]) -> list[Diagnos
         if simple is not None:
             return simple
         try:
-            return _template(value).render(context)
+            return _bounded_render(_template(value), context)
         except jinja2.TemplateSyntaxError as exc:
             problems.append(error(document.locate(json_path), JINJA_SYNTAX, f"template error: {exc.message}"))
         except jinja2.UndefinedError as exc:

@@ -27,11 +27,13 @@ from compiler.rule_catalog import (
     YAML_SYNTAX,
     YAML_TAB,
     YAML_TAG,
+    YAML_TOO_DEEP,
     YAML_TOO_LARGE,
 )
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 64  # nesting levels; real specs use fewer than 10
 
 JsonPath = tuple[str | int, ...]
 
@@ -113,6 +115,7 @@ class _Builder:
         self.result = LoadedYaml(path, None)
         self.diagnostics: list[Diagnostic] = []
         self.expanded = 0
+        self.building: set[int] = set()  # collections on the path being built
 
     def _location(self, node: yaml.Node) -> Location:
         return Location(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -125,13 +128,21 @@ class _Builder:
         if self.expanded > MAX_EXPANDED_NODES:
             raise _AliasBomb(json_path)
         self.result.positions[json_path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if id(node) in self.building:  # an alias inside its own anchor: infinite expansion
+            raise _AliasBomb(json_path)
+        if len(json_path) > MAX_DEPTH:
+            raise _TooDeep(self._location(node))
         if node.tag not in _STANDARD_TAGS and node.tag != _PLAIN:
             self._problem(node, YAML_TAG, f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, json_path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.building.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, json_path)
+                return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.building.discard(id(node))
         assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node)
 
@@ -234,6 +245,11 @@ class _Builder:
         return None
 
 
+class _TooDeep(Exception):
+    def __init__(self, location: Location) -> None:
+        self.location = location
+
+
 class _AliasBomb(Exception):
     def __init__(self, json_path: JsonPath) -> None:
         self.json_path = json_path
@@ -321,6 +337,8 @@ def load_yaml(path: str, raw: bytes) -> tuple[LoadedYaml | None, list[Diagnostic
                 f"anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
             )
         ]
+    except _TooDeep as deep:
+        return None, [error(deep.location, YAML_TOO_DEEP, f"values nest more than {MAX_DEPTH} levels deep")]
     except RecursionError:
-        return None, [error(Location(path, 1, 1), YAML_ALIAS_BOMB, "document nests too deeply")]
+        return None, [error(Location(path, 1, 1), YAML_TOO_DEEP, "document nests too deeply")]
     return builder.result, builder.diagnostics

@@ -4,13 +4,21 @@
 `ensure_running` for an
 environment whose endpoint is on loopback, so `local` works without a separate start step. The
 emulator keeps its state in memory: `down` (or a reboot) forgets every table and state machine.
+
+Each emulator knows its workspace: it is started with the workspace path and a random token, reports both
+at `/ndrc-emulator/identity`, and the pid file (`.ndrc/emulator.pid`, JSON) records its pid, port and token.
+So another checkout's emulator on the same port is never reused or stopped: commands refuse with one
+sentence naming that workspace and suggesting `ndrc local up --port N`; once started on another port, every
+command of this workspace uses it (unless AWS_ENDPOINT_URL names an endpoint explicitly).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,7 +31,7 @@ from urllib.parse import urlparse
 from compiler.deploy.aws import is_emulator
 from compiler.errors import UsageError
 from compiler.load.workspace import Workspace
-from compiler.local.emulator import LOOPBACK, wait_until_ready
+from compiler.local.emulator import LOOPBACK, PORT_IN_USE_EXIT, free_port, identify
 from compiler.model import EnvironmentConfig
 
 STATE_DIR = ".ndrc"
@@ -34,17 +42,36 @@ MODULE = "compiler.local.emulator"
 
 @dataclass(frozen=True)
 class EmulatorStatus:
-    state: str  # running | stopped | external
+    state: str  # running | stopped | external | foreign | occupied
     endpoint: str
     pid: int | None = None
     log: Path | None = None
+    owner: str | None = None  # the workspace of another checkout's emulator
+    note: str = ""
 
     def describe(self) -> str:
+        if self.note:
+            return self.note
         if self.state == "running":
             return f"emulator running at {self.endpoint} (pid {self.pid}, log {self.log})"
         if self.state == "external":
             return f"an emulator not started by ndrc answers at {self.endpoint}; using it"
+        port = urlparse(self.endpoint).port
+        if self.state == "foreign":
+            return (f"the emulator at {self.endpoint} belongs to another workspace ({self.owner}), not this one; "
+                    f"stop it there (`ndrc local down`) or run this workspace's emulator on another port: "
+                    f"`ndrc local up --port {free_port()}`")
+        if self.state == "occupied":
+            return (f"port {port} on {LOOPBACK} is in use by a program that is not an AWS emulator; free it or "
+                    f"run the emulator on another port: `ndrc local up --port {free_port()}`")
         return f"emulator stopped (would listen at {self.endpoint})"
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    pid: int
+    port: int | None
+    token: str | None
 
 
 def _paths(workspace: Workspace) -> tuple[Path, Path, Path]:
@@ -60,30 +87,64 @@ def endpoint_of(environment: EnvironmentConfig) -> tuple[str, int]:
     return f"http://{LOOPBACK}:{parsed.port or 80}", parsed.port or 80
 
 
-def _our_pid(pid_file: Path) -> int | None:
-    """The pid in the pid file if that process is alive and is our emulator (not a recycled pid)."""
+def _endpoint(port: int) -> str:
+    return f"http://{LOOPBACK}:{port}"
+
+
+def _read_record(pid_file: Path) -> PidRecord | None:
     try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
+        text = pid_file.read_text().strip()
+    except OSError:
         return None
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists() and MODULE.encode() not in cmdline.read_bytes():
+    try:
+        if text.isdigit():  # written by an older ndrc: a bare pid
+            return PidRecord(int(text), None, None)
+        data = json.loads(text)
+        return PidRecord(int(data["pid"]), int(data["port"]), str(data["token"]))
+    except (ValueError, KeyError, TypeError):
         return None
-    return pid
 
 
-def _answers(endpoint: str, timeout: float = 0.5) -> bool:
-    return wait_until_ready(endpoint, timeout_seconds=timeout)
+def _our_record(pid_file: Path) -> PidRecord | None:
+    """The pid file's record if that process is alive and is our emulator (not a recycled pid)."""
+    record = _read_record(pid_file)
+    if record is None:
+        return None
+    try:
+        os.kill(record.pid, 0)
+    except OSError:
+        return None
+    cmdline = Path(f"/proc/{record.pid}/cmdline")
+    if cmdline.exists():
+        arguments = cmdline.read_bytes()
+        if MODULE.encode() not in arguments or (record.token and record.token.encode() not in arguments):
+            return None
+    return record
 
 
-def status(workspace: Workspace, environment: EnvironmentConfig) -> EmulatorStatus:
+def _classify(workspace: Workspace, endpoint: str, timeout: float = 0.5) -> EmulatorStatus:
+    """What answers at an endpoint, from this workspace's point of view."""
+    found = identify(endpoint, timeout)
+    if found is None:
+        return EmulatorStatus("stopped", endpoint)
+    if found.get("ndrc_emulator") == 1:
+        owner = found.get("workspace")
+        if owner == str(workspace.root):
+            return EmulatorStatus("running", endpoint, found.get("pid"), _paths(workspace)[1])
+        if owner:
+            return EmulatorStatus("foreign", endpoint, found.get("pid"), owner=str(owner))
+        return EmulatorStatus("external", endpoint)
+    return EmulatorStatus("external" if found.get("ndrc_emulator") == 0 else "occupied", endpoint)
+
+
+def status(workspace: Workspace, environment: EnvironmentConfig, prefer_record: bool = True) -> EmulatorStatus:
+    """This workspace's emulator (at the port its pid file records), else what answers at the endpoint."""
     endpoint, _ = endpoint_of(environment)
     pid_file, log, _ = _paths(workspace)
-    pid = _our_pid(pid_file)
-    if pid is not None:
-        return EmulatorStatus("running", endpoint, pid, log)
-    return EmulatorStatus("external" if _answers(endpoint) else "stopped", endpoint)
+    record = _our_record(pid_file)
+    if record is not None and (prefer_record or record.port is None or _endpoint(record.port) == endpoint):
+        return EmulatorStatus("running", _endpoint(record.port) if record.port else endpoint, record.pid, log)
+    return _classify(workspace, endpoint)
 
 
 @contextlib.contextmanager
@@ -94,29 +155,49 @@ def _locked(lock_file: Path) -> Iterator[None]:
         yield
 
 
-def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30.0) -> EmulatorStatus:
-    """Start the emulator in the background unless it (or another emulator on its port) is running."""
-    endpoint, port = endpoint_of(environment)
+def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30.0,
+       port: int | None = None) -> EmulatorStatus:
+    """Start this workspace's emulator in the background (on `port`, default the environment's) unless it
+    runs; refuse a port another checkout's emulator or another program holds."""
+    _, configured = endpoint_of(environment)
+    chosen = port or configured
+    endpoint = _endpoint(chosen)
     pid_file, log, lock = _paths(workspace)
     with _locked(lock):
-        current = status(workspace, environment)
-        if current.state != "stopped":
+        record = _our_record(pid_file)
+        if record is not None:
+            if port is not None and record.port not in (None, port):
+                raise UsageError(f"this workspace's emulator already runs on port {record.port}; "
+                                 "`ndrc local down` first to move it")
+            return EmulatorStatus("running", _endpoint(record.port or chosen), record.pid, log)
+        current = _classify(workspace, endpoint)
+        if current.state in ("running", "external"):
             return current
-        with log.open("ab") as output:
+        if current.state != "stopped":
+            raise UsageError(current.describe())
+        token = secrets.token_hex(16)
+        with log.open("wb") as output:  # a fresh log per start: no stale lines from earlier runs
             process = subprocess.Popen(
-                [sys.executable, "-m", MODULE, "--host", LOOPBACK, "--port", str(port)],
+                [sys.executable, "-m", MODULE, "--host", LOOPBACK, "--port", str(chosen),
+                 "--workspace", str(workspace.root), "--token", token],
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=workspace.root,
             )
-        pid_file.write_text(f"{process.pid}\n")
+        pid_file.write_text(json.dumps({"pid": process.pid, "port": chosen, "token": token}) + "\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and process.poll() is None:
-            if _answers(endpoint):
+            found = identify(endpoint, timeout=0.5)
+            if found is not None and found.get("token") == token:
                 return EmulatorStatus("running", endpoint, process.pid, log)
+            time.sleep(0.1)
+        code = process.poll()
         _stop(process.pid)
         pid_file.unlink(missing_ok=True)
-        tail = log.read_text(errors="replace")[-600:] if log.exists() else ""
-        raise UsageError(f"the emulator did not start at {endpoint} (port busy?); log {log}:\n{tail}")
+        if code == PORT_IN_USE_EXIT:
+            raise UsageError(EmulatorStatus("occupied", endpoint).describe())
+        if code is not None:
+            raise UsageError(f"the emulator exited at start (exit code {code}); its output is in {log}")
+        raise UsageError(f"the emulator did not answer at {endpoint} within {timeout:.0f} s; its output is in {log}")
 
 
 def _stop(pid: int, timeout: float = 10.0) -> None:
@@ -132,22 +213,45 @@ def _stop(pid: int, timeout: float = 10.0) -> None:
 
 
 def down(workspace: Workspace, environment: EnvironmentConfig) -> EmulatorStatus:
-    """Stop the emulator this workspace started (never one it did not start)."""
+    """Stop the emulator this workspace started (never one it did not start, and it says so)."""
     endpoint, _ = endpoint_of(environment)
     pid_file, _, lock = _paths(workspace)
     with _locked(lock):
-        pid = _our_pid(pid_file)
-        if pid is not None:
-            _stop(pid)
+        record = _our_record(pid_file)
+        if record is not None:
+            _stop(record.pid)
         pid_file.unlink(missing_ok=True)
-    return EmulatorStatus("stopped", endpoint, pid)
+    if record is not None:
+        stopped = _endpoint(record.port) if record.port else endpoint
+        return EmulatorStatus("stopped", stopped, record.pid, note=f"emulator stopped (was at {stopped})")
+    other = _classify(workspace, endpoint)
+    if other.state == "foreign":
+        return EmulatorStatus("stopped", endpoint, note=(
+            f"this workspace's emulator is not running; nothing stopped: the emulator at {endpoint} belongs to "
+            f"another workspace ({other.owner}) and was left running"))
+    if other.state in ("external", "running"):
+        return EmulatorStatus("stopped", endpoint, note=(
+            f"this workspace did not start the emulator at {endpoint}; nothing stopped, it was left running"))
+    return EmulatorStatus("stopped", endpoint)
 
 
 def ensure_running(workspace: Workspace, environment: EnvironmentConfig) -> EmulatorStatus | None:
-    """For an emulator environment: start it if nothing answers at its endpoint. Else do nothing."""
+    """For an emulator environment: this workspace's emulator (started if needed), or the emulator that
+    AWS_ENDPOINT_URL names; another checkout's emulator or another program on the port is refused.
+    Callers talk to the returned status's endpoint. Else (a real AWS environment) do nothing."""
     if not is_emulator(environment):
         return None
-    endpoint, _ = endpoint_of(environment)
-    if _answers(endpoint, timeout=0.2):
-        return EmulatorStatus("external", endpoint)
+    explicit = bool(os.environ.get("AWS_ENDPOINT_URL"))
+    current = status(workspace, environment, prefer_record=not explicit)
+    if current.state in ("running", "external"):
+        return current
+    if current.state != "stopped":
+        raise UsageError(current.describe())
     return up(workspace, environment)
+
+
+def with_endpoint(environment: EnvironmentConfig, endpoint: str) -> EnvironmentConfig:
+    """The environment talking to `endpoint` (the port this workspace's emulator really listens on)."""
+    if environment.endpoint_url == endpoint:
+        return environment
+    return EnvironmentConfig(environment.name, {**environment.settings, "endpoint_url": endpoint})

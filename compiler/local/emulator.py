@@ -1,6 +1,9 @@
 """The embedded AWS emulator: a moto server on 127.0.0.1 with Step Functions execution enabled.
 
-Run as `python -m compiler.local.emulator --port N`. Used by `ndrc local up`, the test fixtures and `.ci/run`.
+Run as `python -m compiler.local.emulator --port N [--workspace DIR --token T]`. Used by `ndrc local up`, the test
+fixtures and `.ci/run`. `GET /ndrc-emulator/identity` answers `{"ndrc_emulator": 1, "workspace", "token",
+"pid", "port"}`, so ndrc can tell its own workspace's emulator from another checkout's. A port already in use
+ends the process at once with exit code 3 and one line saying so.
 moto's Step Functions interpreter evaluates JSONata only through a module-level hook; when the
 `jsonata-python` package is installed it is bound there, so JSONata state machines execute too.
 """
@@ -8,6 +11,7 @@ moto's Step Functions interpreter evaluates JSONata only through a module-level 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import socket
@@ -15,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +29,8 @@ from typing import Any
 
 LOOPBACK = "127.0.0.1"
 JSONATA_TRACE_ENV = "NDRC_JSONATA_TRACE"
+IDENTITY_PATH = "/ndrc-emulator/identity"
+PORT_IN_USE_EXIT = 3
 
 
 def _bind_jsonata() -> bool:
@@ -55,8 +63,22 @@ def enable_state_machine_execution() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
 
-def serve(host: str, port: int) -> None:
-    from moto.server import ThreadedMotoServer
+def with_identity(app: Any, identity: dict[str, Any]) -> Any:
+    """WSGI middleware answering IDENTITY_PATH with this emulator's identity; everything else goes to moto."""
+    body = json.dumps(identity, sort_keys=True).encode("utf-8")
+
+    def application(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == IDENTITY_PATH:
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return application
+
+
+def serve(host: str, port: int, workspace: str | None = None, token: str | None = None) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     if host not in (LOOPBACK, "localhost", "::1"):
         raise SystemExit("the emulator listens on loopback only")
@@ -68,14 +90,54 @@ def serve(host: str, port: int) -> None:
     from compiler.local.emulator_tuning import tune_moto
 
     tune_moto()
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
+    identity = {"ndrc_emulator": 1, "workspace": workspace, "token": token, "pid": os.getpid(), "port": port}
+    app = with_identity(DomainDispatcherApplication(create_backend_app), identity)
+    try:  # bound here, in the main thread, so a busy port ends the process at once
+        server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    except OSError as problem:
+        print(json.dumps({"event": "emulator_failed", "reason": f"port {port} on {host} is already in use"
+                          if problem.errno in (errno.EADDRINUSE, errno.EACCES) else str(problem)}), flush=True)
+        raise SystemExit(PORT_IN_USE_EXIT) from None
     print(json.dumps({"event": "emulator_started", "endpoint": f"http://{host}:{port}"}), flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        server.serve_forever()
     except KeyboardInterrupt:
-        server.stop()
+        server.shutdown()
+
+
+def identify(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """What answers at `endpoint`: an ndrc emulator's identity, `{"ndrc_emulator": 0}` for another AWS
+    emulator (moto without ndrc's identity), `{"ndrc_emulator": -1}` for something that is no emulator, or
+    None when nothing listens."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}{IDENTITY_PATH}", timeout=timeout) as reply:
+            found = json.loads(reply.read())
+        if isinstance(found, dict) and found.get("ndrc_emulator") == 1:
+            return found
+    except urllib.error.HTTPError:
+        pass
+    except ValueError:
+        pass
+    except OSError:
+        return {"ndrc_emulator": -1} if _accepts(endpoint, timeout) else None
+    return {"ndrc_emulator": 0} if _is_moto(endpoint, timeout) else {"ndrc_emulator": -1}
+
+
+def _accepts(endpoint: str, timeout: float) -> bool:
+    parsed = urllib.parse.urlparse(endpoint)
+    try:
+        with socket.create_connection((parsed.hostname or LOOPBACK, parsed.port or 80), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _is_moto(endpoint: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def free_port() -> int:
@@ -126,8 +188,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=LOOPBACK)
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--workspace", default=None, help="The workspace this emulator serves (reported).")
+    parser.add_argument("--token", default=None, help="An identity token (reported; the pid file keeps it).")
     args = parser.parse_args(argv)
-    serve(args.host, args.port)
+    serve(args.host, args.port, args.workspace, args.token)
 
 
 if __name__ == "__main__":

@@ -141,10 +141,14 @@ class SchemaCatalog:
         elif failure.validator == "required":
             missing = failure.message.split("'")[1] if "'" in failure.message else failure.message
             message = f"{where}: missing required key {missing!r}"
+            present = failure.instance if isinstance(failure.instance, dict) else {}
+            misspelt = [str(key) for key in present if closest(str(key), [missing])]
+            if misspelt:
+                message += f"; found {misspelt[0]!r}: did you mean {missing!r}?"
         elif failure.validator in ("anyOf", "oneOf"):
             message = f"{where}: does not match any allowed shape ({_branch_hint(failure)})"
         else:
-            message = f"{where}: {failure.message}"
+            message = f"{where}: {as_written(failure)}"
             description = failure.schema.get("description") if isinstance(failure.schema, dict) else None
             if failure.validator in ("pattern", "format") and description:
                 message += f" (expected: {description})"
@@ -152,8 +156,33 @@ class SchemaCatalog:
 
 
 def _branch_hint(failure: ValidationError) -> str:
-    reasons = sorted({context.message for context in failure.context or []})
-    return "; ".join(reasons[:3]) or failure.message
+    reasons = sorted({as_written(context) for context in failure.context or []})
+    return "; ".join(reasons[:3]) or as_written(failure)
+
+
+def yaml_text(value: Any, limit: int = 80) -> str:
+    """A value as YAML/JSON shows it (`42`, `1e-6`, `true`, `null`, `"text"`), not as Python would."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, Decimal | int):
+        return str(getattr(value, "literal", value))
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {yaml_text(v, limit)}"
+                               for k, v in value.items()) + "}"
+    elif isinstance(value, list | tuple):
+        text = "[" + ", ".join(yaml_text(v, limit) for v in value) + "]"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_written(failure: ValidationError) -> str:
+    """jsonschema's message with the Python repr of the offending value replaced by its YAML text."""
+    shown = repr(failure.instance)
+    return failure.message.replace(shown, yaml_text(failure.instance), 1) if shown in failure.message \
+        else failure.message
 
 
 def _subschemas(schema: Any, resolver: Any, depth: int = 0) -> Iterator[tuple[dict[str, Any], Any]]:

@@ -9,13 +9,15 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic, DiagnosticBag, Location, error, warning
 from compiler.dynamodb_json import MAX_ITEM_BYTES, item_line, item_size
-from compiler.load.specs import ROUTING_FILE, SpecFile, discover, read_spec
+from compiler.load.specs import ROUTING_FILE, SpecFile, read_spec
+from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
 from compiler.load.yamlload import JsonPath, LoadedYaml
 from compiler.model import CompiledWorkspace, EnvironmentConfig, JobItem, Route
-from compiler.rule_catalog import ITEM_TOO_LARGE, PROJECT_MISSING_PARAMETERS, WORKSPACE_EMPTY
+from compiler.rule_catalog import ITEM_TOO_LARGE, NUMBER_DYNAMODB, PROJECT_MISSING_PARAMETERS, WORKSPACE_EMPTY
 from compiler.validation import rules, rules_sql, wiring
 from compiler.validation.items import build_job_item, build_routes, without_cascades
+from compiler.validation.numbers import plain_number_problems
 from compiler.validation.schemas import SchemaCatalog
 
 
@@ -99,6 +101,9 @@ def _item_rules(item: JobItem, loaded: SpecFile, payload_key: str) -> list[Diagn
     problems.extend(rules.secrets(document))
     problems.extend(rules.operators(item, document, payload_key, operator_catalog()))
     problems.extend(rules_sql.inventory_sql(item, document, payload_key))
+    problems.extend(
+        error(document.locate(path), NUMBER_DYNAMODB, message) for path, message in plain_number_problems(document.data)
+    )
     encoded = item_line(item.as_item())
     # DynamoDB's size of an item never exceeds the length of its DynamoDB JSON line (every name and value
     # is in the line, plus quotes, type tags and separators), so only a long line needs the exact size.
@@ -158,12 +163,19 @@ def validate_workspace(
     catalog: SchemaCatalog | None = None,
     files: list[tuple[Path, str]] | None = None,
     file_results: dict[str, FileResult] | None = None,
+    refused: list[Diagnostic] | None = None,
 ) -> ValidationResult:
     """The collector: every spec file's diagnostics, then the rules across files, in one sorted list.
 
-    `files` (default: discovered under specs/) are `(path, workspace-relative path)` pairs; `file_results`
-    holds results already known for some of them (the compilation's cache and its parallel path)."""
-    listed = discover(workspace.specs_dir, workspace.root) if files is None else files
+    `files` (default: the walk of specs/, `compiler/load/symlinks.py`) are `(path, workspace-relative path)`
+    pairs; `file_results` holds results already known for some of them (the compilation's cache and its
+    parallel path); `refused` are the located problems of entries the walk refused (links, FIFOs)."""
+    refused = list(refused or [])
+    if files is None:
+        tree = scan_specs(workspace.specs_dir, workspace.root)
+        listed, refused = list(tree.files), [*tree.problems, *refused]
+    else:
+        listed = files
     known = file_results or {}
     results = []
     for path, relative in sorted(listed, key=lambda pair: pair[1]):
@@ -172,7 +184,13 @@ def validate_workspace(
             catalog = catalog or SchemaCatalog.default()
             result = validate_file(path, relative, environment, catalog)
         results.append(result)
+    results.extend(refused_entries(refused))
     return assemble(environment, results)
+
+
+def refused_entries(problems: list[Diagnostic]) -> list[FileResult]:
+    """Entries under specs/ the walk refused, as results holding their one located problem."""
+    return [FileResult(problem.path, diagnostics=[problem]) for problem in problems]
 
 
 def assemble(environment: EnvironmentConfig, results: list[FileResult]) -> ValidationResult:

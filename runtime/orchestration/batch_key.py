@@ -88,6 +88,6 @@ def representative_object(storage: Storage, folder: str) -> ObjectInfo | None:
     files = [
         info
         for info in storage.list_objects(folder)
-        if info.uri.endswith(FILE_SUFFIX) and "/" not in info.uri[len(folder) :]
+        if info.uri.endswith(BATCH_FILE_SUFFIX) and "/" not in info.uri[len(folder) :]
     ]
     return max(files, key=lambda info: (info.last_modified, info.uri), default=None)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from runtime.contract import BATCH_FILE_SUFFIX, BATCH_KEY_LAYOUT
 from runtime.errors import BatchKeyError, RuntimeJobError
 from runtime.jsonlog import log
 from runtime.orchestration import callback
-from runtime.orchestration.batch_key import FILE_SUFFIX, LAYOUT, parse_batch_key, representative_object
+from runtime.orchestration.batch_key import parse_batch_key, representative_object
 from runtime.orchestration.resolve import ProjectResolver
 from runtime.orchestration.window import batch_window
 from runtime.storage import Storage, join, parse_s3_uri
@@ -54,7 +55,7 @@ def days(start: date, end: date) -> Iterator[date]:
 def _window(storage: Storage, folder: str, resolver: ProjectResolver) -> dict[str, str]:
     first = representative_object(storage, folder)
     if first is None:
-        raise BatchKeyError(f"batch folder {folder} holds no {FILE_SUFFIX} objects")
+        raise BatchKeyError(f"batch folder {folder} holds no {BATCH_FILE_SUFFIX} objects")
     loc = parse_s3_uri(first.uri)
     key = parse_batch_key(loc.key, bucket=loc.bucket)
     if key.project_name != resolver.project_name:
@@ -111,10 +112,10 @@ def explicit_input_prefix(prefix: str, project_name: str) -> str:
     """`--input-s3-prefix` must name the project's folder; anything else would silently find nothing."""
     folder = prefix.rstrip("/") + "/"
     if folder.rstrip("/").rsplit("/", 1)[-1] != project_name:
-        expected = LAYOUT.split("YYYY/")[0]
+        expected = BATCH_KEY_LAYOUT.split("YYYY/")[0]
         raise RuntimeJobError(
             f"--input-s3-prefix {prefix} must end with the project segment {project_name!r}: "
-            f"s3://<bucket>/{expected} (batch keys: {LAYOUT})"
+            f"s3://<bucket>/{expected} (batch keys: {BATCH_KEY_LAYOUT})"
         )
     return folder
 

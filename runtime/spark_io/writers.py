@@ -109,3 +109,6 @@ def write_metrics(
     return uri
 
 
+def metric_row(values: Mapping[str, Any], names: Sequence[str]) -> dict[str, int]:
+    """Observed counts by name, 0 for any the observation lacks (an empty input yields no row)."""
+    return {name: int(values.get(name) or 0) for name in names}

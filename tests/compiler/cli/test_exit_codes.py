@@ -27,7 +27,7 @@ def test_each_error_class_maps_to_its_exit_code() -> None:
     aws = runner.invoke(_command(AwsError("throttled")))
     assert (aws.exit_code, aws.stderr) == (ExitCode.FINDINGS, "ndrc: error: throttled\n")
     invalid = runner.invoke(_command(WorkspaceInvalid([error(Location("specs/p/a.yaml", 3, 5), "yaml.syntax", "bad")])))
-    assert invalid.exit_code == ExitCode.FINDINGS
+    assert invalid.exit_code == ExitCode.USAGE  # invalid input is a usage error on every command but validate
     assert invalid.stderr.splitlines() == [
         "specs/p/a.yaml:3:5: error [yaml.syntax] bad",
         "1 error(s), 0 warning(s) in 1 file(s)",

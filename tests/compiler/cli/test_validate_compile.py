@@ -104,7 +104,7 @@ def test_compile_writes_build_and_reports_unchanged_on_rerun(workspace_dir: Path
 def test_compile_refuses_invalid_workspace_and_writes_nothing(workspace_dir: Path) -> None:
     break_spec(workspace_dir)
     code, _, err = run("compile", "--workspace", str(workspace_dir), "--out", str(workspace_dir / "out"))
-    assert code == 1
+    assert code == 2
     assert "nothing was written" in err and "[schema.pattern]" in err
     assert not (workspace_dir / "out").exists()
 

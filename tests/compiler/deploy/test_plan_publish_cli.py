@@ -52,22 +52,28 @@ def test_publish_without_a_terminal_needs_yes(provisioned: Sandbox) -> None:
     assert provisioned.items(provisioned.env.parameters_table) == {}
 
 
-def test_saved_plan_is_applied_exactly_even_if_the_build_changed_since(provisioned: Sandbox, tmp_path: Path) -> None:
+def test_saved_plan_is_applied_only_with_the_build_it_was_made_from(provisioned: Sandbox, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
-    assert ndrc(provisioned, "plan", "--build", str(build_with(provisioned, "b1", 1)), "--out", str(saved))[0] == 1
+    build = str(build_with(provisioned, "b1", 1))
+    assert ndrc(provisioned, "plan", "--build", build, "--out", str(saved))[0] == 1
     build_with(provisioned, "b1", 2)  # the build moves on after the plan was reviewed
-    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--yes")
+    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--build", build, "--yes")
+    assert code == 2 and "manifest sha256" in output and "nothing was written" in output
+    assert provisioned.items(provisioned.env.parameters_table) == {}
+    build_with(provisioned, "b1", 1)  # the reviewed build
+    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--build", build, "--yes")
     assert code == 0, output
     deployed = provisioned.items(provisioned.env.parameters_table)
     assert {item["spec"]["eps"] for item in deployed.values()} == {1}
-    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--yes")  # re-applying converges
+    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--build", build, "--yes")  # converges
     assert code == 0 and "4 already" in output
 
 
 def test_stale_saved_plan_is_refused_and_nothing_is_written(provisioned: Sandbox, tmp_path: Path) -> None:
     assert ndrc(provisioned, "publish", "--build", str(build_with(provisioned, "b1", 1)), "--yes")[0] == 0
     saved = tmp_path / "plan.json"
-    assert ndrc(provisioned, "plan", "--build", str(build_with(provisioned, "b2", 2)), "--out", str(saved))[0] == 1
+    b2 = str(build_with(provisioned, "b2", 2))
+    assert ndrc(provisioned, "plan", "--build", b2, "--out", str(saved))[0] == 1
     client = provisioned.aws()[0].client("dynamodb")
     client.update_item(  # someone changes an item the plan updates ...
         TableName=provisioned.env.parameters_table,
@@ -80,7 +86,7 @@ def test_stale_saved_plan_is_refused_and_nothing_is_written(provisioned: Sandbox
         UpdateExpression="SET enabled = :f", ExpressionAttributeValues={":f": {"BOOL": False}},
     )
     before = provisioned.items(provisioned.env.parameters_table)
-    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--yes")
+    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--build", b2, "--yes")
     assert code == 1 and "moved since the plan" in output
     assert "beta / fg_c_builder#v1: changed since the plan" in output
     assert f"dynamodb_scan {provisioned.env.routing_table}: resources the plan left alone changed" in output
@@ -89,11 +95,12 @@ def test_stale_saved_plan_is_refused_and_nothing_is_written(provisioned: Sandbox
 
 def test_saved_plan_resumes_after_an_interrupted_apply(provisioned: Sandbox, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
-    ndrc(provisioned, "plan", "--build", str(build_with(provisioned, "b1", 1)), "--out", str(saved))
+    build = str(build_with(provisioned, "b1", 1))
+    ndrc(provisioned, "plan", "--build", build, "--out", str(saved))
     plan = load_plan(saved)
     target = open_deployment(provisioned.workspace, "local")
     apply_changes(target, plan.changes[:2])  # a publish of this plan that died after two writes
-    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--yes")
+    code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--build", build, "--yes")
     assert code == 0 and "2 applied, 2 already" in output
 
 

@@ -43,5 +43,5 @@ def test_saved_plan_round_trips_and_rejects_other_documents(tmp_path: Path) -> N
     loaded = load_plan(tmp_path / "plan.json")
     assert loaded.to_json() == plan.to_json()
     (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
-    with pytest.raises(UsageError, match="not an ndrc-plan v1 document"):
+    with pytest.raises(UsageError, match="not an ndrc-plan v2 document"):
         load_plan(tmp_path / "other.json")

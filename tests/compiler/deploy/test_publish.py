@@ -141,16 +141,31 @@ def test_dry_run_writes_nothing(provisioned: Sandbox) -> None:
 
 
 def test_one_bad_item_fails_alone_and_later_steps_wait(provisioned: Sandbox) -> None:
-    items = [job_item("alpha", "delta_builder"), {**job_item("alpha", "fg_a_builder"), "job_name": ""}]
+    items = [job_item("alpha", "delta_builder"), job_item("alpha", "fg_a_builder")]
     build = provisioned.write_build(items=items, machines={provisioned.name("sm"): state_machine("x")})
-    result = publish(provisioned.workspace, "local", build_dir=build, aws=provisioned.aws()[0])
+    aws = provisioned.aws()[0]
+
+    def confirm(_plan: object) -> bool:  # someone creates one of the items between plan and write
+        aws.client("dynamodb").put_item(TableName=provisioned.env.parameters_table, Item={
+            "project_name": {"S": "alpha"}, "job_name": {"S": "fg_a_builder#v1"}, "owner": {"S": "someone"}})
+        return True
+
+    result = publish(provisioned.workspace, "local", build_dir=build, aws=aws, confirm=confirm)
     statuses = {o.change.label: o.status for o in result.outcomes}
     assert not result.ok
-    assert statuses == {"alpha / delta_builder#v1": "applied", "alpha / ": "failed",
+    assert statuses == {"alpha / delta_builder#v1": "applied", "alpha / fg_a_builder#v1": "conflict",
                         provisioned.name("sm"): "not attempted"}
     fixed = provisioned.write_build("fixed", items=items[:1], machines={provisioned.name("sm"): state_machine("x")})
     again = publish(provisioned.workspace, "local", build_dir=fixed, aws=provisioned.aws()[0])
-    assert again.ok and [o.change.label for o in again.outcomes] == [provisioned.name("sm")]
+    assert again.ok and [o.change.label for o in again.outcomes if o.status == "applied"] == [provisioned.name("sm")]
+
+
+def test_an_empty_key_is_refused_before_any_write(provisioned: Sandbox) -> None:
+    items = [job_item("alpha", "delta_builder"), {**job_item("alpha", "fg_a_builder"), "job_name": ""}]
+    aws, log = provisioned.aws()
+    with pytest.raises(UsageError, match="job_name: a key attribute must be a non-empty string"):
+        publish(provisioned.workspace, "local", build_dir=provisioned.write_build(items=items), aws=aws)
+    assert log.writes() == 0
 
 
 def test_unknown_artifact_kind_is_shown_and_blocks_publish(provisioned: Sandbox) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def test_up_status_down(fresh_workspace: Path) -> None:
     assert run(fresh_workspace, "ndrc local status").returncode == 1
     up = run(fresh_workspace, "ndrc local up")
     assert up.returncode == 0 and "emulator running at http://127.0.0.1:" in up.stdout
-    pid = int((fresh_workspace / ".ndrc" / "emulator.pid").read_text())
+    pid = json.loads((fresh_workspace / ".ndrc" / "emulator.pid").read_text())["pid"]
     assert b"compiler.local.emulator" in Path(f"/proc/{pid}/cmdline").read_bytes()
     again = run(fresh_workspace, "ndrc local up")
     assert again.returncode == 0 and f"pid {pid}" in again.stdout
