@@ -2,7 +2,7 @@
 
 The SELECT is assembled as a syntax tree, never by pasting text: identifiers from the spec are quoted, and
 filters and a user `query.sql` are parsed first (exactly one SELECT, exactly one predicate per filter), so a
-spec value cannot smuggle a second statement in. The compiler runs the same checks (`compiler/rules_sql.py`).
+spec value cannot smuggle a second statement in. The compiler runs the same checks (`compiler/validation/rules_sql.py`).
 """
 
 from __future__ import annotations
