@@ -35,7 +35,12 @@ def open_environment(
     workspace = load_workspace(workspace_dir)
     environment = workspace.environment(env_name)
     if start_emulator:
-        running = ensure_running(workspace, environment)
-        if running is not None:  # the emulator of this workspace may listen on another port (`local up --port`)
-            environment = with_endpoint(environment, running.endpoint)
+        environment = local_endpoint(workspace, environment)
     return workspace, environment
+
+
+def local_endpoint(workspace: Workspace, environment: EnvironmentConfig) -> EnvironmentConfig:
+    """Start this workspace's local emulator when the environment points at one; the environment then names the
+    port it really listens on (`ndrc local up --port N`)."""
+    running = ensure_running(workspace, environment)
+    return with_endpoint(environment, running.endpoint) if running is not None else environment

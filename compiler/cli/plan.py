@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
-from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.cli.options import env_option, local_endpoint, open_environment, workspace_option
+from compiler.compilation.compile import compile_workspace
+from compiler.deploy.aws import Aws
 from compiler.deploy.plan import save_plan
 from compiler.deploy.plan_render import RENDERERS
 from compiler.deploy.publish import make_plan
@@ -39,8 +41,11 @@ color_option = click.option(
 def plan_command(env_name: str | None, workspace_dir: Path | None, output_format: str, out_file: Path | None,
                  build_dir: Path | None, color: bool | None) -> None:
     """Show what publish would change, per artifact, against what is deployed. Exit 1 if anything would."""
-    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
-    plan = make_plan(workspace, environment.name, build_dir=build_dir)
+    workspace, environment = open_environment(workspace_dir, env_name)
+    if build_dir is None:  # invalid specs are reported before the emulator starts or AWS is called
+        build_dir = compile_workspace(workspace, environment.name).out_dir
+    environment = local_endpoint(workspace, environment)
+    plan = make_plan(workspace, environment.name, build_dir=build_dir, aws=Aws(environment))
     if out_file is not None:
         try:
             save_plan(plan, out_file)

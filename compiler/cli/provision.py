@@ -9,6 +9,7 @@ import click
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.cli.publish import report
+from compiler.deploy.aws import Aws
 from compiler.deploy.provision import provision
 
 
@@ -20,7 +21,7 @@ from compiler.deploy.provision import provision
 def provision_command(env_name: str | None, workspace_dir: Path | None, seed_routing: bool) -> None:
     """Create the DynamoDB tables (and the emulator's artifacts bucket) if missing. Idempotent."""
     workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
-    result = provision(workspace, environment.name, seed_routing=seed_routing)
+    result = provision(workspace, environment.name, seed_routing=seed_routing, aws=Aws(environment))
     for resource, what in result.actions:
         click.echo(f"{what:<10} {resource}")
     if not result.changed:

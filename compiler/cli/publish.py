@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
-from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.cli.options import env_option, local_endpoint, open_environment, workspace_option
 from compiler.cli.plan import build_option, color_option
-from compiler.deploy.plan import Plan
+from compiler.compilation.compile import compile_workspace
+from compiler.deploy.aws import Aws
+from compiler.deploy.plan import Plan, load_plan
 from compiler.deploy.plan_render import render_text, summary
 from compiler.deploy.progress import ProgressBar
 from compiler.deploy.publish import PublishResult, publish
@@ -65,9 +67,14 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
     def confirm(plan: Plan) -> bool:
         return assume_yes or click.confirm(f"{summary(plan)} Publish to {plan.environment}?", default=False)
 
-    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    workspace, environment = open_environment(workspace_dir, env_name)
+    if plan_file is not None:
+        load_plan(plan_file)  # a file that is not a plan is reported first, before anything else is read
+    if build_dir is None:  # invalid specs are reported before the emulator starts or AWS is called
+        build_dir = compile_workspace(workspace, environment.name).out_dir
+    environment = local_endpoint(workspace, environment)
     result = publish(
-        workspace, environment.name, build_dir=build_dir, plan_file=plan_file, prune=prune,
+        workspace, environment.name, aws=Aws(environment), build_dir=build_dir, plan_file=plan_file, prune=prune,
         dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
         delete_projects=frozenset(delete_projects),
     )

@@ -13,7 +13,7 @@ from compiler.deploy.aws import Aws
 from compiler.errors import UsageError
 from compiler.validation.workspace_config import load_workspace
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_an_unreachable_endpoint_is_one_sentence_after_at_most_two_attempts(tmp_path: Path,

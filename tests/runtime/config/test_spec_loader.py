@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from runtime.config import ProjectParameters, load_job_spec, load_job_specs, resolve_table_name
+from runtime.config import JobPayload, ProjectParameters, load_job_spec, load_job_specs, resolve_table_name
 from runtime.errors import RuntimeJobError, SpecError, SpecNotFoundError, SpecTableNotConfiguredError
 from runtime.jobs.delta_builder.spec import DeltaJobSpec
 from runtime.jobs.fg_a_builder.spec import FgAJobSpec
@@ -146,13 +146,16 @@ class ThrottlingClient:
 def test_batch_loader_reads_all_and_retries_unprocessed(params_table: str, ddb_put: Any) -> None:
     ddb_put(params_table, {"project_name": "ndr-prod", "job_name": "delta_builder#v1", "spec": DELTA})
     ddb_put(params_table, {"project_name": "ndr-prod", "job_name": "pair_counts_builder", "spec": PAIRS})
-    ddb_put(params_table, {"project_name": "ndr-prod", "job_name": "fg_c_builder#v1", "spec": {"eps": 1}})
+    # A job whose spec has no dataclass of its own comes back as a JobPayload.
+    untyped = {"project_name": "ndr-prod", "job_name": "pipeline_training_data_verifier#v1", "spec": {"eps": 1}}
+    ddb_put(params_table, untyped)
     client = ThrottlingClient(boto3.client("dynamodb"))
-    jobs = ["delta_builder", "pair_counts_builder", "fg_c_builder"]
+    jobs = ["delta_builder", "pair_counts_builder", "pipeline_training_data_verifier"]
     specs = load_job_specs("ndr-prod", jobs, "v1", table_name=params_table, client=client)
     assert isinstance(specs["delta_builder"], DeltaJobSpec)
     assert isinstance(specs["pair_counts_builder"], PairCountsJobSpec)
-    assert specs["fg_c_builder"].get("eps") == 1  # type: ignore[union-attr]
+    verifier = specs["pipeline_training_data_verifier"]
+    assert isinstance(verifier, JobPayload) and verifier.get("eps") == 1
     assert client.calls == 6  # six keys requested (versioned + legacy each), one served per call
 
 
