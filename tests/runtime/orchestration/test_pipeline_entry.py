@@ -176,7 +176,8 @@ def test_empty_strings_are_unset(
     table: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     put(table, "machine_inventory_unload", INVENTORY_UNLOAD_SPEC)  # legacy item
-    put(table, "fg_b_builder#v3", {})  # the only version, like load_job_spec without a version
+    fg_b = {"fg_a_input": {"s3_prefix": "s3://f/fg_a/"}, "fg_b_output": {"s3_prefix": "s3://f/fg_b/"}}
+    put(table, "fg_b_builder#v3", fg_b)  # the only version, like load_job_spec without a version
     extra = ["--callback-key", "", "--reference-ts-iso", "", "--table-name", table, "--storage-root", ""]
     assert main(entry(table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
     summary = json.loads(capsys.readouterr().out)
