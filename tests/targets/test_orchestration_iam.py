@@ -153,6 +153,7 @@ def test_policies_fit_the_managed_policy_limit_by_collapsing(builds: dict[str, C
 RUNTIME_ACTIONS = {
     "get_object": "s3:GetObject",
     "put_object": "s3:PutObject",
+    "delete_objects": "s3:DeleteObject",  # the shared writer removes a rerun batch's stale leaves
     "get_paginator": "s3:ListBucket",  # get_paginator("list_objects_v2") (runtime/storage.py)
     "list_objects_v2": "s3:ListBucket",
     "get_item": "dynamodb:GetItem",
