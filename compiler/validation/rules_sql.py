@@ -7,6 +7,7 @@ errors now instead of a failed pipeline step next month.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, error
@@ -18,24 +19,46 @@ INVENTORY_JOB = "machine_inventory_unload"
 SNAPSHOT_PARTITION = "snapshot_month"
 
 
+@functools.lru_cache(maxsize=1024)
+def _user_select(text: str) -> tuple[str | None, tuple[str, ...] | None]:
+    """(the problem, the columns the SELECT returns — None for `*`); workspaces repeat the same SQL across
+    projects, and parsing is the costly part of validating an inventory spec."""
+    from runtime.jobs.machine_inventory_unload import sql
+
+    try:
+        parsed = sql.parse_user_select(text)
+    except sql.InventorySqlError as problem:
+        return str(problem), None
+    returned = sql.output_columns(parsed)
+    return None, (tuple(returned) if returned is not None else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _filter_problem(text: str, label: str) -> str | None:
+    from runtime.jobs.machine_inventory_unload import sql
+
+    try:
+        sql.parse_filter(text, label)
+    except sql.InventorySqlError as problem:
+        return str(problem)
+    return None
+
+
 def inventory_sql(item: JobItem, document: LoadedYaml, payload_key: str) -> list[Diagnostic]:
     """`query.sql` parses as exactly one SELECT; filters are single predicates; the columns the spec names
     (ip_column, name_column, extra partition columns) are columns the user's SELECT returns."""
     query, output = item.spec.get("query"), item.spec.get("output")
     if item.job_name != INVENTORY_JOB or not isinstance(query, dict):
         return []
-    from runtime.jobs.machine_inventory_unload import sql  # sqlglot, only for specs that have SQL
-
     problems: list[Diagnostic] = []
 
-    def located(path: tuple[str | int, ...], rule: str, problem: sql.InventorySqlError | str) -> None:
-        problems.append(error(document.locate((payload_key, *path)), rule, str(problem)))
+    def located(path: tuple[str | int, ...], rule: str, problem: str) -> None:
+        problems.append(error(document.locate((payload_key, *path)), rule, problem))
 
-    parsed = None
+    returned: tuple[str, ...] | None = None
     if isinstance(query.get("sql"), str):
-        try:
-            parsed = sql.parse_user_select(query["sql"])
-        except sql.InventorySqlError as problem:
+        problem, returned = _user_select(query["sql"])
+        if problem is not None:
             located(("query", "sql"), INVENTORY_SQL, problem)
     filters: list[tuple[tuple[str | int, ...], str, Any]] = [
         (("query", "active_filter"), "query.active_filter", query.get("active_filter"))
@@ -45,11 +68,9 @@ def inventory_sql(item: JobItem, document: LoadedYaml, payload_key: str) -> list
         filters.append((("query", "additional_filters", index), f"query.additional_filters[{index}]", text))
     for path, label, text in filters:
         if isinstance(text, str) and text.strip():
-            try:
-                sql.parse_filter(text, label)
-            except sql.InventorySqlError as problem:
-                located(path, INVENTORY_FILTER, problem)
-    returned = sql.output_columns(parsed) if parsed is not None else None
+            filter_problem = _filter_problem(text, label)
+            if filter_problem is not None:
+                located(path, INVENTORY_FILTER, filter_problem)
     if returned is not None:
         lowered = {name.lower() for name in returned}
         wanted: list[tuple[tuple[str | int, ...], str]] = [
