@@ -114,3 +114,34 @@ def build_summary(result: Any) -> dict[str, Any]:
         "metrics_uri": result.metrics_uri,
         "metrics": result.metrics,
     }
+
+
+def batch_builder_job(
+    name: str, summary: str, spec_type: Any, builder: Callable[[], Callable[..., Any]]
+) -> Job:
+    """A per-batch Spark builder: its spec parsed by `spec_type.from_payload` (identity from the item key); a run
+    loads the spec, resolves the batch and calls `builder()(spark, spec, batch, storage)`. `builder` returns
+    the builder function, importing it only when the job runs (Spark stays out of the registry)."""
+
+    def parse_spec(item: SpecItem) -> Any:
+        return spec_type.from_payload(
+            item.payload,
+            item.where,
+            project_name=item.project_name,
+            job_name=item.job_name,
+            version=item.feature_spec_version,
+        )
+
+    def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
+        spec = load_spec(args, context, spec_type)
+        batch = batch_from_args(args, context, args.feature_spec_version or spec.feature_spec_version)
+        return build_summary(builder()(context.spark(), spec, batch, context.storage))
+
+    return Job(
+        name=name,
+        summary=summary,
+        run=run,
+        add_arguments=add_batch_arguments,
+        check_arguments=check_batch_arguments,
+        parse_spec=parse_spec,
+    )
