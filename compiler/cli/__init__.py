@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "compiler.cli.schema",
     "compiler.cli.plan",
     "compiler.cli.publish",
+    "compiler.cli.history",
     "compiler.cli.provision",
     "compiler.cli.local",
     "compiler.cli.serve",

@@ -47,12 +47,15 @@ def report(result: PublishResult, action: str = "publish") -> None:
 @click.option("--delete-project", "delete_projects", multiple=True, metavar="PROJECT",
               help="With --prune: allow deleting every item of this project (repeatable). Without it, a plan "
                    "that wipes out a project is refused.")
+@click.option("--rollback", "rollback", metavar="MANIFEST_SHA256", default=None,
+              help="Re-apply the build an earlier publish recorded (its manifest sha256 or a unique prefix of at "
+                   "least 8 hex digits, from `ndrc history`), through the same plan, confirmation and prune rules.")
 @build_option
 @color_option
 @handle_errors
 def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: bool, assume_yes: bool,
-                    prune: bool, plan_file: Path | None, delete_projects: tuple[str, ...], build_dir: Path | None,
-                    color: bool | None) -> None:
+                    prune: bool, plan_file: Path | None, delete_projects: tuple[str, ...], rollback: str | None,
+                    build_dir: Path | None, color: bool | None) -> None:
     """Apply the plan: conditional per-item writes, state machines, pipelines, the runtime archive."""
     if not (assume_yes or dry_run or sys.stdin.isatty()):
         raise UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)")
@@ -67,16 +70,18 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
     def confirm(plan: Plan) -> bool:
         return assume_yes or click.confirm(f"{summary(plan)} Publish to {plan.environment}?", default=False)
 
+    if rollback is not None and (plan_file is not None or build_dir is not None):
+        raise UsageError("--rollback applies a recorded build; it cannot be combined with --plan or --build")
     workspace, environment = open_environment(workspace_dir, env_name)
     if plan_file is not None:
         load_plan(plan_file)  # a file that is not a plan is reported first, before anything else is read
-    if build_dir is None:  # invalid specs are reported before the emulator starts or AWS is called
+    if build_dir is None and rollback is None:  # invalid specs are reported before the emulator starts
         build_dir = compile_workspace(workspace, environment.name).out_dir
     environment = local_endpoint(workspace, environment)
     result = publish(
         workspace, environment.name, aws=Aws(environment), build_dir=build_dir, plan_file=plan_file, prune=prune,
         dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
-        delete_projects=frozenset(delete_projects),
+        delete_projects=frozenset(delete_projects), rollback=rollback,
     )
     if result.refused:
         for reason in result.refused:
@@ -91,6 +96,11 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
         click.echo("dry run: nothing was written")
         return
     report(result)
+    if result.record is not None:
+        click.echo(f"recorded deployment {result.record.manifest_sha256[:12]} in the deployments log "
+                   f"(`ndrc history --env {environment.name}`)")
+    elif result.record_note:
+        click.echo(result.record_note, err=True)
     exit_with(ExitCode.OK if result.ok else ExitCode.FINDINGS)
 
 

@@ -41,6 +41,8 @@ class Change:
     fields: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
     seen: dict[str, Any] | None = None  # the deployed DynamoDB item as the plan read it (typed, every attribute)
+    drift_note: str = ""  # why this is drift, when it is not the default (changed outside git since published)
+    impact: list[dict[str, str]] = field(default_factory=list)  # what the change affects and why (impact.py)
 
     @property
     def id(self) -> str:

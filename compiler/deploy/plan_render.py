@@ -20,6 +20,10 @@ COLOUR = {"create": "32", "update": "33", "delete": "31", "drift": "35", "dim": 
 DRIFT_NOTE = "drift: changed outside git since it was published; publishing restores the git version"
 
 
+def drift_note(change: Change) -> str:
+    return change.drift_note or DRIFT_NOTE
+
+
 def _paint(text: str, colour: str, enabled: bool) -> str:
     return f"\033[{COLOUR[colour]}m{text}\033[0m" if enabled else text
 
@@ -68,7 +72,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
             lines.append(_paint(f"  {SYMBOL[change.action]} {change.action:<6} {change.label}{note}",
                                 change.action, color))
             if change.drift:
-                lines.append(_paint(f"      ! {DRIFT_NOTE}", "drift", color))
+                lines.append(_paint(f"      ! {drift_note(change)}", "drift", color))
             for sign, text in field_lines(change):
                 lines.append(_paint(f"      {sign} {text}", {"-": "delete", "+": "create"}.get(sign, "dim"), color))
     if plan.skipped:
@@ -113,8 +117,15 @@ def content_lines(change: Change, limit: int = MAX_FIELDS) -> Iterator[tuple[str
         yield sign, f"{path}: {show(value)}"
 
 
+def drift_title(change: Change) -> str:
+    if not change.drift:
+        return ""
+    return " (DRIFT: deleted outside ndrc)" if change.action == "create" else " (DRIFT: changed outside ndrc)"
+
+
 def _notes(change: Change) -> str:
     note = " (needs --prune)" if change.action == "delete" else ""
+    note += drift_title(change)
     return note + ("" if change.managed or change.action == "create" else " (not written by ndrc before)")
 
 
@@ -122,7 +133,7 @@ def _md_details(change: Change) -> str:
     title = (f"{SYMBOL[change.action]} {change.action} <code>{html.escape(change.label)}</code> "
              f"({html.escape(change.target)}){html.escape(_notes(change))}")
     body = "\n".join(f"{sign} {text}" for sign, text in content_lines(change))
-    drift = f"\n\n> ⚠️ {DRIFT_NOTE}" if change.drift else ""
+    drift = f"\n\n> ⚠️ **{html.escape(drift_note(change))}**" if change.drift else ""
     return f"<details><summary>{title}</summary>{drift}\n\n```diff\n{body}\n```\n</details>\n\n"
 
 

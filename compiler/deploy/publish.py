@@ -6,6 +6,7 @@ inject a session) and callbacks for showing the plan, confirming it and reportin
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -15,11 +16,13 @@ from compiler.compilation.compile import compile_workspace
 from compiler.deploy.apply import Applier, Outcome
 from compiler.deploy.aws import Aws
 from compiler.deploy.deployed import DeployedState, Reader
+from compiler.deploy.deployments import DeploymentLog, DeploymentRecord, plan_sha256, who
 from compiler.deploy.desired import DesiredState, Scope, read_build, table_layouts
+from compiler.deploy.gitinfo import checkout
 from compiler.deploy.plan import Change, Plan, compute_plan, load_plan, replay
 from compiler.deploy.plan_verify import plan_problems, summarize
 from compiler.deploy.preflight import write_problems
-from compiler.errors import UsageError
+from compiler.errors import NdrcError, UsageError
 from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
 from compiler.model import EnvironmentConfig
@@ -69,7 +72,23 @@ def read_deployed(target: Deployment, scopes: list[Scope], projects: set[str], w
 
 
 def plan_deployment(target: Deployment, build_dir: Path | None = None, only_table: str | None = None) -> Plan:
-    desired = desired_state(target, build_dir, only_table)
+    return plan_desired(target, desired_state(target, build_dir, only_table), only_table)
+
+
+def deleted_outside(plan: Plan, last: DeploymentRecord | None) -> None:
+    """Mark as drift every create of a resource the last recorded deployment left deployed: it was published
+    by ndrc and has been deleted outside ndrc since."""
+    if last is None:
+        return
+    for change in plan.changes:
+        if change.action == "create" and change.id in last.published:
+            change.drift = True
+            change.drift_note = (f"drift: published by ndrc (deployment of {last.applied_at}, build "
+                                 f"{last.manifest_sha256[:12]}) and deleted outside ndrc since; publishing "
+                                 "creates it again")
+
+
+def plan_desired(target: Deployment, desired: DesiredState, only_table: str | None = None) -> Plan:
     scopes = {r.scope.id: r.scope for r in desired.resources}
     env = target.environment
     if only_table in (None, env.parameters_table):
@@ -77,7 +96,9 @@ def plan_deployment(target: Deployment, build_dir: Path | None = None, only_tabl
             scope = Scope("dynamodb_query", env.parameters_table, project)
             scopes[scope.id] = scope
     deployed = read_deployed(target, list(scopes.values()), desired.projects, {r.id for r in desired.resources})
-    return compute_plan(desired, deployed, target.account, env.region)
+    plan = compute_plan(desired, deployed, target.account, env.region)
+    deleted_outside(plan, DeploymentLog(target.aws).latest())
+    return plan
 
 
 def make_plan(workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
@@ -95,6 +116,8 @@ class PublishResult:
     already: list[Change] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     declined: bool = False
+    record: DeploymentRecord | None = None  # what the deployments log now says about this publish
+    record_note: str = ""  # why it was not recorded, when it was not
 
     @property
     def ok(self) -> bool:
@@ -140,13 +163,13 @@ def apply_changes(target: Deployment, changes: list[Change], progress: Progress 
 
 
 def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResult,
-                        build_dir: Path | None) -> list[Change]:
+                        desired: DesiredState) -> list[Change]:
     plan = result.plan
     env = target.environment
     if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
         raise UsageError(f"{plan_file} was made for environment {plan.environment!r} (account "
                          f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})")
-    problems = plan_problems(plan, desired_state(target, build_dir))
+    problems = plan_problems(plan, desired)
     if problems:
         raise UsageError(f"{plan_file} does not match the build it names; refusing it, nothing was written: "
                          f"{summarize(problems)}")
@@ -157,22 +180,70 @@ def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResu
     return checked.pending
 
 
+def record_deployment(target: Deployment, result: PublishResult, desired: DesiredState, build_dir: Path,
+                      rollback_of: str | None) -> None:
+    """Append this publish to the environment's deployments log, with the build it applied."""
+    log = DeploymentLog(target.aws)
+    if not log.available:
+        result.record_note = (f"not recorded: environment {target.environment.name!r} has no buckets.artifacts "
+                              "for the deployments log")
+        return
+    failed = {o.change.id for o in result.outcomes if not o.ok or o.status == "skipped"}
+    published = {r.id: r.content_sha256 for r in desired.resources if r.id not in failed}
+    counts = {s: result.count(s) for s in ("applied", "already", "conflict", "failed", "not attempted", "skipped")}
+    env = target.environment
+    found = checkout(target.workspace.root)
+    record = DeploymentRecord(
+        env.name, target.account, env.region, "", who(target.aws), found.to_json() if found else None,
+        plan_sha256(result.plan.to_json()), desired.source, result.ok, {k: v for k, v in counts.items() if v},
+        published, rollback_of,
+    )
+    try:
+        result.record = log.record(record, build_dir)
+    except NdrcError as problem:  # the changes are applied; say so, and that the log could not be written
+        result.record_note = f"not recorded in the deployments log: {problem}"
+
+
 def publish(
     workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
     plan_file: Path | None = None, prune: bool = False, dry_run: bool = False, aws: Aws | None = None,
     show: Callable[[Plan], None] | None = None, confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
+    rollback: str | None = None,
 ) -> PublishResult:
-    """Plan (or load a saved plan and check it is still current), then apply it unless told not to."""
+    """Plan (or load a saved plan and check it is still current), then apply it unless told not to.
+
+    With `rollback` (a build manifest sha256 or a unique prefix of one), the build is the one the deployments log
+    kept for that earlier deployment, applied through the same plan, confirmation and prune rules."""
+    if rollback is not None and (plan_file is not None or build_dir is not None or only_table is not None):
+        raise UsageError("--rollback applies a recorded build; it cannot be combined with --plan or --build")
     saved = load_plan(plan_file) if plan_file is not None else None  # invalid input fails before any AWS call
-    if build_dir is None and aws is None and only_table is None:
+    if build_dir is None and aws is None and only_table is None and rollback is None:
         build_dir = compile_workspace(workspace, env_name).out_dir
     target = open_deployment(workspace, env_name, aws)
+    if rollback is None:
+        return _publish(target, build_dir, saved, plan_file, prune, dry_run, show, confirm, progress, only_table,
+                        delete_projects)
+    log = DeploymentLog(target.aws)
+    manifest_sha = log.resolve(rollback)
+    with tempfile.TemporaryDirectory(prefix="ndrc-rollback-") as folder:
+        build = log.fetch_build(manifest_sha, Path(folder) / target.environment.name)
+        return _publish(target, build, None, None, prune, dry_run, show, confirm, progress, None, delete_projects,
+                        rollback_of=manifest_sha)
+
+
+def _publish(target: Deployment, build_dir: Path | None, saved: Plan | None, plan_file: Path | None, prune: bool,
+             dry_run: bool, show: Callable[[Plan], None] | None, confirm: Callable[[Plan], bool] | None,
+             progress: Progress | None, only_table: str | None, delete_projects: frozenset[str],
+             rollback_of: str | None = None) -> PublishResult:
+    if build_dir is None:
+        build_dir = compile_workspace(target.workspace, target.environment.name).out_dir
+    desired = desired_state(target, build_dir, only_table)
     if plan_file is not None and saved is not None:
         result = PublishResult(saved)
-        changes = _saved_plan_changes(target, plan_file, result, build_dir)
+        changes = _saved_plan_changes(target, plan_file, result, desired)
     else:
-        result = PublishResult(plan_deployment(target, build_dir, only_table))
+        result = PublishResult(plan_desired(target, desired, only_table))
         changes = list(result.plan.changes)
     if show:
         show(result.plan)
@@ -198,5 +269,9 @@ def publish(
         result.declined = True
         return result
     result.outcomes.extend(apply_changes(target, applicable, progress))
+    if only_table is None:
+        record_deployment(target, result, desired, build_dir, rollback_of)
+    else:
+        result.record_note = "not recorded: a publish of one table only (provision --seed-routing)"
     result.calls = dict(target.aws.calls)
     return result

@@ -16,6 +16,7 @@ import boto3
 import yaml
 
 from compiler.deploy.aws import Aws
+from compiler.deploy.deployments import LOG_ROOT
 from compiler.deploy.diff import plain_item
 from compiler.dynamodb_json import item_line
 from compiler.load.workspace import Workspace
@@ -28,25 +29,36 @@ WRITE_OPERATIONS = {"PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "Tr
 
 
 class CallLog:
-    """Every API call of a boto3 session, counted by `service.Operation` through a before-call hook."""
+    """Every API call of a boto3 session, counted by `service.Operation` through a before-call hook; writes to
+    the deployments log (`ndrc/deployments/` in the artifacts bucket) are counted apart from the deployment's."""
 
     def __init__(self, session: boto3.session.Session) -> None:
         self.calls: Counter[str] = Counter()
+        self.log_writes = 0
         self._lock = threading.Lock()
         session.events.register("before-call.*.*", self._record)
+        session.events.register("before-parameter-build.s3.PutObject", self._log_write)
 
     def _record(self, model: Any, **_: Any) -> None:
         with self._lock:
             self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
+    def _log_write(self, params: dict[str, Any], **_: Any) -> None:
+        if str(params.get("Key", "")).startswith(LOG_ROOT):
+            with self._lock:
+                self.log_writes += 1
+
     def writes(self) -> int:
-        return sum(n for name, n in self.calls.items() if name.split(".")[1] in WRITE_OPERATIONS)
+        """Writes to what is deployed (not counting the deployments log)."""
+        total = sum(n for name, n in self.calls.items() if name.split(".")[1] in WRITE_OPERATIONS)
+        return total - self.log_writes
 
     def count(self, name: str) -> int:
         return self.calls[name]
 
     def reset(self) -> None:
         self.calls.clear()
+        self.log_writes = 0
 
 
 def job_item(project: str, job: str, version: str | None = "v1", **spec: Any) -> dict[str, Any]:
