@@ -11,6 +11,7 @@ from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, local_endpoint, open_environment, workspace_option
 from compiler.compilation.compile import compile_workspace
 from compiler.deploy.aws import Aws
+from compiler.deploy.base import plan_against_base
 from compiler.deploy.plan import save_plan
 from compiler.deploy.plan_render import RENDERERS
 from compiler.deploy.publish import make_plan
@@ -35,17 +36,24 @@ color_option = click.option(
               show_default=True, help="text for people, json for tools, markdown for a pull-request comment.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save the plan as JSON, for `ndrc publish --plan FILE`.")
+@click.option("--base", "base_ref", metavar="GIT_REF", default=None,
+              help="Compare with the workspace at this git ref (branch, tag, commit) instead of the deployed "
+                   "state: no AWS credentials or emulator needed.")
 @build_option
 @color_option
 @handle_errors
 def plan_command(env_name: str | None, workspace_dir: Path | None, output_format: str, out_file: Path | None,
-                 build_dir: Path | None, color: bool | None) -> None:
-    """Show what publish would change, per artifact, against what is deployed. Exit 1 if anything would."""
+                 base_ref: str | None, build_dir: Path | None, color: bool | None) -> None:
+    """Show what publish would change, per artifact, against what is deployed (or against a git ref with
+    --base), with what each change affects and why. Exit 1 if anything would change."""
     workspace, environment = open_environment(workspace_dir, env_name)
     if build_dir is None:  # invalid specs are reported before the emulator starts or AWS is called
         build_dir = compile_workspace(workspace, environment.name).out_dir
-    environment = local_endpoint(workspace, environment)
-    plan = make_plan(workspace, environment.name, build_dir=build_dir, aws=Aws(environment))
+    if base_ref is not None:
+        plan = plan_against_base(workspace, environment.name, base_ref, build_dir)
+    else:
+        environment = local_endpoint(workspace, environment)
+        plan = make_plan(workspace, environment.name, build_dir=build_dir, aws=Aws(environment))
     if out_file is not None:
         try:
             save_plan(plan, out_file)

@@ -72,6 +72,7 @@ class DesiredState:
     projects: set[str] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    build_dir: Path | None = None
 
 
 def item_label(table_keys: tuple[str, ...], item: dict[str, Any]) -> str:
@@ -161,7 +162,7 @@ def read_build(build_dir: Path, env: EnvironmentConfig) -> DesiredState:
     if manifest.get("environment") != env.name:
         raise UsageError(f"{manifest_path} was compiled for environment {manifest.get('environment')!r}, "
                          f"not {env.name!r}")
-    state = DesiredState(env.name, hashlib.sha256(raw).hexdigest())
+    state = DesiredState(env.name, hashlib.sha256(raw).hexdigest(), build_dir=build_dir)
     for entry in manifest.get("artifacts", []):
         path = build_dir / entry["path"]
         data = path.read_bytes() if path.is_file() else b""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -62,9 +63,22 @@ def wipe_warning(project: str) -> str:
             f"publish applies that only with --prune --delete-project {project}")
 
 
+def heading(plan: Plan) -> str:
+    if plan.base is not None:
+        return (f"Plan for environment {plan.environment} ({plan.region}) against git {plan.base['ref']} "
+                f"(commit {plan.base['commit'][:12]}), not the deployed state")
+    return f"Plan for environment {plan.environment} (account {plan.account_id}, {plan.region})"
+
+
+def impact_text(impact: dict[str, str]) -> str:
+    return impact["why"]
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
-    lines = [f"Plan for environment {plan.environment} (account {plan.account_id}, {plan.region})"]
+    lines = [heading(plan)]
     lines += [_paint(wipe_warning(project), "delete", color) for project in plan.deleted_projects]
+    if plan.causes:
+        lines += ["\nWhere the changes come from:", *(f"  {cause}" for cause in plan.causes)]
     for (kind, target), changes in _groups(plan).items():
         lines.append(f"\n{kind} {target}")
         for change in changes:
@@ -73,6 +87,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
                                 change.action, color))
             if change.drift:
                 lines.append(_paint(f"      ! {drift_note(change)}", "drift", color))
+            lines += [f"      → {impact_text(impact)}" for impact in change.impact]
             for sign, text in field_lines(change):
                 lines.append(_paint(f"      {sign} {text}", {"-": "delete", "+": "create"}.get(sign, "dim"), color))
     if plan.skipped:
@@ -134,13 +149,26 @@ def _md_details(change: Change) -> str:
              f"({html.escape(change.target)}){html.escape(_notes(change))}")
     body = "\n".join(f"{sign} {text}" for sign, text in content_lines(change))
     drift = f"\n\n> ⚠️ **{html.escape(drift_note(change))}**" if change.drift else ""
-    return f"<details><summary>{title}</summary>{drift}\n\n```diff\n{body}\n```\n</details>\n\n"
+    impact = ""
+    if change.impact:
+        rows = [f"| {_cell(i['affects'])} | {_cell(i['kind'])} | {_cell(i['why'])} |" for i in change.impact]
+        impact = "\n\n| Affects | Kind | Impact |\n|---|---|---|\n" + "\n".join(rows)
+    return f"<details><summary>{title}</summary>{drift}{impact}\n\n```diff\n{body}\n```\n</details>\n\n"
+
+
+def _cell(text: str) -> str:
+    """A table cell shown as written: HTML escaped, no Markdown syntax, no cell separator."""
+    escaped = html.escape(text).replace("|", "&#124;")
+    return re.sub(r"([\\`*_\[\]<>#~])", r"\\\1", escaped)
 
 
 def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDGET) -> str:
-    head = [f"<!-- ndrc-plan:{plan.environment} -->",
-            f"### ndrc plan: `{plan.environment}` (account {plan.account_id}, {plan.region})", "",
+    where = (f"against git `{plan.base['ref']}` (commit {plan.base['commit'][:12]})" if plan.base is not None
+             else f"(account {plan.account_id}, {plan.region})")
+    head = [f"<!-- ndrc-plan:{plan.environment} -->", f"### ndrc plan: `{plan.environment}` {where}", "",
             f"**{summary(plan)}**", ""]
+    if plan.causes:
+        head += ["Where the changes come from:", "", *(f"- {_cell(cause)}" for cause in plan.causes), ""]
     notes = [f"> - ❌ **{wipe_warning(project)}**" for project in plan.deleted_projects]
     notes += [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
     notes += [f"> - not published: {note}" for note in plan.skipped]

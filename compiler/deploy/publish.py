@@ -19,6 +19,7 @@ from compiler.deploy.deployed import DeployedState, Reader
 from compiler.deploy.deployments import DeploymentLog, DeploymentRecord, plan_sha256, who
 from compiler.deploy.desired import DesiredState, Scope, read_build, table_layouts
 from compiler.deploy.gitinfo import checkout
+from compiler.deploy.impact import analyze
 from compiler.deploy.plan import Change, Plan, compute_plan, load_plan, replay
 from compiler.deploy.plan_verify import plan_problems, summarize
 from compiler.deploy.preflight import write_problems
@@ -98,6 +99,8 @@ def plan_desired(target: Deployment, desired: DesiredState, only_table: str | No
     deployed = read_deployed(target, list(scopes.values()), desired.projects, {r.id for r in desired.resources})
     plan = compute_plan(desired, deployed, target.account, env.region)
     deleted_outside(plan, DeploymentLog(target.aws).latest())
+    if desired.build_dir is not None:
+        analyze(plan, desired.build_dir, env, table_layouts(env))
     return plan
 
 
@@ -166,6 +169,9 @@ def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResu
                         desired: DesiredState) -> list[Change]:
     plan = result.plan
     env = target.environment
+    if plan.base is not None:
+        raise UsageError(f"{plan_file} compares two git versions (`plan --base`), not the deployed state; "
+                         "it cannot be published: make a plan without --base")
     if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
         raise UsageError(f"{plan_file} was made for environment {plan.environment!r} (account "
                          f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})")
