@@ -47,6 +47,9 @@ def report(result: PublishResult, action: str = "publish") -> None:
 @click.option("--delete-project", "delete_projects", multiple=True, metavar="PROJECT",
               help="With --prune: allow deleting every item of this project (repeatable). Without it, a plan "
                    "that wipes out a project is refused.")
+@click.option("--delete-kind", "delete_kinds", multiple=True, metavar="KIND",
+              help="With --prune: allow deleting every deployed artifact of this kind (state_machine, "
+                   "sagemaker_pipeline, ...) when the build has none left (repeatable).")
 @click.option("--rollback", "rollback", metavar="MANIFEST_SHA256", default=None,
               help="Re-apply the build an earlier publish recorded (its manifest sha256 or a unique prefix of at "
                    "least 8 hex digits, from `ndrc history`), through the same plan, confirmation and prune rules.")
@@ -54,8 +57,9 @@ def report(result: PublishResult, action: str = "publish") -> None:
 @color_option
 @handle_errors
 def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: bool, assume_yes: bool,
-                    prune: bool, plan_file: Path | None, delete_projects: tuple[str, ...], rollback: str | None,
-                    build_dir: Path | None, color: bool | None) -> None:
+                    prune: bool, plan_file: Path | None, delete_projects: tuple[str, ...],
+                    delete_kinds: tuple[str, ...], rollback: str | None, build_dir: Path | None,
+                    color: bool | None) -> None:
     """Apply the plan: conditional per-item writes, state machines, pipelines, the runtime archive."""
     if not (assume_yes or dry_run or sys.stdin.isatty()):
         raise UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)")
@@ -81,7 +85,7 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
     result = publish(
         workspace, environment.name, aws=Aws(environment), build_dir=build_dir, plan_file=plan_file, prune=prune,
         dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
-        delete_projects=frozenset(delete_projects), rollback=rollback,
+        delete_projects=frozenset(delete_projects), rollback=rollback, delete_kinds=frozenset(delete_kinds),
     )
     if result.refused:
         for reason in result.refused:

@@ -18,11 +18,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from compiler.deploy.aws import Aws, error_code
-from compiler.deploy.deployed import HASH_ATTRIBUTE, SERVER_MANAGED, UPDATED_ATTRIBUTE, split_s3_uri
+from compiler.deploy.deployed import HASH_ATTRIBUTE, SERVER_MANAGED, UPDATED_ATTRIBUTE, Reader, split_s3_uri
+from compiler.deploy.desired import Scope
 from compiler.deploy.diff import content_hash, plain_item
+from compiler.deploy.owned import OWNED_KINDS, creation_tags, state_machine_arn
 from compiler.deploy.plan import Change
-
-MANAGED_TAG = {"key": "managed-by", "value": "ndrc"}
 
 
 @dataclass
@@ -78,11 +78,23 @@ class Applier:
         }
 
     def apply(self, change: Change) -> Outcome:
-        write = self.writers[change.kind]
+        write = self._delete_owned if change.action == "delete" and change.kind in OWNED_KINDS else \
+            self.writers[change.kind]
         try:
             return write(change)
         except (ClientError, BotoCoreError, OSError, ValueError) as problem:
             return Outcome(change, "failed", f"{type(problem).__name__}: {problem}")
+
+    def _delete_owned(self, change: Change) -> Outcome:
+        """Delete a state machine / pipeline / ... the build no longer has. These APIs have no conditional
+        delete, so it is read again first: deleted only if still exactly what the plan saw."""
+        now = Reader(self.aws, self.layouts, lambda _: True).readers[change.kind](Scope(change.kind, change.target))
+        if not now:
+            return Outcome(change, "already", "already deleted by someone else")
+        if now[0].fingerprint != change.seen_fingerprint:
+            return Outcome(change, "conflict", "changed since plan; not deleted — run `ndrc plan` again and review")
+        OWNED_KINDS[change.kind].delete(self.aws, change.target)
+        return Outcome(change, "applied")
 
     def _dynamodb_item(self, change: Change) -> Outcome:
         client = self.aws.client("dynamodb")
@@ -123,17 +135,16 @@ class Applier:
             return Outcome(change, "failed", "roles.state_machine is not set for this environment in ndrc.yaml")
         if change.action == "create":
             try:
+                tags = creation_tags(self.aws.environment.name)
                 client.create_state_machine(name=change.target, definition=definition, roleArn=role,
-                                            tags=[MANAGED_TAG])
+                                            tags=[{"key": k, "value": v} for k, v in tags.items()])
             except ClientError as problem:
                 if error_code(problem) != "StateMachineAlreadyExists":
                     raise
                 return Outcome(change, "conflict", "created by someone else since the plan; not overwritten")
         else:
-            env = self.aws.environment
-            partition = self.aws.session.get_partition_for_region(env.region)
-            arn = f"arn:{partition}:states:{env.region}:{self.aws.identity()['account']}:stateMachine:{change.target}"
-            client.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role)
+            client.update_state_machine(stateMachineArn=state_machine_arn(self.aws, change.target),
+                                        definition=definition, roleArn=role)
         return Outcome(change, "applied")
 
     def _sagemaker_pipeline(self, change: Change) -> Outcome:
@@ -144,7 +155,8 @@ class Applier:
         if change.action == "create":
             client.create_pipeline(PipelineName=change.target, PipelineDefinition=definition, RoleArn=role,
                                    ClientRequestToken=str(change.desired_sha256),
-                                   Tags=[{"Key": MANAGED_TAG["key"], "Value": MANAGED_TAG["value"]}])
+                                   Tags=[{"Key": k, "Value": v}
+                                         for k, v in creation_tags(self.aws.environment.name).items()])
         else:
             client.update_pipeline(PipelineName=change.target, PipelineDefinition=definition, RoleArn=role)
         return Outcome(change, "applied")

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from compiler.deploy.aws import Aws, error_code, translated
 from compiler.deploy.desired import Scope, item_label, resource_id
 from compiler.deploy.diff import content_hash, plain_item
+from compiler.deploy.owned import OWNED_KINDS, OWNED_SCOPE, state_machine_arn
 from compiler.errors import UsageError
 
 HASH_ATTRIBUTE = "content_sha256"
@@ -80,13 +81,17 @@ def _pages(call: Callable[..., dict[str, Any]], **request: Any) -> Iterable[dict
 
 
 class Reader:
-    """Reads scopes; `keep` decides which items of a scanned table belong to this workspace."""
+    """Reads scopes; `keep` decides which items of a scanned table belong to this workspace; an `owned` scope
+    lists the resources of one kind ndrc owns (`owned.py`) except the ids in `skip` (read by their own scope)."""
 
-    def __init__(self, aws: Aws, layouts: dict[str, tuple[str, ...]], keep: Callable[[Deployed], bool]) -> None:
+    def __init__(self, aws: Aws, layouts: dict[str, tuple[str, ...]], keep: Callable[[Deployed], bool],
+                 skip: frozenset[str] = frozenset()) -> None:
         self.aws = aws
         self.layouts = layouts
         self.keep = keep
+        self.skip = skip
         self.readers: dict[str, Callable[[Scope], list[Deployed]]] = {
+            OWNED_SCOPE: self._owned,
             "dynamodb_query": self._dynamodb_query,
             "dynamodb_scan": self._dynamodb_scan,
             "state_machine": self._state_machine,
@@ -115,6 +120,13 @@ class Reader:
                     ) from None
                 raise
 
+    def _owned(self, scope: Scope) -> list[Deployed]:
+        found: list[Deployed] = []
+        for name in OWNED_KINDS[scope.target].list_owned(self.aws, str(scope.partition)):
+            if resource_id(scope.target, name, name) not in self.skip:
+                found.extend(self.readers[scope.target](Scope(scope.target, name)))
+        return found
+
     def _dynamodb_query(self, scope: Scope) -> list[Deployed]:
         keys = self.layouts[scope.target]
         items = _pages(
@@ -131,9 +143,7 @@ class Reader:
         return [deployed for deployed in found if self.keep(deployed)]
 
     def _state_machine(self, scope: Scope) -> list[Deployed]:
-        env = self.aws.environment
-        partition = self.aws.session.get_partition_for_region(env.region)
-        arn = f"arn:{partition}:states:{env.region}:{self.aws.identity()['account']}:stateMachine:{scope.target}"
+        arn = state_machine_arn(self.aws, scope.target)
         try:
             reply = self.aws.client("stepfunctions").describe_state_machine(stateMachineArn=arn)
         except ClientError as problem:

@@ -62,6 +62,7 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     deleted_projects: list[str] = field(default_factory=list)  # projects every deployed item of which goes
+    deleted_kinds: list[str] = field(default_factory=list)  # artifact kinds every deployed one of which goes
     causes: list[str] = field(default_factory=list)  # ndrc.yaml settings the changes come from (impact.py)
     base: dict[str, str] | None = None  # `plan --base REF`: compared with the workspace at that git commit
     created_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -90,7 +91,8 @@ class Plan:
             raise UsageError(f"not an {PLAN_FORMAT} v{PLAN_VERSION} document")
         names = {"environment", "account_id", "region", "source", "projects", "unchanged", "scopes",
                  "skipped", "unsupported", "deleted_projects", "created_at"}
-        plan = cls(**{k: document[k] for k in names}, **{k: document[k] for k in ("causes", "base") if k in document})
+        plan = cls(**{k: document[k] for k in names}, **{k: document[k] for k in ("causes", "base", "deleted_kinds")
+                                                              if k in document})
         plan.changes = [Change(**change) for change in document["changes"]]
         if not all(isinstance(c.token, dict) and isinstance(c.fields, list) for c in plan.changes):
             raise UsageError("a change of the plan is malformed")

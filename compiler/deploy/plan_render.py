@@ -74,9 +74,25 @@ def impact_text(impact: dict[str, str]) -> str:
     return impact["why"]
 
 
+def owned_deletion_warnings(plan: Plan) -> list[str]:
+    """Loud lines for deletions of state machines / pipelines / other owned artifacts (never quiet)."""
+    by_kind: dict[str, list[str]] = {}
+    for change in plan.changes:
+        if change.action == "delete" and change.kind != "dynamodb_item":
+            by_kind.setdefault(change.kind, []).append(change.target)
+    lines = []
+    for kind, names in sorted(by_kind.items()):
+        every = " — EVERY one deployed; publish needs --prune --delete-kind " + kind if kind in plan.deleted_kinds \
+            else "; publish needs --prune"
+        lines.append(f"WARNING: this plan deletes {len(names)} {kind} artifact(s) ndrc created that the build no "
+                     f"longer has: {', '.join(sorted(names))}{every}")
+    return lines
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     lines = [heading(plan)]
     lines += [_paint(wipe_warning(project), "delete", color) for project in plan.deleted_projects]
+    lines += [_paint(line, "delete", color) for line in owned_deletion_warnings(plan)]
     if plan.causes:
         lines += ["\nWhere the changes come from:", *(f"  {cause}" for cause in plan.causes)]
     for (kind, target), changes in _groups(plan).items():
@@ -170,6 +186,7 @@ def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDG
     if plan.causes:
         head += ["Where the changes come from:", "", *(f"- {_cell(cause)}" for cause in plan.causes), ""]
     notes = [f"> - ❌ **{wipe_warning(project)}**" for project in plan.deleted_projects]
+    notes += [f"> - ❌ **{_cell(line)}**" for line in owned_deletion_warnings(plan)]
     notes += [f"> - ❌ cannot publish: {note}" for note in plan.unsupported]
     notes += [f"> - not published: {note}" for note in plan.skipped]
     head += [*notes, ""] if notes else []

@@ -20,6 +20,7 @@ from compiler.deploy.deployments import DeploymentLog, DeploymentRecord, plan_sh
 from compiler.deploy.desired import DesiredState, Scope, read_build, table_layouts
 from compiler.deploy.gitinfo import checkout
 from compiler.deploy.impact import analyze
+from compiler.deploy.owned import OWNED_KINDS, OWNED_SCOPE
 from compiler.deploy.plan import Change, Plan, compute_plan, load_plan, replay
 from compiler.deploy.plan_verify import plan_problems, summarize
 from compiler.deploy.preflight import write_problems
@@ -65,11 +66,19 @@ def desired_state(target: Deployment, build_dir: Path | None, only_table: str | 
     return state
 
 
-def read_deployed(target: Deployment, scopes: list[Scope], projects: set[str], wanted: set[str]) -> DeployedState:
+def read_deployed(target: Deployment, scopes: list[Scope], projects: set[str], wanted: set[str],
+                  desired_ids: frozenset[str] = frozenset()) -> DeployedState:
     def keep(deployed):  # type: ignore[no-untyped-def]
         return deployed.id in wanted or deployed.content.get("project_name") in projects
 
-    return Reader(target.aws, table_layouts(target.environment), keep).read(scopes)
+    return Reader(target.aws, table_layouts(target.environment), keep, desired_ids).read(scopes)
+
+
+def owned_scopes(env: EnvironmentConfig) -> list[Scope]:
+    """One listing per owned artifact kind: what ndrc created in this environment (name prefix + tags)."""
+    if not env.name_prefix:
+        return []
+    return [Scope(OWNED_SCOPE, kind, env.name_prefix) for kind in sorted(OWNED_KINDS)]
 
 
 def plan_deployment(target: Deployment, build_dir: Path | None = None, only_table: str | None = None) -> Plan:
@@ -96,8 +105,17 @@ def plan_desired(target: Deployment, desired: DesiredState, only_table: str | No
         for project in desired.projects:
             scope = Scope("dynamodb_query", env.parameters_table, project)
             scopes[scope.id] = scope
-    deployed = read_deployed(target, list(scopes.values()), desired.projects, {r.id for r in desired.resources})
+    if only_table is None:
+        scopes.update((scope.id, scope) for scope in owned_scopes(env))
+    desired_ids = frozenset(r.id for r in desired.resources)
+    deployed = read_deployed(target, list(scopes.values()), desired.projects, set(desired_ids), desired_ids)
     plan = compute_plan(desired, deployed, target.account, env.region)
+    kept_kinds = {r.kind for r in desired.resources}
+    plan.deleted_kinds = sorted({c.kind for c in plan.changes if c.action == "delete" and c.kind in OWNED_KINDS}
+                                - kept_kinds)
+    if only_table is None and not env.name_prefix:
+        plan.skipped.append("state machines and pipelines the build no longer has: environment "
+                            f"{env.name!r} has no name_prefix, so ndrc cannot tell its own from others; none is pruned")
     deleted_outside(plan, DeploymentLog(target.aws).latest())
     if desired.build_dir is not None:
         analyze(plan, desired.build_dir, env, table_layouts(env))
@@ -135,6 +153,8 @@ class PublishResult:
 def phase(change: Change, env: EnvironmentConfig) -> int:
     """Dependency order: archive, parameters, routing, pipelines, state machines; deletions last."""
     if change.action == "delete":
+        if change.kind in OWNED_KINDS:
+            return OWNED_KINDS[change.kind].delete_phase
         return 10 if change.target == env.routing_table else 11
     if change.kind == "dynamodb_item":
         return 1 if change.target == env.parameters_table else 2
@@ -180,7 +200,8 @@ def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResu
         raise UsageError(f"{plan_file} does not match the build it names; refusing it, nothing was written: "
                          f"{summarize(problems)}")
     scopes = [Scope.from_id(s) for s in plan.scopes]
-    now = read_deployed(target, scopes, set(plan.projects), {c.id for c in plan.changes})
+    now = read_deployed(target, scopes, set(plan.projects), {c.id for c in plan.changes},
+                        frozenset(r.id for r in desired.resources))
     checked = replay(plan, now)
     result.refused, result.already = checked.moved, checked.already
     return checked.pending
@@ -215,7 +236,7 @@ def publish(
     plan_file: Path | None = None, prune: bool = False, dry_run: bool = False, aws: Aws | None = None,
     show: Callable[[Plan], None] | None = None, confirm: Callable[[Plan], bool] | None = None,
     progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
-    rollback: str | None = None,
+    rollback: str | None = None, delete_kinds: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to.
 
@@ -229,19 +250,19 @@ def publish(
     target = open_deployment(workspace, env_name, aws)
     if rollback is None:
         return _publish(target, build_dir, saved, plan_file, prune, dry_run, show, confirm, progress, only_table,
-                        delete_projects)
+                        delete_projects, delete_kinds)
     log = DeploymentLog(target.aws)
     manifest_sha = log.resolve(rollback)
     with tempfile.TemporaryDirectory(prefix="ndrc-rollback-") as folder:
         build = log.fetch_build(manifest_sha, Path(folder) / target.environment.name)
         return _publish(target, build, None, None, prune, dry_run, show, confirm, progress, None, delete_projects,
-                        rollback_of=manifest_sha)
+                        delete_kinds, rollback_of=manifest_sha)
 
 
 def _publish(target: Deployment, build_dir: Path | None, saved: Plan | None, plan_file: Path | None, prune: bool,
              dry_run: bool, show: Callable[[Plan], None] | None, confirm: Callable[[Plan], bool] | None,
              progress: Progress | None, only_table: str | None, delete_projects: frozenset[str],
-             rollback_of: str | None = None) -> PublishResult:
+             delete_kinds: frozenset[str], rollback_of: str | None = None) -> PublishResult:
     if build_dir is None:
         build_dir = compile_workspace(target.workspace, target.environment.name).out_dir
     desired = desired_state(target, build_dir, only_table)
@@ -260,6 +281,11 @@ def _publish(target: Deployment, build_dir: Path | None, saved: Plan | None, pla
         flags = " ".join(f"--delete-project {project}" for project in unnamed)
         raise UsageError(f"this plan deletes every item of project(s) {', '.join(unnamed)}; if that is intended, "
                          f"pass {flags}; nothing was written")
+    wiped = [k for k in result.plan.deleted_kinds if k not in delete_kinds]
+    if prune and wiped and not dry_run:
+        flags = " ".join(f"--delete-kind {kind}" for kind in wiped)
+        raise UsageError(f"this plan deletes every deployed {', '.join(wiped)} of the environment (the build has "
+                         f"none left); if that is intended, pass {flags}; nothing was written")
     applicable = [c for c in changes if c.action != "delete" or prune]
     rejected = write_problems(applicable, table_layouts(target.environment))
     if rejected:

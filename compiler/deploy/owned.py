@@ -1,0 +1,98 @@
+"""The artifacts ndrc owns beyond DynamoDB items (state machines, pipelines, ...): finding the deployed ones the
+build no longer has, and deleting them. One `OwnedKind` entry per artifact kind; a new kind is one entry.
+
+ndrc owns a resource when both hold (never one alone):
+- its name starts with the environment's `name_prefix` (an environment without one prunes nothing of these
+  kinds: ndrc could not tell its resources from others in the account);
+- it carries the tag `managed-by=ndrc` ndrc sets at create, and, if it carries `ndrc-environment`, that tag
+  names this environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from compiler.deploy.aws import Aws, error_code
+
+MANAGED_BY = ("managed-by", "ndrc")
+ENVIRONMENT_TAG = "ndrc-environment"
+
+
+def creation_tags(environment: str) -> dict[str, str]:
+    """The tags ndrc sets on every state machine / pipeline it creates."""
+    return {MANAGED_BY[0]: MANAGED_BY[1], ENVIRONMENT_TAG: environment}
+
+
+def owns(tags: dict[str, str], environment: str) -> bool:
+    return tags.get(MANAGED_BY[0]) == MANAGED_BY[1] and tags.get(ENVIRONMENT_TAG, environment) == environment
+
+
+def state_machine_arn(aws: Aws, name: str) -> str:
+    env = aws.environment
+    partition = aws.session.get_partition_for_region(env.region)
+    return f"arn:{partition}:states:{env.region}:{aws.identity()['account']}:stateMachine:{name}"
+
+
+def _state_machines(aws: Aws, prefix: str) -> Iterator[str]:
+    client = aws.client("stepfunctions")
+    for page in client.get_paginator("list_state_machines").paginate():
+        for machine in page.get("stateMachines", []):
+            name = str(machine["name"])
+            if not name.startswith(prefix):
+                continue
+            reply = client.list_tags_for_resource(resourceArn=machine["stateMachineArn"])
+            if owns({t["key"]: t["value"] for t in reply.get("tags", [])}, aws.environment.name):
+                yield name
+
+
+def _delete_state_machine(aws: Aws, name: str) -> None:
+    aws.client("stepfunctions").delete_state_machine(stateMachineArn=state_machine_arn(aws, name))
+
+
+def _pipelines(aws: Aws, prefix: str) -> Iterator[str]:
+    client = aws.client("sagemaker")
+    request: dict[str, Any] = {"PipelineNamePrefix": prefix, "MaxResults": 100}
+    while True:
+        reply = client.list_pipelines(**request)
+        for summary in reply.get("PipelineSummaries", []):
+            name = str(summary["PipelineName"])
+            if not name.startswith(prefix):  # the API matches a prefix; an emulator may match more
+                continue
+            tags = client.list_tags(ResourceArn=summary["PipelineArn"]).get("Tags", [])
+            if owns({t["Key"]: t["Value"] for t in tags}, aws.environment.name):
+                yield name
+        if not reply.get("NextToken"):
+            return
+        request["NextToken"] = reply["NextToken"]
+
+
+def _delete_pipeline(aws: Aws, name: str) -> None:
+    token = hashlib.sha256(f"ndrc-delete-{name}".encode()).hexdigest()  # 64 characters: within 32-128
+    try:
+        aws.client("sagemaker").delete_pipeline(PipelineName=name, ClientRequestToken=token)
+    except ClientError as problem:
+        if error_code(problem) not in ("ResourceNotFound", "ValidationException"):
+            raise
+
+
+@dataclass(frozen=True)
+class OwnedKind:
+    kind: str
+    noun: str  # for messages: "state machine(s)"
+    list_owned: Callable[[Aws, str], Iterator[str]]  # names of the deployed ones ndrc owns (prefix + tags)
+    delete: Callable[[Aws, str], None]
+    delete_phase: int  # publish deletes in this order (state machines before the pipelines they start)
+
+
+OWNED_KINDS: dict[str, OwnedKind] = {
+    kind.kind: kind for kind in (
+        OwnedKind("state_machine", "state machine(s)", _state_machines, _delete_state_machine, 8),
+        OwnedKind("sagemaker_pipeline", "SageMaker pipeline(s)", _pipelines, _delete_pipeline, 9),
+    )
+}
+OWNED_SCOPE = "owned"
