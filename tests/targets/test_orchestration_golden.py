@@ -17,7 +17,7 @@ from compiler.compilation.compile import CompileResult
 from compiler.orchestration.bundle import runtime_bundle
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "orchestration"
-KINDS = {"state_machine", "sagemaker_pipeline", "iam_policy", "runtime_bundle"}
+KINDS = {"state_machine", "sagemaker_pipeline", "iam_policy", "runtime_bundle", "sqs_queue", "sns_subscription", "pipe", "schedule"}
 PLACEHOLDER = "RUNTIME-SHA256"
 
 
