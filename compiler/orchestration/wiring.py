@@ -98,20 +98,22 @@ def topic_arn(o: Orchestration) -> str | None:
     return str(topic) if topic else None
 
 
-def dead_letter_queue(o: Orchestration, name: str, sources: list[str]) -> dict[str, Any]:
-    redrive_allow = {"redrivePermission": "byQueue", "sourceQueueArns": sorted(sources)}
+def dead_letter_queue(o: Orchestration, name: str) -> dict[str, Any]:
+    """Keeps a message the longest SQS allows. (No RedriveAllowPolicy: moto 5.2.5 drops it, so a plan would
+    never converge on the emulator; the default lets any queue of the account use it.)"""
     return {
         "QueueName": name,
         "Attributes": {
             "MessageRetentionPeriod": str(MAX_RETENTION_SECONDS),
-            "RedriveAllowPolicy": _policy_json(redrive_allow),
+            "ReceiveMessageWaitTimeSeconds": "0",
             "SqsManagedSseEnabled": "true",
+            "VisibilityTimeout": "30",
         },
     }
 
 
 def entry_dead_letter_queue(o: Orchestration) -> dict[str, Any]:
-    return dead_letter_queue(o, o.name(n.LIVE_ENTRY_DLQ), [o.queue_arn(o.name(n.LIVE_ENTRY))])
+    return dead_letter_queue(o, o.name(n.LIVE_ENTRY_DLQ))
 
 
 def entry_queue(o: Orchestration) -> dict[str, Any]:
@@ -322,10 +324,7 @@ def schedules(o: Orchestration, workspace: CompiledWorkspace) -> list[CompiledSc
 
 
 def schedules_dead_letter_queue(o: Orchestration) -> dict[str, Any]:
-    return {
-        "QueueName": o.name(n.SCHEDULES_DLQ),
-        "Attributes": {"MessageRetentionPeriod": str(MAX_RETENTION_SECONDS), "SqsManagedSseEnabled": "true"},
-    }
+    return dead_letter_queue(o, o.name(n.SCHEDULES_DLQ))
 
 
 def check_account(o: Orchestration) -> None:
