@@ -21,7 +21,7 @@ def workspace(provisioned: Sandbox) -> Sandbox:
 
 
 def test_publish_creates_the_wiring_then_a_second_publish_changes_nothing(workspace: Sandbox) -> None:
-    aws, log = workspace.aws()
+    aws, _ = workspace.aws()
     first = publish(workspace.workspace, "local", aws=aws)
     assert first.ok, [(o.change.kind, o.change.target, o.message) for o in first.outcomes if not o.ok]
     created = sorted((o.change.kind, o.change.target) for o in first.outcomes if o.change.kind in WIRING)
