@@ -218,3 +218,24 @@ def test_a_transient_failure_requeues_with_a_delay_until_attempts_run_out(entry:
     assert dead["Body"] == messages[0]["Body"]
     assert dead["MessageAttributes"][ERROR_ATTRIBUTE]["StringValue"] == "PipelineStartFailed"
     entry.sqs.delete_message(QueueUrl=entry.dead_letter, ReceiptHandle=dead["ReceiptHandle"])
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        ("not json", "the message body is not a JSON object"),
+        ({"Records": s3_notification("a/b")["Records"] * 2}, "expected one S3 record per message, found 2"),
+        (s3_notification("paloalto/globex/hq/ndr-prod/2025/03/04/x%ZZ/p.json.gz"), "is not URL-encoded text"),
+        ({"hello": "world"}, "neither an S3 event notification nor a producer payload"),
+    ],
+)
+def test_messages_that_fit_no_form_fail_in_invalid_event_and_are_dead_lettered(
+    entry: Entry, body: Any, cause: str
+) -> None:
+    message = {"MessageId": uuid.uuid4().hex, "ReceiptHandle": "r", "MD5OfBody": "0" * 32,
+               "Body": body if isinstance(body, str) else json.dumps(body)}
+    [run] = entry.deliver([message], delete=False)
+    assert (run.status, run.error) == ("FAILED", "InvalidEvent") and cause in (run.cause or ""), run.cause
+    [dead] = entry.receive(entry.dead_letter)
+    assert dead["Body"] == message["Body"]
+    entry.sqs.delete_message(QueueUrl=entry.dead_letter, ReceiptHandle=dead["ReceiptHandle"])
