@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from compiler.deploy import wiring
 from compiler.deploy.aws import Aws, error_code
 from compiler.deploy.deployed import HASH_ATTRIBUTE, SERVER_MANAGED, UPDATED_ATTRIBUTE, Reader, split_s3_uri
 from compiler.deploy.desired import Scope
@@ -75,6 +76,7 @@ class Applier:
             "state_machine": self._state_machine,
             "sagemaker_pipeline": self._sagemaker_pipeline,
             "s3_object": self._s3_object,
+            **dict.fromkeys(wiring.KINDS, lambda change: wiring.write(self.aws, change)),
         }
 
     def apply(self, change: Change) -> Outcome:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
+from compiler.deploy import wiring
 from compiler.deploy.aws import Aws, error_code, translated
 from compiler.deploy.desired import Scope, item_label, resource_id
 from compiler.deploy.diff import content_hash, plain_item
@@ -97,6 +98,7 @@ class Reader:
             "state_machine": self._state_machine,
             "sagemaker_pipeline": self._sagemaker_pipeline,
             "s3_object": self._s3_object,
+            **dict.fromkeys(wiring.KINDS, lambda scope: wiring.read(self.aws, scope)),
         }
 
     def read(self, scopes: Iterable[Scope]) -> DeployedState:

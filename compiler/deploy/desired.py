@@ -149,6 +149,15 @@ EXPANDERS = {
     "state_machine": _definition("state_machine", "roles.state_machine", "roleArn"),
     "sagemaker_pipeline": _definition("sagemaker_pipeline", "roles.sagemaker_execution", "RoleArn"),
 }
+
+
+def _wiring(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: DesiredState) -> None:
+    from compiler.deploy import wiring  # queues, subscription, pipe, schedules (compiler/deploy/wiring.py)
+
+    wiring.expand(entry, text, env, state)
+
+
+EXPANDERS.update(dict.fromkeys(("sqs_queue", "sns_subscription", "pipe", "schedule"), _wiring))
 S3_KINDS = {"runtime_bundle", "runtime_archive", "s3_object"}
 
 

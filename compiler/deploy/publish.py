@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.compilation.compile import compile_workspace
+from compiler.deploy import wiring
 from compiler.deploy.apply import Applier, Outcome
 from compiler.deploy.aws import Aws
 from compiler.deploy.deployed import DeployedState, Reader
@@ -158,6 +159,8 @@ def phase(change: Change, env: EnvironmentConfig) -> int:
         return 10 if change.target == env.routing_table else 11
     if change.kind == "dynamodb_item":
         return 1 if change.target == env.parameters_table else 2
+    if change.kind in wiring.KINDS:
+        return wiring.phase(change)
     return {"s3_object": 0, "sagemaker_pipeline": 3, "state_machine": 4}.get(change.kind, 5)
 
 

@@ -26,12 +26,21 @@ BACKFILL_EXTRACTOR = "backfill-extractor"
 IF_TRAINING = "if-training"
 MACHINE_INVENTORY_UNLOAD = "machine-inventory-unload"
 STATE_MACHINE_FLOWS: tuple[str, ...] = (LIVE, BACKFILL)
+# The live entry (producer topic -> queue -> pipe -> live state machine) and the scheduled flows.
+LIVE_ENTRY = "live-entry"
+LIVE_ENTRY_DLQ = "live-entry-dlq"
+SCHEDULES_DLQ = "schedules-dlq"
 
 # Artifact kinds of the orchestration (manifest `kind`).
 STATE_MACHINE_KIND = "state_machine"
 PIPELINE_KIND = "sagemaker_pipeline"
 BUNDLE_KIND = "runtime_bundle"
 IAM_POLICY_KIND = "iam_policy"
+SQS_QUEUE_KIND = "sqs_queue"
+SNS_SUBSCRIPTION_KIND = "sns_subscription"
+PIPE_KIND = "pipe"
+SCHEDULE_KIND = "schedule"
+WIRING_KINDS: tuple[str, ...] = (SQS_QUEUE_KIND, SNS_SUBSCRIPTION_KIND, PIPE_KIND, SCHEDULE_KIND)
 
 # Optional `orchestration:` settings of an environment in ndrc.yaml, with their defaults.
 DEFAULT_SETTINGS: dict[str, int] = {
@@ -41,6 +50,7 @@ DEFAULT_SETTINGS: dict[str, int] = {
     "extractor_timeout_seconds": 6 * 3600,
     "pipeline_poll_seconds": 60,
     "pipeline_max_wait_seconds": 6 * 3600,
+    "entry_max_attempts": 5,
 }
 
 
@@ -91,6 +101,14 @@ class Orchestration:
 
     def state_machine_executions_arn(self, flow: str) -> str:
         return self._arn("states", f"execution:{self.name(flow)}/*")
+
+    def queue_arn(self, name: str) -> str:
+        return self._arn("sqs", name)
+
+    def queue_url(self, name: str) -> str:
+        """The queue's URL as SQS builds it (`https://sqs.<region>.<domain>/<account>/<name>`)."""
+        domain = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+        return f"https://sqs.{self.environment.region}.{domain}/{self.account}/{name}"
 
     def arn(self, service: str, resource: str) -> str:
         return self._arn(service, resource)

@@ -26,6 +26,7 @@ from compiler.orchestration.flows import (
 )
 from compiler.orchestration.jsonata import Jsonata, expression, inline
 from compiler.orchestration.names import Orchestration
+from compiler.orchestration.wiring import ATTEMPT_ATTRIBUTE, ERROR_ATTRIBUTE, EXECUTION_ATTRIBUTE, MAX_DELAY_SECONDS
 
 # 10000-01-01T00:00:00Z: $fromMillis has no year beyond 9999.
 MAX_EPOCH_SECONDS = 253402300800
@@ -63,6 +64,8 @@ RETRY_DYNAMODB_SDK: list[dict[str, Any]] = [
         **_BACKOFF,
     }
 ]
+# SendMessage is retried on any failure: a message sent twice (a lost response) is a duplicate the lock absorbs.
+RETRY_SQS: list[dict[str, Any]] = [{"ErrorEquals": ["States.TaskFailed"], **_BACKOFF}]
 RETRY_SAGEMAKER: list[dict[str, Any]] = [
     {
         "ErrorEquals": [
@@ -412,6 +415,7 @@ def live_machine(o: Orchestration) -> dict[str, Any]:
     the 3.6 KB expression once per condition, once for the variable and once per failure cause."""
     event = expression(
         "event",
+        entry=expression("entry", attempt_attribute=ATTEMPT_ATTRIBUTE),
         calendar_helpers=calendar_helpers(),
         ingestion_bucket=o.ingestion_bucket,
         floor_minutes=list(n.WINDOW_FLOOR_MINUTES),
@@ -432,14 +436,21 @@ def live_machine(o: Orchestration) -> dict[str, Any]:
         ),
         "CheckEvent": asl.choice(
             [
+                asl.rule("$exists($subject.ignore)", "Ignored"),
+                asl.rule("$exists($subject.event_problem)", "InvalidEvent"),
                 asl.rule("$exists($subject.problem)", "InvalidBatchKey"),
                 asl.rule("$exists($subject.timestamp_problem)", "InvalidTimestamp"),
             ],
             "GetRoute",
         ),
+        "Ignored": asl.succeed(
+            comment="Not a batch event: s3:TestEvent (sent when a notification is configured) or not a creation.",
+            output="{'status': 'ignored', 'reason': $subject.ignore}",
+        ),
+        "InvalidEvent": asl.fail("InvalidEvent", "$subject.event_problem"),
         "InvalidBatchKey": asl.fail(
             "InvalidBatchKey",
-            "'S3 key ' & $string($states.input.s3_key) & ' does not fit the batch layout "
+            "'S3 key ' & $string($subject.s3_key) & ' does not fit the batch layout "
             "[<vendor>/]<org1>/<org2>/<project_name>/YYYY/MM/dd/<mini_batch_id>/<file>.json.gz: ' & "
             "$subject.problem",
         ),
@@ -480,11 +491,115 @@ def live_machine(o: Orchestration) -> dict[str, Any]:
         **project_failures(o),
         **lock_and_start(o),
     }
+    states = with_redrive(o, states)
     comment = (
-        f"Live inference for {o.environment.name}: S3 batch event -> identity, defaults, window -> lock -> "
-        f"15-minute pipeline {o.name(n.FEATURE_15M)}. Compiled by ndrc; do not edit."
+        f"Live inference for {o.environment.name}: S3 batch event (direct, or an SQS record of the entry pipe) "
+        f"-> identity, defaults, window -> lock -> 15-minute pipeline {o.name(n.FEATURE_15M)}; a failed queued "
+        "event is requeued (transient) or dead-lettered. Compiled by ndrc; do not edit."
     )
     return asl.state_machine(comment, "ParseEvent", states)
+
+
+# Failures worth another attempt later (DynamoDB or SageMaker trouble); every other failure is the event's.
+TRANSIENT_FAILURES = ("LookupFailed", "LockFailed", "PipelineStartFailed")
+
+
+def _redirect(target: dict[str, Any], failures: set[str]) -> None:
+    """A transition to a failure -> to `Redeliver`, remembering which failure in `$failure`."""
+    if target.get("Next") in failures:
+        failure = target["Next"]
+        target["Next"] = "Redeliver"
+        target["Assign"] = {**target.get("Assign", {}), "failure": asl.field(f"{{'state': {json_literal(failure)}}}")}
+
+
+def with_redrive(o: Orchestration, states: dict[str, State]) -> dict[str, State]:
+    """The entry pipe starts this STANDARD machine fire-and-forget: the message is gone once the execution
+    starts, so the machine is its own redrive path. Every transition into a Fail state first passes
+    `Redeliver`: an event that came from the queue is sent back to it with a delay (transient failures,
+    up to `entry_max_attempts`) or to the dead-letter queue (the event's own failures, attempts used up),
+    then the execution fails in its named state as before. A direct execution (no message) just fails."""
+    failures = {name for name, state in states.items() if state["Type"] == "Fail"}
+    for state in states.values():
+        _redirect(state, failures)
+        for rule in [*state.get("Choices", []), *state.get("Catch", [])]:
+            _redirect(rule, failures)
+    entry_queue, dead_letter = o.name(n.LIVE_ENTRY), o.name(n.LIVE_ENTRY_DLQ)
+    max_attempts = o.setting("entry_max_attempts")
+    attempt = "$subject.message.attempt"
+
+    def send(queue: str, extra: dict[str, Any]) -> dict[str, Any]:
+        # The account comes from the machine's own ARN: the definition does not depend on account_id.
+        queue_url = inline(
+            "'https://sqs.' & #{region} & '.' & #{domain} & '/' & "
+            "$split($states.context.StateMachine.Id, ':')[4] & '/' & #{queue}",
+            region=o.environment.region,
+            domain="amazonaws.com.cn" if o.partition == "aws-cn" else "amazonaws.com",
+            queue=queue,
+        )
+        return {
+            "QueueUrl": asl.field(queue_url),
+            "MessageBody": asl.field("$subject.message.body"),
+            **extra,
+        }
+
+    attributes = {
+        EXECUTION_ATTRIBUTE: {"DataType": "String", "StringValue": asl.field("$states.context.Execution.Id")},
+        ERROR_ATTRIBUTE: {"DataType": "String", "StringValue": asl.field("$failure.state")},
+    }
+    redeliver: dict[str, State] = {
+        "Redeliver": asl.choice(
+            [
+                asl.rule("$not($exists($subject.message))", "Failed"),
+                asl.rule(
+                    f"$failure.state in {json_literal(list(TRANSIENT_FAILURES))} and {attempt} < {max_attempts}",
+                    "Requeue",
+                ),
+            ],
+            "DeadLetter",
+            comment="A queued event: requeue it (transient failure, attempts left) or dead-letter it.",
+        ),
+        "Requeue": asl.task(
+            "arn:aws:states:::sqs:sendMessage",
+            comment=f"Back to {entry_queue}, delayed 60 s x 2^(attempt - 1) (at most {MAX_DELAY_SECONDS} s).",
+            arguments=send(
+                entry_queue,
+                {
+                    "DelaySeconds": asl.field(f"$min([{MAX_DELAY_SECONDS}, 60 * $power(2, {attempt} - 1)])"),
+                    "MessageAttributes": {
+                        **attributes,
+                        ATTEMPT_ATTRIBUTE: {"DataType": "Number", "StringValue": asl.field(f"$string({attempt} + 1)")},
+                    },
+                },
+            ),
+            retry=_copy(RETRY_SQS),
+            catches=[asl.catch("DeadLetter", "$states.input")],
+            output="$states.input",
+            next_state="Failed",
+        ),
+        "DeadLetter": asl.task(
+            "arn:aws:states:::sqs:sendMessage",
+            comment=f"To {dead_letter}: replay it after a fix with SQS's dead-letter queue redrive.",
+            arguments=send(
+                dead_letter,
+                {
+                    "MessageAttributes": {
+                        **attributes,
+                        ATTEMPT_ATTRIBUTE: {"DataType": "Number", "StringValue": asl.field(f"$string({attempt})")},
+                    }
+                },
+            ),
+            retry=_copy(RETRY_SQS),
+            catches=[asl.catch("Failed", "$states.input")],
+            output="$states.input",
+            next_state="Failed",
+        ),
+        "Failed": asl.choice(
+            [asl.rule(f"$failure.state = {json_literal(name)}", name) for name in sorted(failures)],
+            sorted(failures)[0],
+            comment="End in the named Fail state the failure was headed for.",
+        ),
+    }
+    return {**states, **redeliver}
 
 
 def backfill_machine(o: Orchestration) -> dict[str, Any]:

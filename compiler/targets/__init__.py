@@ -21,6 +21,7 @@ TARGET_MODULES: tuple[tuple[str, str], ...] = (
     ("compiler.targets.stepfunctions", "build_artifacts"),
     ("compiler.targets.sagemaker", "build_artifacts"),
     ("compiler.targets.iam", "build_artifacts"),
+    ("compiler.targets.wiring", "build_artifacts"),
 )
 
 

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import names
+from compiler.orchestration import names, wiring
 from compiler.orchestration.canonical import canonical_json
 from compiler.orchestration.names import IAM_POLICY_KIND, Orchestration
 from compiler.orchestration.stepfunctions import MACHINES
@@ -25,6 +25,8 @@ PROCESSING_STEP_ACTIONS = [
     "sagemaker:StopProcessingJob",
 ]
 PIPELINES_POLICY = "sagemaker-pipelines"
+PIPE_POLICY = "live-entry-pipe"
+SCHEDULER_POLICY = "schedules"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 
 
@@ -36,7 +38,7 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States"}
+SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs"}
 
 
 VPC_ACTIONS = [
@@ -81,6 +83,10 @@ def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list
                 calls.append((action, o.table_arn(arguments["TableName"])))
             elif action == "sagemaker:StartPipelineExecution":
                 calls.append((action, o.sagemaker_arn(f"pipeline/{arguments['PipelineName']}")))
+            elif service == "sqs":
+                # the QueueUrl is JSONata (the account comes from the machine's ARN): its queue is the last literal
+                queue = arguments["QueueUrl"].rsplit("'/' & ", 1)[1].strip(' "%}')
+                calls.append((action, o.queue_arn(queue)))
             elif action == "sagemaker:DescribePipelineExecution":
                 # the execution ARN is a run-time value: the pipelines this scope started
                 calls += [(action, f"{o.sagemaker_arn(f'pipeline/{name}')}/execution/*") for name in started]
@@ -268,6 +274,33 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
     return _policy(statements)
 
 
+def pipe_policy(o: Orchestration) -> dict[str, Any]:
+    """The entry pipe's role: poll its SQS source and start the live state machine (EventBridge User Guide,
+    "Amazon EventBridge Pipes permissions": the SQS source and Step Functions target policies)."""
+    pipe = wiring.entry_pipe(o)
+    return _policy(
+        [
+            _statement(
+                "ReadEntryQueue",
+                ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                [pipe["Source"]],
+            ),
+            _statement("StartLiveInference", ["states:StartExecution"], [pipe["Target"]]),
+        ]
+    )
+
+
+def scheduler_policy(o: Orchestration, workspace: CompiledWorkspace) -> dict[str, Any]:
+    """The schedules' role: start the scheduled pipelines (the universal target calls the API as this role)
+    and send what it could not deliver to the schedules' dead-letter queue."""
+    flows = sorted({s.flow for s in wiring.schedules(o, workspace)})
+    statements = [_statement("SendUndelivered", ["sqs:SendMessage"], [o.queue_arn(o.name(names.SCHEDULES_DLQ))])]
+    if flows:
+        pipelines = [o.pipeline_arn(flow) for flow in flows]
+        statements.insert(0, _statement("StartScheduledPipelines", ["sagemaker:StartPipelineExecution"], pipelines))
+    return _policy(statements)
+
+
 def _fits(policy: dict[str, Any]) -> bool:
     return len(json.dumps(policy, separators=(",", ":"))) <= MANAGED_POLICY_LIMIT
 
@@ -287,9 +320,12 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
             }
         )
     )
+    schedule_sources = sorted({source for s in wiring.schedules(o, workspace) for source in s.sources})
     policies = [
         *((o.name(flow), machine_policy(o, flow, build(o)), ("ndrc.yaml",)) for flow, (build, _) in MACHINES.items()),
         (o.name(PIPELINES_POLICY), pipelines, ("ndrc.yaml", *spec_sources)),
+        (o.name(PIPE_POLICY), pipe_policy(o), ("ndrc.yaml",)),
+        (o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace), tuple(schedule_sources) or ("ndrc.yaml",)),
     ]
     return [
         Artifact(KIND, name, f"iam/{name}.policy.json", canonical_json(policy), sources)

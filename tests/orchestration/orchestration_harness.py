@@ -104,7 +104,7 @@ class Run:
         return [e["stateEnteredEventDetails"]["name"] for e in self.events if e["type"].endswith("StateEntered")]
 
 
-def start(sfn: Any, machine: str, payload: dict[str, Any]) -> str:
+def start(sfn: Any, machine: str, payload: Any) -> str:
     # moto names an unnamed execution "None" (AWS would generate a UUID): name every one.
     name = uuid.uuid4().hex
     return str(sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))["executionArn"])
@@ -145,7 +145,7 @@ def _run(sfn: Any, arn: str, described: dict[str, Any]) -> Run:
     return Run(arn, described["status"], output, described.get("error"), described.get("cause"), events)
 
 
-def execute(sfn: Any, machine: str, payloads: list[dict[str, Any]], timeout: float = 60.0) -> list[Run]:
+def execute(sfn: Any, machine: str, payloads: list[Any], timeout: float = 60.0) -> list[Run]:
     return wait_all(sfn, [start(sfn, machine, payload) for payload in payloads], timeout)
 
 

@@ -142,7 +142,8 @@ def test_failed_start_releases_the_lock(deployment: Deployment) -> None:
     cause = failed.cause or ""
     assert "for ndr-prod#v1#2025-09-09T09:08:00Z#2025-09-09T09:09:09Z (lock released)" in cause
     assert "no-such-pipeline" in cause  # SageMaker's own message follows
-    assert failed.states[-3:] == ["StartPipeline", "ReleaseLock", "PipelineStartFailed"]
+    # a direct execution has no message to redeliver: Redeliver -> Failed -> the named failure
+    assert failed.states[-5:] == ["StartPipeline", "ReleaseLock", "Redeliver", "Failed", "PipelineStartFailed"]
     lock_key = "ndr-prod#v1#2025-09-09T09:08:00Z#2025-09-09T09:09:09Z"
     assert "Item" not in ddb.get_item(TableName=deployment.tables["lock"], Key={"lock_key": {"S": lock_key}})
     [retried] = execute(sfn, live, [event])

@@ -21,9 +21,11 @@ from typing import Any
 import jsonata
 import pytest
 from orchestration_harness import Deployment, deploy, execute, moto_server, start, wait_all
+from test_live_entry import TEST_EVENT, s3_notification
 
 from compiler.compilation.compile import CompileResult
 from compiler.local.emulator import JSONATA_TRACE_ENV
+from compiler.orchestration.wiring import ATTEMPT_ATTRIBUTE, pipe_record
 from runtime.orchestration import callback
 
 pytestmark = pytest.mark.emulator
@@ -47,6 +49,36 @@ def _live_events() -> list[dict[str, Any]]:
         {"s3_key": "paloalto/nowhere/none/nobody/2025/03/04/b/p.json.gz", "timestamp": 1741064767},  # Unknown
         {"s3_key": "paloalto/globex/lab/ndr-prod/2025/03/04/b/p.json.gz", "timestamp": 1741064767},  # disabled
         {"s3_key": "paloalto/globex/hq/ndr-acme-prod/2025/03/04/b/p.json.gz", "timestamp": 1741064767},  # mismatch
+    ]
+
+
+def _queued(body: Any, attempt: str | None = None) -> list[dict[str, Any]]:
+    """What the entry pipe hands the live machine for one SQS message (a one-element batch)."""
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "MD5OfBody": "0" * 32,
+               "Body": body if isinstance(body, str) else json.dumps(body), "Attributes": {"SentTimestamp": "1"}}
+    if attempt is not None:
+        message["MessageAttributes"] = {ATTEMPT_ATTRIBUTE: {"DataType": "Number", "StringValue": attempt}}
+    return [pipe_record(message, "arn:aws:sqs:us-east-1:123456789012:ndr-local-live-entry", "us-east-1")]
+
+
+def _entry_events() -> list[Any]:
+    """Queued messages in every form the entry accepts or rejects (SNS-wrapped or raw S3 notifications)."""
+    encoded = "paloalto/globex/hq/ndr-prod/2025/03/04/ref%3D9%2Bq/part+0.json.gz"
+    notification = s3_notification(encoded, when="2025-03-04T09:09:09.5Z")
+    envelope = {"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                "Message": json.dumps(s3_notification(EVENT_KEY.format(batch="ref10"), when="2025-03-04T10:10:10Z")),
+                "Timestamp": "2025-03-04T11:00:00.000Z"}
+    two = {"Records": notification["Records"] * 2}
+    return [
+        _queued(notification),
+        _queued(envelope, attempt="3"),
+        _queued(TEST_EVENT),
+        _queued(s3_notification(EVENT_KEY.format(batch="ref11"), event="ObjectRemoved:Delete")),
+        _queued({"s3_key": EVENT_KEY.format(batch="ref12"), "timestamp": "2025-03-04T12:12:12Z"}),
+        _queued("not json"),
+        _queued(two),
+        _queued(s3_notification("paloalto/globex/hq/ndr-prod/2025/03/04/bad%ZZ/p.json.gz")),
+        [],
     ]
 
 
@@ -88,6 +120,7 @@ def traced(repo_root: Path, compile_result: CompileResult, tmp_path_factory: pyt
             sfn = deployment.client("stepfunctions")
             execute(sfn, deployment.state_machines["live"], _live_events()[:1])
             execute(sfn, deployment.state_machines["live"], _live_events()[1:])
+            execute(sfn, deployment.state_machines["live"], _entry_events())
             windows = [
                 _window("w1", "2025-03-05T00:08:00Z", "2025-03-05T00:09:30Z"),
                 _window("w2", "2025-03-05T00:23:00Z", "2025-03-05T00:30:00.250Z") | {"feature_spec_version": "v2"},
@@ -174,5 +207,7 @@ def test_every_traced_expression_evaluates_the_same_on_jsonata_js(
 def test_the_trace_covers_the_expensive_expressions(traced: list[str]) -> None:
     """The parse, project and window expressions (where the engines could differ) were all evaluated."""
     text = "\n".join(traced)
-    for fragment in ("$isDate := function", "$natural := function", "'lock_key': $join(", "$isDay := function"):
+    fragments = ("$isDate := function", "$natural := function", "'lock_key': $join(", "$isDay := function",
+                 "$decodeUrlComponent(", "$parse(")
+    for fragment in fragments:
         assert fragment in text, fragment

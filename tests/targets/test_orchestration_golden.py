@@ -15,9 +15,10 @@ import pytest
 
 from compiler.compilation.compile import CompileResult
 from compiler.orchestration.bundle import runtime_bundle
+from compiler.orchestration.names import WIRING_KINDS
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "orchestration"
-KINDS = {"state_machine", "sagemaker_pipeline", "iam_policy", "runtime_bundle"}
+KINDS = {"state_machine", "sagemaker_pipeline", "iam_policy", "runtime_bundle", *WIRING_KINDS}
 PLACEHOLDER = "RUNTIME-SHA256"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +34,11 @@ def test_live_state_machine_policy(builds: dict[str, CompileResult]) -> None:
         "dynamodb:PutItem": {table + "ml_projects_batch_lock"},
         "dynamodb:DeleteItem": {table + "ml_projects_batch_lock"},
         "sagemaker:StartPipelineExecution": {"arn:aws:sagemaker:eu-west-1:345678901234:pipeline/ndr-prod-feature-15m"},
+        # the redrive path: requeue to the entry queue, dead-letter to its DLQ
+        "sqs:SendMessage": {
+            "arn:aws:sqs:eu-west-1:345678901234:ndr-prod-live-entry",
+            "arn:aws:sqs:eu-west-1:345678901234:ndr-prod-live-entry-dlq",
+        },
     }
 
 
@@ -58,7 +64,9 @@ def _calls(states: dict[str, Any]) -> list[tuple[str, str]]:
     for state in states.values():
         if state["Type"] == "Task":
             arguments = state["Arguments"]
-            found.append((state["Resource"], arguments.get("TableName") or arguments.get("PipelineName") or ""))
+            queue = re.search(r"\"([^\"]+)\" %}$", arguments.get("QueueUrl", ""))
+            name = arguments.get("TableName") or arguments.get("PipelineName") or (queue.group(1) if queue else "")
+            found.append((state["Resource"], name))
         for scope in [state.get("ItemProcessor"), *state.get("Branches", [])]:
             if scope:
                 found += _calls(scope["States"])
@@ -78,6 +86,8 @@ def test_state_machine_policies_grant_exactly_what_the_definitions_call(builds: 
             action = f"{service}:{api[0].upper()}{api[1:]}"
             if service == "dynamodb":
                 arn = f"arn:aws:dynamodb:{account}:table/{target}"
+            elif service == "sqs":
+                arn = f"arn:aws:sqs:{account}:{target}"
             elif api == "startPipelineExecution":
                 arn = f"arn:aws:sagemaker:{account}:pipeline/{target}"
             else:
