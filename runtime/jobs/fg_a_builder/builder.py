@@ -19,6 +19,17 @@ from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
 from runtime.jobs.fg_a_builder.delta_reader import read_delta
+from runtime.jobs.fg_a_builder.history import (
+    LOOKBACK_SCHEMA,
+    PAIR_COLUMNS,
+    PAIR_SCHEMA,
+    lookback_rows,
+    new_pair_metrics,
+    rare_columns,
+    rare_metrics,
+    read_history,
+    with_pair_history,
+)
 from runtime.jobs.fg_a_builder.spec import HORIZON_MINUTES, FgAJobSpec
 from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jobs.pair_counts_builder.spec import Segment
@@ -218,11 +229,21 @@ def fg_a_frame(
     return joined.select(*identity, *metrics)
 
 
-def pair_context_frame(rows: DataFrame, batch: BatchContext, window_start: datetime) -> DataFrame:
+def window_identity(batch: BatchContext, window_start: datetime) -> list[Column]:
+    """The window's identity columns (after the keys) of pair context and lookback rows."""
+    return [
+        F.lit(f"{window_start:%Y-%m-%dT%H:%M}Z").alias("window_label"),
+        F.lit(iso_z(window_start)).cast("timestamp").alias("window_start_ts"),
+        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("window_end_ts"),
+        F.lit(batch.project_name).alias("project_name"),
+        F.lit(batch.feature_spec_version).alias("feature_spec_version"),
+        F.lit(batch.mini_batch_id).alias("mini_batch_id"),
+        F.lit(f"{window_start:%Y-%m-%d}").alias("dt"),
+    ]
+
+
+def pair_context_frame(current: DataFrame, batch: BatchContext, window_start: datetime) -> DataFrame:
     """Host-peer-port context of this window: sessions and bytes per (host_ip, peer_ip, peer_port)."""
-    current = rows.filter(
-        F.col("batch_start_ts") > F.lit(iso_z(window_start - timedelta(minutes=15))).cast("timestamp")
-    )
     grouped = current.groupBy("host_ip", "peer_ip", "peer_port").agg(
         F.count(F.lit(1)).alias("sessions_cnt"),
         F.coalesce(F.sum("bytes_sent"), F.lit(0)).cast("long").alias("bytes_src_sum"),
@@ -232,38 +253,95 @@ def pair_context_frame(rows: DataFrame, batch: BatchContext, window_start: datet
         "host_ip",
         "peer_ip",
         "peer_port",
-        F.lit(f"{window_start:%Y-%m-%dT%H:%M}Z").alias("window_label"),
-        F.lit(iso_z(window_start)).cast("timestamp").alias("window_start_ts"),
-        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("window_end_ts"),
-        F.lit(batch.project_name).alias("project_name"),
-        F.lit(batch.feature_spec_version).alias("feature_spec_version"),
-        F.lit(batch.mini_batch_id).alias("mini_batch_id"),
-        F.lit(f"{window_start:%Y-%m-%d}").alias("dt"),
+        *window_identity(batch, window_start),
         "sessions_cnt",
         "bytes_src_sum",
         "bytes_dst_sum",
     )
 
 
+def _with_extras(frame: DataFrame, extras: Sequence[tuple[DataFrame, Sequence[str]]]) -> DataFrame:
+    """FG-A rows with the per-host history metrics joined on (0 for a host with none of them)."""
+    columns = list(frame.columns)
+    for extra, names in extras:
+        frame = frame.join(extra, "host_ip", "left")
+        columns += list(names)
+    base = set(columns) - {name for _, names in extras for name in names}
+    return frame.select(*[c if c in base else F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in columns])
+
+
 def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
     window_start = floor_to_cron(to_utc(batch.batch_start_ts_iso))
     longest = max(HORIZON_MINUTES[h] for h in (*spec.horizons, "15m"))
     earliest = window_start - timedelta(minutes=longest)
-    rows, folders = read_delta(spark, storage, spec.delta_prefix, batch.feature_spec_version, earliest, window_start)
+    lookback = spec.lookback30d
+    dimensions = lookback.dimensions if lookback else ()
+    rows, folders = read_delta(
+        spark,
+        storage,
+        spec.delta_prefix,
+        batch.feature_spec_version,
+        earliest,
+        window_start,
+        tuple(d.column for d in dimensions),
+    )
     segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
     read = Observation(f"fg_a_rows_{batch.mini_batch_id}")
     rows = rows.observe(read, F.count(F.lit(1)).alias("delta_rows_read"))
-    written = Observation(f"fg_a_hosts_{batch.mini_batch_id}")
-    frame = fg_a_frame(rows, spec, batch, window_start, segments).observe(written, F.count(F.lit(1)).alias("hosts"))
+    current = rows.filter(
+        F.col("batch_start_ts") > F.lit(iso_z(window_start - timedelta(minutes=15))).cast("timestamp")
+    )
+    identity = window_identity(batch, window_start)
+    extras: list[tuple[DataFrame, Sequence[str]]] = []
+    history_read: dict[str, int] = {}
+    window_values = None
     with corrupt_input_as_error(storage):
+        if lookback is not None and dimensions:
+            window_values = lookback_rows(current, dimensions).cache()  # feeds the FG-A rows and its own write
+            past, history_read["lookback30d"] = read_history(
+                spark,
+                storage,
+                lookback.output.s3_prefix,
+                batch.feature_spec_version,
+                window_start,
+                LOOKBACK_SCHEMA,
+                batch.mini_batch_id,
+            )
+            extras.append((rare_metrics(window_values, past, dimensions), rare_columns(dimensions)))
+        context = None
+        if spec.pair_context_output is not None or spec.pair_context_input is not None:
+            context = pair_context_frame(current, batch, window_start)
+            if spec.pair_context_input is not None:
+                pairs, history_read["pair_context_input"] = read_history(
+                    spark,
+                    storage,
+                    spec.pair_context_input,
+                    batch.feature_spec_version,
+                    window_start,
+                    PAIR_SCHEMA,
+                    batch.mini_batch_id,
+                )
+                context = with_pair_history(context, pairs).cache()  # feeds the FG-A rows and its own write
+                extras.append((new_pair_metrics(context), PAIR_COLUMNS))
+        written = Observation(f"fg_a_hosts_{batch.mini_batch_id}")
+        frame = _with_extras(fg_a_frame(rows, spec, batch, window_start, segments), extras)
+        frame = frame.observe(written, F.count(F.lit(1)).alias("hosts"))
         keys = write_partitioned(frame, spec.output, storage, JOB, batch.mini_batch_id)
-        if spec.pair_context_output is not None:
-            context = pair_context_frame(rows, batch, window_start)
+        if spec.pair_context_output is not None and context is not None:
             write_partitioned(
                 context, spec.pair_context_output, storage, f"{JOB} pair_context_output", batch.mini_batch_id
             )
-    if spec.lookback30d:
-        log("lookback30d_not_implemented", level="warning", job=JOB, detail="no rare-pair features are computed")
+        if lookback is not None and window_values is not None:
+            write_partitioned(
+                window_values.select("host_ip", "dimension", "value", *identity, "sessions_cnt"),
+                lookback.output,
+                storage,
+                f"{JOB} lookback30d",
+                batch.mini_batch_id,
+            )
+    for cached in (context, window_values):
+        if cached is not None:
+            cached.unpersist()
     metrics: dict[str, Any] = {
         **batch.metrics_header(JOB),
         "window_label": f"{window_start:%Y-%m-%dT%H:%M}Z",
@@ -271,6 +349,7 @@ def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage:
         "hosts": int(written.get.get("hosts") or 0),
         "dt_partitions_read": folders,
         "horizons": list(spec.horizons),
+        **({"history_partitions_read": history_read} if history_read else {}),
     }
     metrics_uri = write_metrics(storage, spec.output.s3_prefix, JOB, batch.mini_batch_id, metrics)
     log("fg_a_built", output=spec.output.s3_prefix, partition_keys=list(keys), hosts=metrics["hosts"])

@@ -77,11 +77,16 @@ def read_delta(
     feature_spec_version: str | None,
     earliest: datetime,
     latest: datetime,
+    extra_columns: tuple[str, ...] = (),
 ) -> tuple[DataFrame, list[str]]:
-    """Delta rows of batches with earliest < batch_start_ts <= latest, and the folders read."""
+    """Delta rows of batches with earliest < batch_start_ts <= latest, and the folders read.
+
+    `extra_columns` (e.g. pass-through fields a rare threshold names) are kept when the delta has them.
+    """
     folders = dt_folders(storage, prefix, feature_spec_version, earliest.date(), latest.date())
     if not folders:
-        return spark.createDataFrame([], SCHEMA), []
+        extra = [c for c in dict.fromkeys(extra_columns) if c not in REQUIRED_COLUMNS]
+        return spark.createDataFrame([], SCHEMA + "".join(f", {c} string" for c in extra)), []
     uris = [storage.spark_uri(folder) for folder in folders]
     # partition values stay strings (a batch id like 0123 is not a number); the flag is read eagerly
     key = "spark.sql.sources.partitionColumnTypeInference.enabled"
@@ -100,7 +105,10 @@ def read_delta(
     frame = frame.withColumn("batch_start_ts", start).filter(
         (start > F.lit(iso_z(earliest)).cast("timestamp")) & (start <= F.lit(iso_z(latest)).cast("timestamp"))
     )
-    columns = list(REQUIRED_COLUMNS) + [c for c in ("peer_is_internal",) if c in frame.columns]
+    wanted = ("peer_is_internal", *extra_columns)
+    columns = list(REQUIRED_COLUMNS) + [
+        c for c in dict.fromkeys(wanted) if c in frame.columns and c not in REQUIRED_COLUMNS
+    ]
     return frame.select(*columns), folders
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from runtime.config.output import DEFAULT_PARTITION_KEYS, OutputSpec
@@ -15,7 +16,28 @@ from runtime.operator_catalog import DEFAULT_INTERNAL_CIDRS
 HORIZON_MINUTES: dict[str, int] = {"15m": 15, "1h": 60, "8h": 480, "24h": 1440}
 """The trailing windows of the FG-A contract (`<metric>_w_<size>`), in order."""
 DEFAULT_ROLES: tuple[str, ...] = ("outbound", "inbound")
+LOOKBACK_DAYS = 30
+DIMENSION_ALIASES: dict[str, str] = {"destination_port": "peer_port", "destination_ip": "peer_ip"}
+"""Rare-threshold dimensions named from the flow's side (the seed's spelling) read the delta's peer columns."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class RareDimension:
+    """One `lookback30d.rare_thresholds` entry: a value of `column` is rare for a host when the host used it
+    in at most `threshold` of the 15-minute windows of the 30 days before this one."""
+
+    name: str
+    column: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Lookback:
+    """`lookback30d`: where FG-A keeps each window's (host, dimension, value) history, and the thresholds."""
+
+    output: OutputSpec
+    dimensions: tuple[RareDimension, ...]
 
 
 @dataclass(frozen=True)
@@ -33,7 +55,8 @@ class FgAJobSpec:
     segment_default: str | None = None
     high_risk_segments: tuple[str, ...] = ()
     pair_context_output: OutputSpec | None = None
-    lookback30d: Mapping[str, Any] | None = None
+    pair_context_input: str | None = None
+    lookback30d: Lookback | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -76,9 +99,36 @@ class FgAJobSpec:
             segment_default=r.string("segment_mapping.default", None),
             high_risk_segments=high_risk,
             pair_context_output=pair_context,
-            lookback30d=r.mapping("lookback30d", None),
+            pair_context_input=r.string("pair_context_input.s3_prefix", None),
+            lookback30d=_lookback(r),
             extra=dict(payload),
         )
+
+
+def _lookback(r: PayloadReader) -> Lookback | None:
+    if not r.has("lookback30d"):
+        return None
+    thresholds = r.mapping("lookback30d.rare_thresholds", {})
+    if not r.has("lookback30d.s3_prefix"):
+        raise r.fail("lookback30d.s3_prefix", "is required: FG-A keeps the 30-day (host, value) history there")
+    dimensions = []
+    for name, value in thresholds.items():
+        path = f"lookback30d.rare_thresholds.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise r.fail(path, "must be a lower-case identifier [a-z][a-z0-9_]* (a delta column or alias)")
+        number = value
+        if isinstance(number, Decimal):
+            number = float(number)
+        if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+            raise r.fail(path, f"must be a number of at least 0 (got {value!r})")
+        dimensions.append(RareDimension(name, DIMENSION_ALIASES.get(name, name), float(number)))
+    columns = [d.column for d in dimensions]
+    if len(set(columns)) != len(columns):
+        raise r.fail("lookback30d.rare_thresholds", f"names the same delta column twice ({columns})")
+    block = dict(r.mapping("lookback30d"))
+    block.pop("rare_thresholds", None)
+    output = OutputSpec.read(PayloadReader({"lookback30d": block}, r.where), "lookback30d")
+    return Lookback(output, tuple(dimensions))
 
 
 def _with_prefix(r: PayloadReader, path: str, prefix: str) -> PayloadReader:

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from runtime.config.output import OutputSpec
 from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import metric_columns
+from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET, pair_baseline, read_pair_history
 from runtime.jobs.fg_b_builder.spec import FgBJobSpec
 from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, with_statistics
 from runtime.jobs.pair_counts_builder.builder import load_segments
@@ -249,8 +250,10 @@ def build_baselines(
     segments: tuple[Any, ...],
 ) -> tuple[DataFrame, DataFrame]:
     """(host dataset, segment dataset) before the run columns are added."""
-    hosts = host_resolution(rows, mapping, spec, segments)
-    tagged = horizon_rows(rows, run).join(hosts.select("host_ip", "own_level", "own_key", "non_persistent"), "host_ip")
+    # one row per IP (thousands): cached and broadcast, so tagging the history rows with it needs no shuffle
+    hosts = host_resolution(rows, mapping, spec, segments).cache()
+    owners = F.broadcast(hosts.select("host_ip", "own_level", "own_key", "non_persistent"))
+    tagged = horizon_rows(rows, run).join(owners, "host_ip")
     own = grouped_statistics(
         tagged.where(~F.col("non_persistent"))
         .withColumnRenamed("own_level", "baseline_source")
@@ -351,6 +354,14 @@ def run_fg_b_builder(
     host_out, segment_out = dataset_output(spec, HOST_DATASET), dataset_output(spec, SEGMENT_DATASET)
     keys = write_partitioned(with_run_columns(host, run), host_out, storage, JOB, run.mini_batch_id)
     write_partitioned(with_run_columns(segment, run), segment_out, storage, JOB, run.mini_batch_id)
+    pair_partitions = None
+    if spec.pair_counts_prefix is not None:
+        first, last = run.days()
+        pair_rows, pair_partitions = read_pair_history(
+            spark, storage, spec.pair_counts_prefix, run.feature_spec_version, first, last
+        )
+        pairs = with_run_columns(pair_baseline(pair_rows, run.windows, spark), run)
+        write_partitioned(pairs, dataset_output(spec, PAIR_DATASET), storage, JOB, run.mini_batch_id)
     counts = (
         host.groupBy("baseline_horizon", "baseline_source").agg(F.countDistinct("host_ip").alias("hosts")).collect()
     )
@@ -365,6 +376,8 @@ def run_fg_b_builder(
         "horizons": {w.name: {"start": w.start.isoformat() + "Z", "end": w.end.isoformat() + "Z"} for w in run.windows},
         "hosts_by_source": {f"{r['baseline_horizon']}/{r['baseline_source']}": r["hosts"] for r in counts},
     }
+    if pair_partitions is not None:
+        metrics_doc["pair_counts_partitions_read"] = pair_partitions
     rows.unpersist()
     metrics_uri = write_metrics(storage, spec.output.s3_prefix, JOB, run.mini_batch_id, metrics_doc)
     log("fg_b_built", output=spec.output.s3_prefix, reference=metrics_doc["reference_ts_iso"])

@@ -18,8 +18,11 @@ from pyspark.sql import functions as F
 from runtime.batch import BatchContext
 from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import IDENTITY_COLUMNS, metric_columns
+from runtime.features.rare_pairs import PAIR_CONTEXT_METRICS, PAIR_COUNT_METRICS
 from runtime.jobs.fg_b_builder.builder import HOST_DATASET, SEGMENT_DATASET
+from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET
 from runtime.jobs.fg_b_builder.stats import MAD_SCALE
+from runtime.jobs.fg_c_builder.rare_pairs import pair_context_metrics, pair_count_metrics, read_batch, with_rare_pairs
 from runtime.jobs.fg_c_builder.spec import FgCJobSpec
 from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
@@ -30,6 +33,8 @@ from runtime.sparkexpr import first_cidr_match
 from runtime.storage import Storage, as_dir, join
 
 JOB = "fg_c_builder"
+PAIR_COUNT_INPUT = ("source_ip", "destination_ip", "destination_port", "event_count")
+PAIR_CONTEXT_INPUT = ("host_ip", "pair_windows_30d", "sessions_cnt", "bytes_src_sum")
 BASELINE_COLUMNS = ("median", "mad", "p05", "p25", "p75", "p95", "mean", "std", "min", "max")
 KNOTS: tuple[tuple[str, float], ...] = (
     ("min", 0.0),
@@ -236,6 +241,22 @@ def build_features(
     return wide
 
 
+def add_rare_pairs(
+    spark: Any, storage: Storage, spec: FgCJobSpec, batch: BatchContext, root: str, features: DataFrame
+) -> DataFrame:
+    names = spec.rare_pair_metrics
+    by_counts, has_baseline = None, {h: False for h in spec.horizons}
+    if spec.pair_counts_prefix is not None and any(n in PAIR_COUNT_METRICS for n in names):
+        pairs = read_batch(spark, storage, spec.pair_counts_prefix, batch, PAIR_COUNT_INPUT)
+        baseline = latest_baselines(spark, storage, join(root, PAIR_DATASET) + "/", spec, batch)
+        by_counts, has_baseline = pair_count_metrics(pairs, baseline, spec.horizons, names)
+    by_context = None
+    if spec.pair_context_prefix is not None and any(n in PAIR_CONTEXT_METRICS for n in names):
+        context = read_batch(spark, storage, spec.pair_context_prefix, batch, PAIR_CONTEXT_INPUT)
+        by_context = pair_context_metrics(context, names)
+    return with_rare_pairs(features, by_counts, has_baseline, by_context, names, spec.horizons)
+
+
 def run_fg_c_builder(spark: Any, spec: FgCJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
     rows = read_batch_rows(spark, storage, spec, batch)
     metrics = choose_metrics(rows, spec)
@@ -250,6 +271,8 @@ def run_fg_c_builder(spark: Any, spec: FgCJobSpec, batch: BatchContext, storage:
         log("fg_c_no_baselines", fg_b=root, dt=batch.dt)
     segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
     features = build_features(rows, host, segment, spec, metrics, segments)
+    if spec.rare_pair_metrics:
+        features = add_rare_pairs(spark, storage, spec, batch, root, features)
     keys = write_partitioned(features, spec.output, storage, JOB, batch.mini_batch_id)
     counts = (
         features.agg(

@@ -9,6 +9,7 @@ from typing import Any
 
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
+from runtime.features.rare_pairs import PAIR_CONTEXT_METRICS, PAIR_COUNT_METRICS, RARE_PAIR_METRICS
 from runtime.jobs.fg_b_builder.spec import read_horizons, read_number
 from runtime.jobs.pair_counts_builder.spec import SegmentMapping, read_segment_mapping
 
@@ -79,13 +80,9 @@ class FgCJobSpec:
             outside = [m for m in suspicion if m not in metrics]
             if outside:
                 raise r.fail("suspicion_metrics", f"must be among spec.metrics (not listed there: {outside})")
-        rare = r.strings("rare_pair_metrics", ())
-        if rare:
-            raise r.fail(
-                "rare_pair_metrics",
-                "is not supported by this runtime version yet (pair-history features are not implemented); "
-                "remove the key",
-            )
+        pair_counts = r.string("pair_counts.s3_prefix", None)
+        pair_context = r.string("pair_context_input.s3_prefix", None)
+        rare = _rare_pair_metrics(r, pair_counts, pair_context)
         return cls(
             project_name=project_name,
             job_name=job_name,
@@ -101,10 +98,29 @@ class FgCJobSpec:
             transforms=_transforms(r),
             suspicion_metrics=suspicion,
             segment_mapping=read_segment_mapping(r, "segment_mapping"),
-            pair_counts_prefix=r.string("pair_counts.s3_prefix", None),
-            pair_context_prefix=r.string("pair_context_input.s3_prefix", None),
+            pair_counts_prefix=pair_counts,
+            pair_context_prefix=pair_context,
             rare_pair_metrics=rare,
         )
+
+
+def _rare_pair_metrics(r: PayloadReader, pair_counts: str | None, pair_context: str | None) -> tuple[str, ...]:
+    """The listed rare-pair metrics, else every metric whose source is configured."""
+    available = (PAIR_COUNT_METRICS if pair_counts else ()) + (PAIR_CONTEXT_METRICS if pair_context else ())
+    listed = r.strings("rare_pair_metrics", None)
+    if listed is None:
+        return tuple(available)
+    for name in listed:
+        if name not in RARE_PAIR_METRICS:
+            raise r.fail(
+                "rare_pair_metrics", f"names an unknown metric {name!r} (known: {', '.join(RARE_PAIR_METRICS)})"
+            )
+        if name not in available:
+            source = "pair_counts.s3_prefix" if name in PAIR_COUNT_METRICS else "pair_context_input.s3_prefix"
+            raise r.fail("rare_pair_metrics", f"{name!r} needs {source}")
+    if len(set(listed)) != len(listed):
+        raise r.fail("rare_pair_metrics", f"must not repeat a metric (got {list(listed)})")
+    return tuple(listed)
 
 
 def _transforms(r: PayloadReader) -> tuple[Transform, ...]:

@@ -70,7 +70,7 @@ def test_fg_a_from_published_specs(
     assert code == 0, captured.err
     summary = json.loads(captured.out)
     assert summary["status"] == "succeeded" and summary["metrics"]["window_label"] == "2025-01-15T10:23Z"
-    assert "lookback30d_not_implemented" in captured.err
+    assert summary["metrics"]["history_partitions_read"] == {"lookback30d": 0}  # nothing before this window
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     delta = f"read_parquet('{root}/ndr-features-local/ndr-prod/v1/delta/**/*.parquet', hive_partitioning = true)"
@@ -86,3 +86,9 @@ def test_fg_a_from_published_specs(
     columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {fg_a}").fetchall()}
     assert {"sessions_cnt_w_15m", "sessions_cnt_w_24h", "high_risk_peers_cnt_w_1h"} <= columns
     assert not any(c.endswith("_w_8h") for c in columns)  # ndr-prod v1 asks for 15m, 1h and 24h
+    # lookback30d.rare_thresholds destination_port, peer_ip, application: with no history every value is new
+    rare = con.execute(
+        f"SELECT sum(rare_application_cnt_w_15m), sum(new_application_cnt_w_15m), sum(rare_peer_ip_cnt_w_15m),"
+        f" sum(new_destination_port_cnt_w_15m) FROM {fg_a}"
+    ).fetchone()
+    assert rare is not None and rare[0] == rare[1] > 0 and rare[2] > 0 and rare[3] > 0

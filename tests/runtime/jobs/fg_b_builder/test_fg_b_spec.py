@@ -135,7 +135,8 @@ def test_fg_c_defaults_and_exact_numbers() -> None:
         ({"transforms": [{"name": "robust_z", "params": {"center": "mode"}}]}, "center must be one of"),
         ({"transforms": ["log1p", "log1p"]}, "repeats the transform"),
         ({"metrics": ["a_w_15m"], "suspicion_metrics": ["b_w_15m"]}, r"must be among spec.metrics"),
-        ({"rare_pair_metrics": ["new_peer_cnt_w_15m"]}, "not supported by this runtime version"),
+        ({"rare_pair_metrics": ["new_peer_cnt_w_15m"]}, "unknown metric 'new_peer_cnt_w_15m'"),
+        ({"rare_pair_metrics": ["new_peer_cnt"]}, "'new_peer_cnt' needs pair_counts.s3_prefix"),
     ],
 )
 def test_fg_c_errors_are_located(extra: dict[str, Any], message: str) -> None:
