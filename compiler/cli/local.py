@@ -10,7 +10,7 @@ import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
-from compiler.local import daemon
+from compiler.local import daemon, model_server
 
 ACTIONS: dict[str, Callable[..., daemon.EmulatorStatus]] = {
     "up": daemon.up,
@@ -41,10 +41,23 @@ def local_group() -> None:
     help="Listen on this port instead of the environment's (e.g. when another checkout's emulator holds it); "
     "every command of this workspace then uses it.",
 )
+@click.option(
+    "--model-port",
+    type=click.IntRange(1, 65535),
+    default=model_server.DEFAULT_PORT,
+    show_default=True,
+    help="Port of the model server (where `ndrc run` sends invoke_endpoint).",
+)
 @handle_errors
-def up_command(env_name: str | None, workspace_dir: Path | None, port: int | None) -> None:
-    """Start the emulator in the background (no-op when it already runs)."""
-    _run("up", env_name, workspace_dir, port=port)
+def up_command(env_name: str | None, workspace_dir: Path | None, port: int | None, model_port: int) -> None:
+    """Start the emulator in the background (no-op when it already runs), then the model server of the
+    environment's inference endpoint when a model for it exists."""
+    workspace, environment = open_environment(workspace_dir, env_name)
+    started = daemon.up(workspace, environment, port=port)
+    click.echo(started.describe())
+    emulator = daemon.with_endpoint(environment, started.endpoint)
+    served = model_server.serve_deployed_model(workspace, emulator, model_port)
+    click.echo(served.describe())
 
 
 @local_group.command("down")
@@ -52,8 +65,10 @@ def up_command(env_name: str | None, workspace_dir: Path | None, port: int | Non
 @workspace_option
 @handle_errors
 def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
-    """Stop the emulator this workspace started; its tables and state machines are gone afterwards."""
+    """Stop the emulator and the model server this workspace started; its tables and state machines are gone
+    afterwards."""
     _run("down", env_name, workspace_dir)
+    click.echo(model_server.down(open_environment(workspace_dir, env_name)[0]).describe())
 
 
 @local_group.command("status")

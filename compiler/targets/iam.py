@@ -30,6 +30,21 @@ SCHEDULER_POLICY = "schedules"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 
 
+AUTOSCALING_ACTIONS = [
+    "application-autoscaling:DeleteScalingPolicy",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:RegisterScalableTarget",
+]
+AUTOSCALING_DESCRIBE_ACTIONS = [
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+]
+AUTOSCALING_SLR = (
+    "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
+
+
 def _statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": sorted(set(resources))}
 
@@ -256,6 +271,21 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
             [o.sagemaker_arn("model/*"), o.sagemaker_arn("endpoint-config/*")],
         )
     )
+    if any(item.job_name == "pipeline_model_deploy" and item.spec.get("autoscaling") for item in workspace.items):
+        # pipeline_model_deploy's autoscaling (runtime/jobs/pipeline_model_deploy/autoscaling.py). Scalable
+        # target ARNs carry generated ids (hence scalable-target/*) and the Describe actions take no resource
+        # (Service Authorization Reference, Application Auto Scaling); the first registration creates
+        # Application Auto Scaling's service-linked role for SageMaker endpoints.
+        targets = o.arn("application-autoscaling", "scalable-target/*")
+        statements.append(_statement("EndpointAutoscaling", AUTOSCALING_ACTIONS, [targets]))
+        statements.append(_statement("DescribeAutoscaling", AUTOSCALING_DESCRIBE_ACTIONS, ["*"]))
+        statements.append(
+            _statement(
+                "AutoscalingServiceLinkedRole",
+                ["iam:CreateServiceLinkedRole"],
+                [f"arn:{o.partition}:iam::{o.account}:role/aws-service-role/{AUTOSCALING_SLR}"],
+            )
+        )
     if secret_arns:
         statements.append(_statement("RedshiftSecrets", ["secretsmanager:GetSecretValue"], secret_arns))
         statements.append(_statement("RedshiftUnload", ["redshift-data:ExecuteStatement"], cluster_arns))

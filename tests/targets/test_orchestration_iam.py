@@ -135,6 +135,8 @@ def test_pipelines_policy_names_resources_from_the_specs(builds: dict[str, Compi
     assert grants["ecr:BatchGetImage"] == {"arn:aws:ecr:eu-west-1:571004829621:repository/sagemaker-spark-processing"}
     wildcards = {action for action, resources in grants.items() if "*" in resources}
     assert wildcards == {
+        "application-autoscaling:DescribeScalableTargets",  # the Describe actions take no resource ARN
+        "application-autoscaling:DescribeScalingPolicies",
         "ecr:GetAuthorizationToken",
         "redshift-data:CancelStatement",
         "redshift-data:DescribeStatement",
@@ -188,6 +190,12 @@ RUNTIME_ACTIONS = {
     "create_endpoint": "sagemaker:CreateEndpoint",
     "describe_endpoint": "sagemaker:DescribeEndpoint",
     "update_endpoint": "sagemaker:UpdateEndpoint",
+    "describe_scalable_targets": "application-autoscaling:DescribeScalableTargets",
+    "describe_scaling_policies": "application-autoscaling:DescribeScalingPolicies",
+    "register_scalable_target": "application-autoscaling:RegisterScalableTarget",
+    "put_scaling_policy": "application-autoscaling:PutScalingPolicy",
+    "delete_scaling_policy": "application-autoscaling:DeleteScalingPolicy",
+    "deregister_scalable_target": "application-autoscaling:DeregisterScalableTarget",
 }
 
 

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
             "reason": f"deployment.deploy_on_success is not true in {training.key}; nothing deployed",
         }
     prefix = training.deployment.get("endpoint_config_name")
-    return deploy(spec, boto3.client("sagemaker"), config_prefix=str(prefix) if prefix else None)
+    scaling = boto3.client("application-autoscaling") if spec.autoscaling else None
+    return deploy(spec, boto3.client("sagemaker"), config_prefix=str(prefix) if prefix else None, scaling=scaling)
 
 
 JOB = Job(

@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime.errors import RuntimeJobError
+from runtime.jobs.pipeline_model_deploy import autoscaling
 from runtime.jobs.pipeline_model_deploy.spec import DeploySpec, RolloutSpec
 from runtime.modelops.sagemaker_names import check_name, derived_name
 
@@ -88,12 +89,22 @@ def wait_for_endpoint(
         sleep(rollout.poll_seconds)
 
 
+def _instance_type(sm: Any, config_name: str | None, variant_name: str) -> str | None:
+    config = _describe(sm.describe_endpoint_config, EndpointConfigName=config_name) if config_name else None
+    for variant in (config or {}).get("ProductionVariants", []):
+        if variant.get("VariantName") == variant_name:
+            return str(variant.get("InstanceType"))
+    return None
+
+
 def deploy(
     spec: DeploySpec,
     sm: Any,
     config_prefix: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    scaling: Any | None = None,
 ) -> dict[str, Any]:
+    """`scaling`: an application-autoscaling client, needed when the spec sets `autoscaling`."""
     endpoint_name = check_name("endpoint", spec.endpoint_name)
     package = resolve_package(sm, spec)
     if package is None:
@@ -147,6 +158,9 @@ def deploy(
     elif previous == config_name and endpoint.get("EndpointStatus") not in ("Failed",):
         actions.append(f"endpoint {endpoint_name} already serves {config_name}")
     else:
+        if spec.autoscaling and _instance_type(sm, previous, spec.variant_name) not in (None, spec.instance_type):
+            actions.extend(autoscaling.release_for_update(autoscaling.require_client(scaling), endpoint_name,
+                                                          spec.variant_name))  # fmt: skip
         sm.update_endpoint(
             EndpointName=endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(spec.rollout)
         )
@@ -160,6 +174,10 @@ def deploy(
             f"endpoint {endpoint_name} was rolled back to {serving} (the update to {config_name} failed: "
             f"{final.get('FailureReason', 'an alarm or health check tripped')})"
         )
+    if spec.autoscaling:
+        actions.extend(
+            autoscaling.apply(autoscaling.require_client(scaling), spec.autoscaling, endpoint_name, spec.variant_name)
+        )
     return {
         "deployed": True,
         "endpoint_name": endpoint_name,
@@ -169,5 +187,9 @@ def deploy(
         "previous_endpoint_config_name": previous,
         "strategy": spec.rollout.strategy,
         "actions": actions,
-        "not_applied": list(spec.unapplied),
+        "autoscaling": (
+            {"resource_id": autoscaling.resource_id(endpoint_name, spec.variant_name), **vars(spec.autoscaling)}
+            if spec.autoscaling
+            else None
+        ),
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 from runtime.config.payload import PayloadReader
 from runtime.inference.spec_parts import integer, number
+from runtime.jobs.pipeline_model_deploy.autoscaling import AutoscalingSpec
 
 STRATEGIES = ("all_at_once", "canary", "linear")
 
@@ -38,7 +39,7 @@ class DeploySpec:
     capture_enabled: bool = False
     capture_sampling_percentage: int = 100
     capture_destination: str | None = None
-    unapplied: tuple[str, ...] = ()
+    autoscaling: AutoscalingSpec | None = None
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], where: str) -> DeploySpec:
@@ -65,6 +66,7 @@ class DeploySpec:
         ):
             if value > 3600:  # BlueGreenUpdatePolicy limits (SageMaker API Reference)
                 raise r.fail(path, f"must be at most 3600 (got {value})")
+        initial = integer(r, "production_variant.initial_instance_count", 1, minimum=1)
         return cls(
             endpoint_name=r.string("endpoint_name"),
             instance_type=r.string("production_variant.instance_type"),
@@ -73,10 +75,10 @@ class DeploySpec:
             model_package_arn=arn,
             model_package_group_name=group,
             variant_name=r.string("production_variant.variant_name", "AllTraffic"),
-            initial_instance_count=integer(r, "production_variant.initial_instance_count", 1, minimum=1),
+            initial_instance_count=initial,
             rollout=rollout,
             capture_enabled=r.boolean("data_capture.enabled", False),
             capture_sampling_percentage=integer(r, "data_capture.sampling_percentage", 100),
             capture_destination=r.string("data_capture.destination_s3_prefix", None),
-            unapplied=("autoscaling",) if r.has("autoscaling") else (),
+            autoscaling=AutoscalingSpec.from_payload(payload, where, initial) if r.has("autoscaling") else None,
         )

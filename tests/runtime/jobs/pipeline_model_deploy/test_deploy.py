@@ -4,7 +4,7 @@ UpdateEndpoint) through botocore's Stubber, which checks every request against t
 from __future__ import annotations
 
 import json
-import uuid
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -50,17 +50,6 @@ def publish(sm: Any, storage: LocalStorage, group: str, version: str, status: st
     return str(publish_model(spec, "ndr-prod", version, storage, sm)["model_package_arn"])
 
 
-@pytest.fixture
-def sm(aws_env: str) -> Any:
-    return boto3.client("sagemaker")
-
-
-@pytest.fixture
-def names() -> tuple[str, str]:
-    tag = uuid.uuid4().hex[:8]
-    return f"ndr-ep-{tag}", f"ndr-group-{tag}"
-
-
 def test_first_deploy_creates_model_config_and_endpoint_and_a_rerun_changes_nothing(
     sm: Any, storage: LocalStorage, names: tuple[str, str]
 ) -> None:
@@ -94,7 +83,13 @@ class _Sequence:
         self.endpoint, self.group = endpoint, group
         self.arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{group}/2"
 
-    def prepare(self, stub: Stubber, spec: DeploySpec, after_update_config: str) -> None:
+    def prepare(
+        self,
+        stub: Stubber,
+        spec: DeploySpec,
+        after_update_config: str,
+        before_update: Callable[[Stubber], None] = lambda stub: None,
+    ) -> None:
         e, new = self.endpoint, f"{self.endpoint}-v2"
         stub.add_response(
             "list_model_packages",
@@ -147,13 +142,14 @@ class _Sequence:
                     {
                         "VariantName": "AllTraffic",
                         "ModelName": new,
-                        "InstanceType": "ml.c5.xlarge",
+                        "InstanceType": spec.instance_type,
                         "InitialInstanceCount": 2,
                     }
                 ],
             },
         )
         stub.add_response("describe_endpoint", self.endpoint_doc(f"{e}-v1", "InService"), {"EndpointName": e})
+        before_update(stub)
         stub.add_response(
             "update_endpoint",
             {"EndpointArn": f"arn:aws:sagemaker:us-east-1:1:endpoint/{e}"},
