@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compiler.compilation.cache import FileCache, inputs_fingerprint
-from compiler.diagnostics import Diagnostic, Location, error
+from compiler.compilation.sources import Source, read_sources
+from compiler.diagnostics import Diagnostic
 from compiler.errors import UsageError, WorkspaceInvalid
-from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
-from compiler.rule_catalog import IO_READ
 from compiler.targets import all_targets
 
 if TYPE_CHECKING:
@@ -65,21 +64,9 @@ def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def read_sources(workspace: Workspace) -> tuple[list[tuple[Path, str, bytes]], list[Diagnostic]]:
-    """The bytes of every spec file, and the located problems of what the walk refused or could not read."""
-    tree = scan_specs(workspace.specs_dir, workspace.root)
-    sources, problems = [], list(tree.problems)
-    for path, relative in tree.files:
-        try:
-            sources.append((path, relative, path.read_bytes()))
-        except OSError as problem:
-            problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
-    return sources, problems
-
-
 def validate_with_cache(
     workspace: Workspace, environment_name: str | None = None,
-    sources: tuple[list[tuple[Path, str, bytes]], list[Diagnostic]] | None = None,
+    sources: tuple[list[Source], list[Diagnostic]] | None = None,
 ) -> ValidationResult:
     """Validate the workspace, reusing per-file results whose content hash is unchanged."""
     from compiler.validation.schemas import SchemaCatalog
@@ -89,20 +76,20 @@ def validate_with_cache(
     catalog = SchemaCatalog.default()
     cache = FileCache.open(workspace, environment)
     results: dict[str, FileResult] = {}
-    pending: list[tuple[Path, str, bytes]] = []
+    pending: list[Source] = []
     files, refused = sources if sources is not None else read_sources(workspace)
-    for path, relative, raw in files:
-        cached = cache.get(relative, raw)
+    for source in files:
+        cached = cache.get(source.relative, source.digest)
         if cached is None:
-            pending.append((path, relative, raw))
+            pending.append(source)
         else:
-            results[relative] = cached
-    for (_, relative, raw), result in zip(pending, validate_files(pending, environment, catalog), strict=True):
-        cache.put(relative, raw, result)
-        results[relative] = result
+            results[source.relative] = cached
+    for source, result in zip(pending, validate_files(pending, environment, catalog), strict=True):
+        cache.put(source.relative, source.digest, result)
+        results[source.relative] = result
     cache.retain(set(results))
     cache.save()
-    listed = [(path, relative) for path, relative, _ in files]
+    listed = [(source.path, source.relative) for source in files]
     return validate_workspace(
         workspace, environment, catalog=catalog, files=listed, file_results=results, refused=refused
     )
@@ -116,19 +103,17 @@ def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfi
     return [validate_file(path, relative, environment, catalog) for path, relative in chunk]
 
 
-def validate_files(
-    pending: list[tuple[Path, str, bytes]], environment: EnvironmentConfig, catalog: SchemaCatalog
-) -> list[FileResult]:
+def validate_files(pending: list[Source], environment: EnvironmentConfig, catalog: SchemaCatalog) -> list[FileResult]:
     """Validate files, in worker processes when there are many (each file is independent)."""
     from compiler.validation.schemas import SchemaCatalog
     from compiler.validation.validate import validate_file
 
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(pending) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return [validate_file(path, relative, environment, catalog) for path, relative, _ in pending]
+        return [validate_file(source.path, source.relative, environment, catalog) for source in pending]
     SchemaCatalog.default().warm()  # the workers inherit the compiled validators
     size = max(1, len(pending) // (workers * 4))
-    chunks = [[(p, r) for p, r, _ in pending[i : i + size]] for i in range(0, len(pending), size)]
+    chunks = [[(s.path, s.relative) for s in pending[i : i + size]] for i in range(0, len(pending), size)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
         return [result for chunk in pool.map(_validate_chunk, chunks, [environment] * len(chunks)) for result in chunk]
 
@@ -144,7 +129,7 @@ def compile_workspace(
     environment = workspace.environment(environment_name)
     out_dir = (out_root or workspace.root / "build") / environment.name
     sources = read_sources(workspace)
-    stamp = inputs_fingerprint(environment, [(relative, raw) for _, relative, raw in sources[0]])
+    stamp = inputs_fingerprint(environment, [(source.relative, source.digest) for source in sources[0]])
     if not sources[1] and _intact(out_dir, stamp):
         return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)
     validation = validate_with_cache(workspace, environment.name, sources)

@@ -23,7 +23,7 @@ def load_workspace(root: Path | None = None, catalog: SchemaCatalog | None = Non
         if not isinstance(document.data, dict):
             problems.append(error(Location(CONFIG_FILE, 1, 1), WORKSPACE_SHAPE, "ndrc.yaml must be a mapping"))
         else:
-            problems.extend((catalog or SchemaCatalog.default()).validate("workspace", document))
+            problems.extend((catalog or SchemaCatalog.default()).validate("workspace", document, once=True))
     if any(p.is_error for p in problems):
         raise WorkspaceInvalid(problems)
     assert document is not None
