@@ -139,11 +139,11 @@ class _Builder:
         if node.tag not in _KNOWN_TAGS:
             self._problem(node, YAML_TAG, f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
-        if kind is yaml.ScalarNode:
+        if isinstance(node, yaml.ScalarNode):
             return self._plain(node, node.value) if node.tag == _PLAIN else self._scalar(node)
         self.building.add(id(node))
         try:
-            if kind is yaml.MappingNode:
+            if isinstance(node, yaml.MappingNode):
                 return self._mapping(node, json_path)
             return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
         finally:
