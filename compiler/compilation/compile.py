@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import multiprocessing as mp
 import os
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +67,21 @@ def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while files are validated. Validation builds many small containers
+    that live until the build is written (YAML nodes, positions, items) and almost no reference cycles, so
+    each collection rescans a growing heap for nothing: about a fifth of a cold compile's CPU time.
+    Whatever cycles a batch leaves (e.g. jsonschema errors of invalid files) are collected once it is on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def validate_with_cache(
     workspace: Workspace, environment_name: str | None = None,
     sources: tuple[list[Source], list[Diagnostic]] | None = None,
@@ -84,15 +102,16 @@ def validate_with_cache(
             pending.append(source)
         else:
             results[source.relative] = cached
-    for source, result in zip(pending, validate_files(pending, environment, catalog), strict=True):
-        cache.put(source.relative, source.digest, result)
-        results[source.relative] = result
-    cache.retain(set(results))
-    cache.save()
-    listed = [(source.path, source.relative) for source in files]
-    return validate_workspace(
-        workspace, environment, catalog=catalog, files=listed, file_results=results, refused=refused
-    )
+    with collector_paused():
+        for source, result in zip(pending, validate_files(pending, environment, catalog), strict=True):
+            cache.put(source.relative, source.digest, result)
+            results[source.relative] = result
+        cache.retain(set(results))
+        cache.save()
+        listed = [(source.path, source.relative) for source in files]
+        return validate_workspace(
+            workspace, environment, catalog=catalog, files=listed, file_results=results, refused=refused
+        )
 
 
 def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:
@@ -100,7 +119,8 @@ def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfi
     from compiler.validation.validate import validate_file
 
     catalog = SchemaCatalog.default()
-    return [validate_file(path, relative, environment, catalog) for path, relative in chunk]
+    with collector_paused():
+        return [validate_file(path, relative, environment, catalog) for path, relative in chunk]
 
 
 def validate_files(pending: list[Source], environment: EnvironmentConfig, catalog: SchemaCatalog) -> list[FileResult]:
@@ -137,8 +157,9 @@ def compile_workspace(
         raise WorkspaceInvalid(validation.diagnostics)
     compiled = validation.compiled
     artifacts: list[Artifact] = []
-    for target in all_targets():
-        artifacts.extend(target(compiled))
+    with collector_paused():
+        for target in all_targets():
+            artifacts.extend(target(compiled))
     _write_atomically(out_dir, compiled.environment.name, artifacts, stamp)
     return CompileResult(out_dir, artifacts, validation.diagnostics, compiled)
 
