@@ -152,15 +152,15 @@ def compile_workspace(
     stamp = inputs_fingerprint(environment, [(source.relative, source.digest) for source in sources[0]])
     if not sources[1] and _intact(out_dir, stamp):
         return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)
-    validation = validate_with_cache(workspace, environment.name, sources)
-    if not validation.ok:
-        raise WorkspaceInvalid(validation.diagnostics)
-    compiled = validation.compiled
-    artifacts: list[Artifact] = []
-    with collector_paused():
+    with collector_paused():  # one pause for the whole build: each resume rescans what the pause allocated
+        validation = validate_with_cache(workspace, environment.name, sources)
+        if not validation.ok:
+            raise WorkspaceInvalid(validation.diagnostics)
+        compiled = validation.compiled
+        artifacts: list[Artifact] = []
         for target in all_targets():
             artifacts.extend(target(compiled))
-    _write_atomically(out_dir, compiled.environment.name, artifacts, stamp)
+        _write_atomically(out_dir, compiled.environment.name, artifacts, stamp)
     return CompileResult(out_dir, artifacts, validation.diagnostics, compiled)
 
 
