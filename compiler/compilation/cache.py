@@ -12,22 +12,18 @@ anywhere else (say, committed in a pull request) is ignored and rebuilt, never t
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler import __version__
 from compiler.compilation.cache_codec import CacheFormatError, decode_result, encode_result
-from compiler.load.resources import resource_dir
+from compiler.load.tool_digest import tool_digest
+from compiler.load.user_key import cache_key
 from compiler.model import EnvironmentConfig
-from compiler.orchestration.jsonata import EXPRESSIONS_DIR
 
 if TYPE_CHECKING:
     from compiler.load.workspace import Workspace
@@ -36,44 +32,8 @@ if TYPE_CHECKING:
 CACHE_DIR = ".ndrc/cache"
 # What this process last loaded or saved, so validate-then-compile in one process reads the file once.
 _IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, Any]]]] = {}
-_FORMAT = 1
 CACHE_FORMAT = "ndrc-validate-cache"
 CACHE_VERSION = 2
-KEY_FILE = "ndrc/cache-key"
-
-
-def _user_cache_dir() -> Path:
-    configured = os.environ.get("XDG_CACHE_HOME")
-    return Path(configured) if configured else Path.home() / ".cache"
-
-
-def _read_key(path: Path) -> bytes | None:
-    try:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
-        return None
-    return key or None
-
-
-def cache_key() -> bytes | None:
-    """This user's secret for authenticating cache files (created on first use); None if unavailable."""
-    path = _user_cache_dir() / KEY_FILE
-    key = _read_key(path)
-    if key is not None:
-        return key
-    temporary = path.with_name(f".cache-key.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-        with contextlib.suppress(FileExistsError):  # first writer wins; a racing process reads the winner's key
-            os.link(temporary, path)
-    except OSError:
-        return None
-    finally:
-        temporary.unlink(missing_ok=True)
-    return _read_key(path)
 
 
 def _mac(key: bytes, fingerprint: str, entries: Any) -> str:
@@ -101,32 +61,8 @@ def _read_entries(path: Path, fingerprint: str, key: bytes) -> dict[str, tuple[s
         return {}
 
 
-def _tool_inputs() -> tuple[tuple[str, Path, str], ...]:
-    """Everything besides the spec files that shapes compiled output: schemas, the JSONata expressions, the compiler
-    itself and the runtime sources (whose content hash names the code archive the pipelines reference)."""
-    import runtime
-
-    return (
-        ("schemas", resource_dir("schemas"), "*.json"),
-        ("expressions", EXPRESSIONS_DIR, "*.jsonata"),
-        ("compiler", Path(__file__).resolve().parents[1], "*.py"),  # the whole compiler package
-        ("runtime", Path(runtime.__file__).resolve().parent, "*"),
-    )
-
-
-@functools.cache
-def _tool_digest() -> str:
-    digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
-    for label, folder, pattern in _tool_inputs():
-        for path in sorted(folder.rglob(pattern)):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(f"{label}/{path.relative_to(folder).as_posix()}".encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def _fingerprint(environment: EnvironmentConfig) -> str:
-    digest = hashlib.sha256(_tool_digest().encode())
+    digest = hashlib.sha256(tool_digest().encode())
     digest.update(environment.name.encode())
     digest.update(json.dumps(environment.settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()

@@ -21,14 +21,13 @@ from compiler.diagnostics import Diagnostic
 from compiler.errors import UsageError, WorkspaceInvalid
 from compiler.load.workspace import Workspace
 from compiler.model import Artifact, CompiledWorkspace, EnvironmentConfig
-from compiler.targets import all_targets
 
 if TYPE_CHECKING:
     from compiler.validation.schemas import SchemaCatalog
     from compiler.validation.validate import FileResult, ValidationResult
 
-# The validators (jsonschema, fastjsonschema, Jinja) are imported by the functions that validate: an
-# unchanged recompile only hashes its inputs and never needs them.
+# The validators (jsonschema, fastjsonschema, Jinja) and the targets are imported by the functions that use
+# them: an unchanged recompile only hashes its inputs and never needs them.
 
 MANIFEST = "manifest.json"
 BUILD_STAMP = ".ndrc-inputs"
@@ -156,6 +155,8 @@ def compile_workspace(
         validation = validate_with_cache(workspace, environment.name, sources)
         if not validation.ok:
             raise WorkspaceInvalid(validation.diagnostics)
+        from compiler.targets import all_targets
+
         compiled = validation.compiled
         artifacts: list[Artifact] = []
         for target in all_targets():

@@ -92,11 +92,11 @@ def _walk(
                 real = _follow(path, root)
                 mode = real.stat().st_mode
             else:
-                # Not a link, inside a resolved folder: its real path is the folder's plus its name (no
-                # realpath call), and the directory entry already knows its type (no stat call).
-                real = real_folder / entry.name
+                # Not a link, inside a resolved folder: the directory entry already knows its type (no stat
+                # call), and a folder's real path is its parent's plus its name (no realpath call).
                 mode = _DIR if entry.is_dir(follow_symlinks=False) else _FILE if entry.is_file(
                     follow_symlinks=False) else entry.stat(follow_symlinks=False).st_mode
+                real = real_folder / entry.name if mode == _DIR else real_folder
         except _Refused as refused:
             tree.problems.append(error(Location(relative), PATH_SYMLINK, str(refused)))
             continue
