@@ -12,22 +12,18 @@ anywhere else (say, committed in a pull request) is ignored and rebuilt, never t
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler import __version__
 from compiler.compilation.cache_codec import CacheFormatError, decode_result, encode_result
+from compiler.load.tool_digest import tool_digest
+from compiler.load.user_key import cache_key
 from compiler.model import EnvironmentConfig
-from compiler.orchestration.jsonata import EXPRESSIONS_DIR
-from compiler.validation.schemas import SCHEMA_DIR
 
 if TYPE_CHECKING:
     from compiler.load.workspace import Workspace
@@ -36,44 +32,8 @@ if TYPE_CHECKING:
 CACHE_DIR = ".ndrc/cache"
 # What this process last loaded or saved, so validate-then-compile in one process reads the file once.
 _IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, Any]]]] = {}
-_FORMAT = 1
 CACHE_FORMAT = "ndrc-validate-cache"
 CACHE_VERSION = 2
-KEY_FILE = "ndrc/cache-key"
-
-
-def _user_cache_dir() -> Path:
-    configured = os.environ.get("XDG_CACHE_HOME")
-    return Path(configured) if configured else Path.home() / ".cache"
-
-
-def _read_key(path: Path) -> bytes | None:
-    try:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
-        return None
-    return key or None
-
-
-def cache_key() -> bytes | None:
-    """This user's secret for authenticating cache files (created on first use); None if unavailable."""
-    path = _user_cache_dir() / KEY_FILE
-    key = _read_key(path)
-    if key is not None:
-        return key
-    temporary = path.with_name(f".cache-key.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-        with contextlib.suppress(FileExistsError):  # first writer wins; a racing process reads the winner's key
-            os.link(temporary, path)
-    except OSError:
-        return None
-    finally:
-        temporary.unlink(missing_ok=True)
-    return _read_key(path)
 
 
 def _mac(key: bytes, fingerprint: str, entries: Any) -> str:
@@ -101,42 +61,19 @@ def _read_entries(path: Path, fingerprint: str, key: bytes) -> dict[str, tuple[s
         return {}
 
 
-def _tool_inputs() -> tuple[tuple[str, Path, str], ...]:
-    """Everything besides the spec files that shapes compiled output: schemas, the JSONata expressions, the compiler
-    itself and the runtime sources (whose content hash names the code archive the pipelines reference)."""
-    import runtime
-
-    return (
-        ("schemas", SCHEMA_DIR, "*.json"),
-        ("expressions", EXPRESSIONS_DIR, "*.jsonata"),
-        ("compiler", Path(__file__).resolve().parents[1], "*.py"),  # the whole compiler package
-        ("runtime", Path(runtime.__file__).resolve().parent, "*"),
-    )
-
-
-@functools.cache
-def _tool_digest() -> str:
-    digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
-    for label, folder, pattern in _tool_inputs():
-        for path in sorted(folder.rglob(pattern)):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(f"{label}/{path.relative_to(folder).as_posix()}".encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def _fingerprint(environment: EnvironmentConfig) -> str:
-    digest = hashlib.sha256(_tool_digest().encode())
+    digest = hashlib.sha256(tool_digest().encode())
     digest.update(environment.name.encode())
     digest.update(json.dumps(environment.settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
-def inputs_fingerprint(environment: EnvironmentConfig, sources: list[tuple[str, bytes]]) -> str:
-    """One hash of every input of a build: the tool, the environment and each spec file's path and bytes."""
+def inputs_fingerprint(environment: EnvironmentConfig, sources: list[tuple[str, str]]) -> str:
+    """One hash of every input of a build: the tool, the environment and each spec file's path and content
+    hash (hex SHA-256)."""
     digest = hashlib.sha256(_fingerprint(environment).encode())
-    for relative, raw in sources:
-        digest.update(relative.encode() + b"\0" + hashlib.sha256(raw).digest())
+    for relative, content_digest in sources:
+        digest.update(relative.encode() + b"\0" + bytes.fromhex(content_digest))
     return digest.hexdigest()
 
 
@@ -147,6 +84,7 @@ class FileCache:
     entries: dict[str, tuple[str, Any]] = field(default_factory=dict)
     dirty: bool = False
     key: bytes = field(default=b"", repr=False)
+    _encoded: dict[str, Any] = field(default_factory=dict, repr=False)  # results encoded by put(), reused
 
     @classmethod
     def open(cls, workspace: Workspace, environment: EnvironmentConfig) -> FileCache:
@@ -164,20 +102,20 @@ class FileCache:
         # An unreadable file or one of another version or origin is rewritten on save.
         return cls(path, fingerprint, entries, dirty=path.exists() and not entries, key=key)
 
-    def get(self, relative: str, raw: bytes) -> FileResult | None:
+    def get(self, relative: str, digest: str) -> FileResult | None:
         entry = self.entries.get(relative)
-        if entry and entry[0] == hashlib.sha256(raw).hexdigest():
+        if entry and entry[0] == digest:
             return entry[1]  # type: ignore[no-any-return]
         return None
 
-    def put(self, relative: str, raw: bytes, result: FileResult) -> None:
+    def put(self, relative: str, digest: str, result: FileResult) -> None:
         if self.path is None:
             return
         try:
-            encode_result(result)
+            self._encoded[relative] = encode_result(result)
         except TypeError:
             return  # holds a value the cache cannot store as data; validated again next time
-        self.entries[relative] = (hashlib.sha256(raw).hexdigest(), result)
+        self.entries[relative] = (digest, result)
         self.dirty = True
 
     def retain(self, relatives: set[str]) -> None:
@@ -193,13 +131,23 @@ class FileCache:
         _IN_PROCESS[self.path] = (self.fingerprint, dict(self.entries))
         if not self.dirty:
             return
-        entries = {relative: [digest, encode_result(result)] for relative, (digest, result) in self.entries.items()}
-        document = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "fingerprint": self.fingerprint,
-                    "entries": entries, "mac": _mac(self.key, self.fingerprint, entries)}
+        entries = {
+            relative: [digest, self._encoded.get(relative) or encode_result(result)]
+            for relative, (digest, result) in self.entries.items()
+        }
+        # The entries are serialized once: the MAC covers that text and the file embeds it (the same bytes
+        # as dumping the whole document with sorted keys, so `_read_entries` verifies it unchanged).
+        entries_text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
+        fingerprint_text = json.dumps(self.fingerprint)
+        mac = hmac.new(self.key, f'{{"entries":{entries_text},"fingerprint":{fingerprint_text}}}'.encode(),
+                       hashlib.sha256).hexdigest()
+        header = json.dumps({"format": CACHE_FORMAT, "mac": mac, "version": CACHE_VERSION}, sort_keys=True,
+                            separators=(",", ":"))
+        text = f'{{"entries":{entries_text},"fingerprint":{fingerprint_text},{header[1:]}'
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-            temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+            temporary.write_text(text, encoding="utf-8")
             temporary.replace(self.path)
         except OSError:
             pass  # a cache that cannot be written (read-only checkout) only costs speed

@@ -25,7 +25,17 @@ class CacheFormatError(ValueError):
 
 
 def encode_value(value: Any) -> Any:
-    if value is None or isinstance(value, bool | str):
+    # Exact types first (this runs on every value of every validated file), then the general checks.
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return {"m": {str(key): encode_value(child) for key, child in value.items()}}
+    if kind is Number:
+        return {"n": value.literal}
+    if kind is list:
+        return {"l": [encode_value(child) for child in value]}
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, Number):
         return {"n": value.literal}

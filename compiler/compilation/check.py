@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.compilation.compile import MANIFEST, manifest_bytes, read_sources, validate_with_cache
+from compiler.compilation.compile import MANIFEST, manifest_bytes, validate_with_cache
+from compiler.compilation.sources import read_sources
 from compiler.errors import WorkspaceInvalid
 from compiler.load.workspace import Workspace
 from compiler.targets import all_targets

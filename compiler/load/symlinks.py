@@ -68,13 +68,15 @@ def scan_specs(specs_dir: Path, root: Path) -> SpecTree:
     else:
         real = Path(os.path.realpath(specs_dir))
     if real.is_dir():
-        _walk(specs_dir, base, root, frozenset({real}), tree, depth=0)
+        _walk(specs_dir, real, base, root, frozenset({real}), tree, depth=0)
     tree.files.sort(key=lambda pair: pair[1])
     tree.problems.sort(key=lambda d: d.sort_key())
     return tree
 
 
-def _walk(folder: Path, prefix: str, root: Path, ancestors: frozenset[Path], tree: SpecTree, depth: int) -> None:
+def _walk(
+    folder: Path, real_folder: Path, prefix: str, root: Path, ancestors: frozenset[Path], tree: SpecTree, depth: int
+) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as problem:
@@ -86,8 +88,15 @@ def _walk(folder: Path, prefix: str, root: Path, ancestors: frozenset[Path], tre
         relative = f"{prefix}/{entry.name}"
         path = Path(entry.path)
         try:
-            real = _follow(path, root) if entry.is_symlink() else Path(os.path.realpath(path))
-            mode = real.stat().st_mode
+            if entry.is_symlink():
+                real = _follow(path, root)
+                mode = real.stat().st_mode
+            else:
+                # Not a link, inside a resolved folder: the directory entry already knows its type (no stat
+                # call), and a folder's real path is its parent's plus its name (no realpath call).
+                mode = _DIR if entry.is_dir(follow_symlinks=False) else _FILE if entry.is_file(
+                    follow_symlinks=False) else entry.stat(follow_symlinks=False).st_mode
+                real = real_folder / entry.name if mode == _DIR else real_folder
         except _Refused as refused:
             tree.problems.append(error(Location(relative), PATH_SYMLINK, str(refused)))
             continue
@@ -101,9 +110,13 @@ def _walk(folder: Path, prefix: str, root: Path, ancestors: frozenset[Path], tre
                 continue
             if depth == 0:
                 tree.projects.add(entry.name)
-            _walk(path, relative, root, ancestors | {real}, tree, depth + 1)
+            _walk(path, real, relative, root, ancestors | {real}, tree, depth + 1)
         elif stat.S_ISREG(mode):
             tree.files.append((path, relative))
         else:
             tree.problems.append(error(Location(relative), PATH_NOT_A_FILE,
                                        f"{_kind(mode)}; only regular files are read under specs/"))
+
+
+_DIR = stat.S_IFDIR
+_FILE = stat.S_IFREG

@@ -61,6 +61,7 @@ _STANDARD_TAGS = {
 }
 
 
+_KNOWN_TAGS = frozenset({*_STANDARD_TAGS, _PLAIN})
 # Every number, octal/hex literal, infinity and NaN starts with one of these.
 _NUMBER_STARTS = frozenset("0123456789+-.")
 
@@ -124,37 +125,46 @@ class _Builder:
         self.diagnostics.append(error(self._location(node), rule, message))
 
     def build(self, node: yaml.Node, json_path: JsonPath) -> Any:
+        # Runs once per node of every file: exact type tests and the common cases first.
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
             raise _AliasBomb(json_path)
-        self.result.positions[json_path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if id(node) in self.building:  # an alias inside its own anchor: infinite expansion
+        mark = node.start_mark
+        self.result.positions[json_path] = (mark.line + 1, mark.column + 1)
+        kind = type(node)
+        if kind is not yaml.ScalarNode and id(node) in self.building:  # an alias inside its own anchor
             raise _AliasBomb(json_path)
         if len(json_path) > MAX_DEPTH:
             raise _TooDeep(self._location(node))
-        if node.tag not in _STANDARD_TAGS and node.tag != _PLAIN:
+        if node.tag not in _KNOWN_TAGS:
             self._problem(node, YAML_TAG, f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
-        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-            self.building.add(id(node))
-            try:
-                if isinstance(node, yaml.MappingNode):
-                    return self._mapping(node, json_path)
-                return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
-            finally:
-                self.building.discard(id(node))
-        assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self._plain(node, node.value) if node.tag == _PLAIN else self._scalar(node)
+        self.building.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, json_path)
+            return [self.build(item, (*json_path, index)) for index, item in enumerate(node.value)]
+        finally:
+            self.building.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, json_path: JsonPath) -> dict[str, Any]:
         mapping: dict[str, Any] = {}
-        for key_node, value_node in self._merged_pairs(node):
-            if not isinstance(key_node, yaml.ScalarNode):
+        key_positions = self.result.key_positions
+        pairs = node.value
+        for key_node, _ in pairs:
+            if key_node.value == "<<":
+                pairs = self._merged_pairs(node)
+                break
+        for key_node, value_node in pairs:
+            if type(key_node) is not yaml.ScalarNode:
                 self._problem(key_node, YAML_KEY, "mapping keys must be plain strings")
                 continue
             key = key_node.value
+            child = (*json_path, key)
             if key in mapping:
-                first = self.result.key_positions[(*json_path, key)]
+                first = key_positions[child]
                 self._problem(
                     key_node,
                     YAML_DUPLICATE_KEY,
@@ -162,8 +172,8 @@ class _Builder:
                     "only the last one",
                 )
                 continue
-            child = (*json_path, key)
-            self.result.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            mark = key_node.start_mark
+            key_positions[child] = (mark.line + 1, mark.column + 1)
             mapping[key] = self.build(value_node, child)
         return mapping
 

@@ -65,9 +65,9 @@ def compile_fast_validator(schema: dict[str, Any], resolver: Any) -> FastValidat
         return None
 
 
-def is_valid(validator: FastValidator, value: Any) -> bool:
+def is_valid(validator: FastValidator, value: Any, *, converted: bool = False) -> bool:
     try:
-        validator(plain_numbers(value))
+        validator(value if converted else plain_numbers(value))
     except fastjsonschema.JsonSchemaException:
         return False
     return True

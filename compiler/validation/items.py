@@ -18,6 +18,7 @@ from compiler.rule_catalog import (
     JOB_UNKNOWN,
     SCHEMA,
 )
+from compiler.validation.fastcheck import plain_numbers
 from compiler.validation.schemas import SchemaCatalog
 from compiler.validation.suggest import closest
 
@@ -38,18 +39,21 @@ def build_job_item(
             error(Location(spec_path.relative, 1, 1), JOB_UNKNOWN, f"unknown job name {spec_path.job_name!r}{hint}")
         )
         return None, problems
-    problems.extend(catalog.validate("item", document))
+    plain = plain_numbers(body)  # converted once for the envelope's and the payload's fast checks
+    problems.extend(catalog.validate("item", document, plain=plain))
     problems.extend(_identity_problems(spec_path, document))
     payload_key = _payload_key(spec_path, document, problems)
     if payload_key is None or not isinstance(body.get(payload_key), dict):
         return None, problems
     version = spec_path.feature_spec_version or body.get("feature_spec_version")
     payload: dict[str, Any] = body[payload_key]
+    plain_payload = plain.get(payload_key)
     if spec_path.job_name == STRONGLY_TYPED_IDENTITY:
         problems.extend(_delta_identity(spec_path, document, payload, version))
+        plain_payload = None  # the payload gained its identity keys: convert it again
     schema_name = f"jobs/{spec_path.job_name}"
     if catalog.has(schema_name):
-        problems.extend(catalog.validate(schema_name, document, payload, (payload_key,)))
+        problems.extend(catalog.validate(schema_name, document, payload, (payload_key,), plain=plain_payload))
     attributes = {key: body[key] for key in ITEM_ATTRIBUTES if key in body}
     problems.extend(_ignored_keys(document))
     if "updated_at" in body:

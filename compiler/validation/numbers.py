@@ -9,9 +9,10 @@ moto stores such numbers without complaint; AWS rejects the whole write.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from compiler.load.yamlload import Number
 
 MAX_DIGITS = 38
 SMALLEST = Decimal("1E-130")
@@ -38,18 +39,40 @@ def number_problem(value: Decimal | int) -> str | None:
     return None
 
 
-def plain_number_problems(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str]]:
+def _storable(number: Decimal) -> bool:
+    """A quick sufficient test: finite, at most 38 digits in all, exponent within DynamoDB's range."""
+    if not number.is_finite():
+        return False
+    return not number or (-130 <= number.adjusted() <= 125 and len(number.as_tuple().digits) <= MAX_DIGITS)
+
+
+def plain_number_problems(value: Any, path: JsonPath = ()) -> list[tuple[JsonPath, str]]:
     """(path, problem) for every number of a plain value (Decimal/int, not bool) DynamoDB cannot store."""
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from plain_number_problems(child, (*path, key))
-    elif isinstance(value, list | tuple):
-        for index, child in enumerate(value):
-            yield from plain_number_problems(child, (*path, index))
-    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
-        problem = number_problem(value)
-        if problem:
-            yield path, problem
+    found: list[tuple[JsonPath, str]] = []
+
+    # Runs on every value of every file: exact types first, no generators, a child's path built only when
+    # it is a container or a number that fails the quick test.
+    def visit(value: Any, path: JsonPath) -> None:
+        if isinstance(value, dict):
+            pairs: Any = value.items()
+        elif isinstance(value, list | tuple):
+            pairs = enumerate(value)
+        else:
+            if isinstance(value, Decimal | int) and not isinstance(value, bool):
+                problem = number_problem(value)
+                if problem:
+                    found.append((path, problem))
+            return
+        for key, child in pairs:
+            kind = type(child)
+            if kind is str or kind is bool or child is None:
+                continue
+            if kind is Number and _storable(child):
+                continue
+            visit(child, (*path, key))
+
+    visit(value, path)
+    return found
 
 
 def _text(path: JsonPath) -> str:

@@ -115,13 +115,24 @@ class SchemaCatalog:
         return self._property_trees[name]
 
     def validate(
-        self, name: str, document: LoadedYaml, instance: Any = None, prefix: JsonPath = ()
+        self,
+        name: str,
+        document: LoadedYaml,
+        instance: Any = None,
+        prefix: JsonPath = (),
+        *,
+        once: bool = False,
+        plain: Any = None,
     ) -> list[Diagnostic]:
-        """Validate `instance` (default: the whole document) found at `prefix` inside `document`."""
+        """Validate `instance` (default: the whole document) found at `prefix` inside `document`.
+
+        `once`: this schema checks one document per process (`ndrc.yaml`), so compiling its fast validator
+        would cost more than running the full one. `plain`: the instance already converted by
+        `fastcheck.plain_numbers` (a caller validating parts of one document converts it once)."""
         value = document.data if instance is None else instance
         problems = []
-        fast = self.fast_validator(name)
-        if fast is None or not is_valid(fast, value):
+        fast = None if once else self.fast_validator(name)
+        if fast is None or not is_valid(fast, value if plain is None else plain, converted=plain is not None):
             problems = [
                 self._diagnostic(document, failure, prefix) for failure in self.validator(name).iter_errors(value)
             ]

@@ -1,0 +1,137 @@
+"""The spec files of a build and their content hashes, re-hashed only when a file's metadata changed.
+
+An unchanged recompile must know every file's content hash to decide that nothing changed; reading and
+hashing 17,000 files costs more than the rest of that decision. Like git's index, this keeps each file's
+hash with the metadata it had when it was hashed (size, modification and change times in nanoseconds,
+inode, device) and trusts the hash only while all of them are the same. `ctime` cannot be set from user
+space, so `touch -d` cannot forge a match; a file whose times are too close to the moment the record was
+written ("racily clean": a later write in the same clock tick would keep its times) is not recorded and is
+hashed again next time. The record is data (JSON) authenticated with the same per-user key as the
+validation cache, so a record written elsewhere is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.compilation.cache import CACHE_DIR, cache_key
+from compiler.diagnostics import Diagnostic, Location, error
+from compiler.load.symlinks import scan_specs
+from compiler.load.workspace import Workspace
+from compiler.rule_catalog import IO_READ
+
+RECORD_FORMAT = "ndrc-source-digests"
+RECORD_VERSION = 1
+RECORD_FILE = "sources.json"
+RACY_NANOSECONDS = 2_000_000_000  # files changed this close to the record's writing are hashed again
+
+Stat = tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One spec file: where it is, its workspace-relative path and the SHA-256 of its bytes."""
+
+    path: Path
+    relative: str
+    digest: str
+
+
+def _stat_key(status: os.stat_result) -> Stat:
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
+
+
+def _mac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class DigestRecord:
+    """`relative -> (stat, digest)` as last seen, stored under `.ndrc/cache/` (missing or foreign: empty)."""
+
+    def __init__(self, path: Path | None, key: bytes) -> None:
+        self.path, self.key = path, key
+        self.known: dict[str, tuple[Stat, str]] = self._read() if path is not None else {}
+        self.seen: dict[str, tuple[Stat, str]] = {}
+
+    @classmethod
+    def open(cls, workspace: Workspace) -> DigestRecord:
+        key = None if os.environ.get("NDRC_NO_CACHE") else cache_key()
+        if key is None:
+            return cls(None, b"")
+        return cls(workspace.root / CACHE_DIR / RECORD_FILE, key)
+
+    def _read(self) -> dict[str, tuple[Stat, str]]:
+        assert self.path is not None
+        try:
+            stored = json.loads(self.path.read_bytes())
+            if (stored.get("format"), stored.get("version")) != (RECORD_FORMAT, RECORD_VERSION):
+                return {}
+            entries = stored["entries"]
+            text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
+            if not hmac.compare_digest(str(stored.get("mac")), _mac(self.key, text)):
+                return {}
+            known: dict[str, tuple[Stat, str]] = {}
+            for relative, (size, mtime, ctime, inode, device, digest) in entries.items():
+                stat_key = (size, mtime, ctime, inode, device)
+                if not all(isinstance(part, int) for part in stat_key) or not isinstance(digest, str):
+                    return {}
+                known[relative] = (stat_key, digest)
+            return known
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def digest(self, path: Path, relative: str) -> str:
+        """The file's content hash: the recorded one if its metadata is unchanged, else read and hashed.
+        Metadata is taken before the bytes are read, so a write between the two is seen next time."""
+        status = path.stat()
+        stat_key = _stat_key(status)
+        known = self.known.get(relative)
+        if known is not None and known[0] == stat_key:
+            self.seen[relative] = known
+            return known[1]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.seen[relative] = (stat_key, digest)
+        return digest
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        settled = time.time_ns() - RACY_NANOSECONDS
+        entries = {
+            relative: [*stat_key, digest]
+            for relative, (stat_key, digest) in self.seen.items()
+            if max(stat_key[1], stat_key[2]) < settled
+        }
+        if entries == {relative: [*stat_key, digest] for relative, (stat_key, digest) in self.known.items()}:
+            return
+        text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
+        document = {"format": RECORD_FORMAT, "version": RECORD_VERSION, "entries": entries,
+                    "mac": _mac(self.key, text)}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
+            temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+            temporary.replace(self.path)
+        except OSError:
+            pass  # a record that cannot be written (read-only checkout) only costs speed
+
+
+def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:
+    """Every spec file with its content hash, and the located problems of what the walk refused or could
+    not read."""
+    tree = scan_specs(workspace.specs_dir, workspace.root)
+    record = DigestRecord.open(workspace)
+    sources, problems = [], list(tree.problems)
+    for path, relative in tree.files:
+        try:
+            sources.append(Source(path, relative, record.digest(path, relative)))
+        except OSError as problem:
+            problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
+    record.save()
+    return sources, problems

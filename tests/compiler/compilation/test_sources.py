@@ -1,0 +1,89 @@
+"""The stat-keyed content hashes: reused only while a file's metadata is unchanged, never trusted otherwise."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler.compilation import sources
+from compiler.compilation.compile import compile_workspace
+from compiler.validation.workspace_config import load_workspace
+
+SPEC = "specs/p1/fg_c_builder#v1.yaml"
+
+
+def _settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the files were written long ago, so the record keeps them (they are not racily clean)."""
+    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -10**18)
+
+
+def _record(workspace_dir: Path) -> dict[str, list[object]]:
+    stored = json.loads((workspace_dir / ".ndrc/cache" / sources.RECORD_FILE).read_text())
+    return stored["entries"]  # type: ignore[no-any-return]
+
+
+def test_unchanged_files_are_not_read_again(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _settle(monkeypatch)
+    workspace = load_workspace(workspace_dir)
+    first, _ = sources.read_sources(workspace)
+    assert SPEC in _record(workspace_dir)
+    read_bytes = Path.read_bytes
+
+    def refuse_specs(self: Path) -> bytes:
+        if "specs" in self.parts:
+            pytest.fail(f"{self} was read again")
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse_specs)
+    second, _ = sources.read_sources(workspace)
+    assert second == first
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`touch -d` can restore the modification time, but not the change time: the edit is hashed."""
+    _settle(monkeypatch)
+    workspace = load_workspace(workspace_dir)
+    path = workspace_dir / SPEC
+    before = {s.relative: s.digest for s in sources.read_sources(workspace)[0]}
+    status = path.stat()
+    text = path.read_text()
+    edited = text.replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_x/")
+    assert len(edited) == len(text) and edited != text
+    path.write_text(edited)
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    after = {s.relative: s.digest for s in sources.read_sources(workspace)[0]}
+    assert after[SPEC] == hashlib.sha256(edited.encode()).hexdigest() != before[SPEC]
+
+
+def test_recently_changed_files_are_not_recorded(workspace_dir: Path) -> None:
+    """A file written within the racy window could change again in the same clock tick: hash it next time."""
+    sources.read_sources(load_workspace(workspace_dir))
+    record = workspace_dir / ".ndrc/cache" / sources.RECORD_FILE
+    assert not record.exists() or SPEC not in _record(workspace_dir)
+
+
+def test_a_record_written_elsewhere_is_ignored(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _settle(monkeypatch)
+    workspace = load_workspace(workspace_dir)
+    sources.read_sources(workspace)
+    path = workspace_dir / ".ndrc/cache" / sources.RECORD_FILE
+    stored = json.loads(path.read_text())
+    stored["entries"][SPEC][-1] = "0" * 64  # a forged hash for the file's real metadata
+    path.write_text(json.dumps(stored))
+    digests = {s.relative: s.digest for s in sources.read_sources(workspace)[0]}
+    assert digests[SPEC] == hashlib.sha256((workspace_dir / SPEC).read_bytes()).hexdigest()
+
+
+def test_an_edited_spec_is_recompiled(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _settle(monkeypatch)
+    compile_workspace(load_workspace(workspace_dir), "local")
+    assert compile_workspace(load_workspace(workspace_dir), "local").reused
+    path = workspace_dir / SPEC
+    path.write_text(path.read_text().replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_x/"))
+    again = compile_workspace(load_workspace(workspace_dir), "local")
+    assert not again.reused
+    assert b"s3://feat-bucket/fg_x/" in (again.out_dir / "dynamodb/ml_projects_parameters.jsonl").read_bytes()
