@@ -183,3 +183,29 @@ def test_a_backfill_of_n_windows_runs_the_extractor_then_n_pipelines_and_succeed
             if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") in ids]
     assert len(runs) == 3 and {s["PipelineExecutionStatus"] for s in runs} == {"Succeeded"}
     assert {local.parameters(s["PipelineExecutionArn"])["MiniBatchId"] for s in runs} == ids
+
+
+def test_trigger_starts_a_scheduled_pipeline_and_status_lists_it_with_its_steps(local: Local) -> None:
+    from click.testing import CliRunner
+
+    from compiler.cli import cli
+
+    runner = CliRunner()
+    started = runner.invoke(cli, ["local", "trigger", "fg-b-baseline", "--project", "nobody",
+                                  "--reference-ts", "2025-01-16T00:00:00Z", "--workspace", str(local.root)])
+    assert started.exit_code == 0, started.output
+    arn = started.output.split()[1]
+    parameters = local.parameters(arn)
+    assert (parameters["ProjectName"], parameters["ReferenceTsIso"]) == ("nobody", "2025-01-16T00:00:00Z")
+    assert local.wait_pipeline(arn)["PipelineExecutionStatus"] == "Failed"
+    bad_key = {"s3_key": "not/a/batch.json.gz", "timestamp": "2025-01-16T10:20:05Z"}
+    rejected = local.run_machine("live-inference", bad_key)
+    status = runner.invoke(cli, ["local", "status", "--workspace", str(local.root)])
+    assert status.exit_code == 0, status.output
+    line = next(line for line in status.output.splitlines() if arn.rsplit("/", 1)[-1] in line)
+    assert line.split()[:3] == ["Failed", "pipeline", "ndr-local-fg-b-baseline"]
+    assert "ResolveSpecs" in status.output and "reason: Step failure" in status.output
+    line = next(line for line in status.output.splitlines() if rejected["executionArn"].rsplit(":", 1)[-1] in line)
+    assert line.split()[:4] == ["FAILED", "state", "machine", "ndr-local-live-inference"]
+    unknown = runner.invoke(cli, ["local", "trigger", "feature-15m", "--project", "p", "--workspace", str(local.root)])
+    assert unknown.exit_code == 2 and "'feature-15m' is not one of" in unknown.output
