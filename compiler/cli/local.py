@@ -1,8 +1,10 @@
-"""`ndrc local up|down|status`: the embedded emulator of the `local` environment, in the background."""
+"""`ndrc local up|down|status|trigger`: the embedded emulator of the `local` environment, in the background;
+what ran on it; schedule-started pipelines on demand."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,10 @@ import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
+from compiler.deploy.aws import Aws
 from compiler.local import daemon, model_server
+from compiler.local.executions import SCHEDULED_FLOWS, Run, recent_runs, trigger
+from compiler.orchestration.names import Orchestration
 
 ACTIONS: dict[str, Callable[..., daemon.EmulatorStatus]] = {
     "up": daemon.up,
@@ -74,11 +79,61 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @local_group.command("status")
 @env_option
 @workspace_option
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Executions listed per state machine and per pipeline.")
+@click.option("--steps/--no-steps", default=True, show_default=True, help="List each pipeline execution's steps.")
 @handle_errors
-def status_command(env_name: str | None, workspace_dir: Path | None) -> None:
-    """Say whether the emulator runs; exit 0 when it answers, 1 when it is stopped."""
-    if _run("status", env_name, workspace_dir).state not in ("running", "external"):
+def status_command(env_name: str | None, workspace_dir: Path | None, limit: int, steps: bool) -> None:
+    """Say whether the emulator runs and list its recent state machine and pipeline executions; exit 0 when it
+    answers, 1 when it is stopped."""
+    workspace, environment = open_environment(workspace_dir, env_name)
+    status = daemon.status(workspace, environment)
+    click.echo(status.describe())
+    if status.state not in ("running", "external"):
         exit_with(ExitCode.FINDINGS)
+    aws = Aws(daemon.with_endpoint(environment, status.endpoint))
+    for line in render_runs(recent_runs(aws, Orchestration(environment), limit, steps)):
+        click.echo(line)
+
+
+@local_group.command("trigger")
+@click.argument("flow", type=click.Choice(SCHEDULED_FLOWS))
+@click.option("--project", "project", required=True, help="ProjectName of the execution.")
+@click.option("--version", "version", default="", help="FeatureSpecVersion (default: resolved by the runtime).")
+@click.option("--reference-ts", "reference_ts", default="", help="ReferenceTsIso (default: the start of the run).")
+@env_option
+@workspace_option
+@handle_errors
+def trigger_command(flow: str, project: str, version: str, reference_ts: str, env_name: str | None,
+                    workspace_dir: Path | None) -> None:
+    """Start a schedule-started pipeline now, as its schedule would (FG-B baseline, training, inventory)."""
+    _, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    arn = trigger(Aws(environment), Orchestration(environment), flow, project, version, reference_ts)
+    click.echo(f"started {arn}\n  follow it with `ndrc local status`")
+
+
+def _clock(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    return f"{(end - start).total_seconds():.1f} s" if start and end else "running"
+
+
+def render_runs(runs: list[Run]) -> list[str]:
+    if not runs:
+        return ["no executions yet"]
+    lines = ["executions (newest first):"]
+    for run in runs:
+        kind = "state machine" if run.kind == "state_machine" else "pipeline"
+        lines.append(f"  {run.status:<10} {kind:<13} {run.resource}  {run.name}  started {_clock(run.start)}  "
+                     f"{_duration(run.start, run.end)}")
+        if run.failure_reason:
+            lines.append(f"      reason: {run.failure_reason}")
+        for step in run.steps:
+            lines.append(f"      {step.status:<10} {step.name:<24} {_duration(step.start, step.end)}"
+                         + (f"  {step.failure_reason}" if step.failure_reason else ""))
+    return lines
 
 
 COMMANDS = [local_group]

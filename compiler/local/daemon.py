@@ -31,7 +31,8 @@ from urllib.parse import urlparse
 from compiler.deploy.aws import is_emulator
 from compiler.errors import UsageError
 from compiler.load.workspace import Workspace
-from compiler.local.emulator import LOOPBACK, PORT_IN_USE_EXIT, free_port, identify
+from compiler.local.emulator import LOOPBACK, PORT_IN_USE_EXIT, PipelineOptions, free_port, identify
+from compiler.local.runjob import LOCAL_MODEL_SERVER_URL, storage_root
 from compiler.model import EnvironmentConfig
 
 STATE_DIR = ".ndrc"
@@ -179,9 +180,10 @@ def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30
         with log.open("wb") as output:  # a fresh log per start: no stale lines from earlier runs
             process = subprocess.Popen(
                 [sys.executable, "-m", MODULE, "--host", LOOPBACK, "--port", str(chosen),
-                 "--workspace", str(workspace.root), "--token", token],
+                 "--workspace", str(workspace.root), "--token", token,
+                 *pipeline_arguments(workspace, environment)],
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=workspace.root,
+                start_new_session=True, cwd=workspace.root, env=_emulator_environment(environment),
             )
         pid_file.write_text(json.dumps({"pid": process.pid, "port": chosen, "token": token}) + "\n")
         deadline = time.monotonic() + timeout
@@ -198,6 +200,35 @@ def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30
         if code is not None:
             raise UsageError(f"the emulator exited at start (exit code {code}); its output is in {log}")
         raise UsageError(f"the emulator did not answer at {endpoint} within {timeout:.0f} s; its output is in {log}")
+
+
+PIPELINE_WORK_DIR = "pipelines"
+STEP_BUDGET_ENV = "NDRC_LOCAL_STEP_BUDGET"
+
+
+def pipeline_arguments(workspace: Workspace, environment: EnvironmentConfig) -> list[str]:
+    """An environment with a local storage root gets an emulator that runs its SageMaker pipelines (steps in
+    warm workers, $NDRC_LOCAL_STEP_BUDGET at once, default 2), with the local model server as the SageMaker
+    runtime endpoint and the environment's MLflow tracking URI."""
+    root = storage_root(workspace, environment)
+    if root is None:
+        return []
+    extra = [("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", LOCAL_MODEL_SERVER_URL)]
+    if tracking := environment.settings.get("mlflow_tracking_uri"):
+        extra.append(("MLFLOW_TRACKING_URI", str(tracking)))
+    try:
+        budget = max(1, int(os.environ.get(STEP_BUDGET_ENV) or 2))
+    except ValueError:
+        raise UsageError(f"{STEP_BUDGET_ENV} must be a whole number of steps") from None
+    options = PipelineOptions(str(workspace.root / STATE_DIR / PIPELINE_WORK_DIR), str(root), budget,
+                              environment=tuple(extra))
+    return options.arguments()
+
+
+def _emulator_environment(environment: EnvironmentConfig) -> dict[str, str]:
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    variables["AWS_DEFAULT_REGION"] = environment.region
+    return variables
 
 
 def _stop(pid: int, timeout: float = 10.0) -> None:

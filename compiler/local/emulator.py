@@ -14,6 +14,7 @@ import argparse
 import errno
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,42 @@ def with_identity(app: Any, identity: dict[str, Any]) -> Any:
     return application
 
 
-def serve(host: str, port: int, workspace: str | None = None, token: str | None = None) -> None:
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Running SageMaker pipeline executions (`--execute-pipelines`); off by default, so an emulator that
+    only records executions (the shared test emulator) stays as fast as moto."""
+
+    work_dir: str
+    storage_root: str | None = None
+    step_budget: int = 2
+    warm: bool = True
+    environment: tuple[tuple[str, str], ...] = ()
+
+    def arguments(self) -> list[str]:
+        words = ["--execute-pipelines", "--pipeline-work-dir", self.work_dir, "--step-budget", str(self.step_budget)]
+        if self.storage_root:
+            words += ["--storage-root", self.storage_root]
+        if not self.warm:
+            words.append("--cold-steps")
+        for key, value in self.environment:
+            words += ["--step-env", f"{key}={value}"]
+        return words
+
+
+def _start_pipelines(options: PipelineOptions, host: str, port: int) -> Any:
+    from compiler.local import emulator_pipelines
+
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    executor = emulator_pipelines.build_executor(
+        f"http://{host}:{port}", region, Path(options.work_dir), options.storage_root, options.step_budget,
+        options.warm, dict(options.environment),
+    )
+    emulator_pipelines.install(executor)
+    return executor
+
+
+def serve(host: str, port: int, workspace: str | None = None, token: str | None = None,
+          pipelines: PipelineOptions | None = None) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -90,7 +127,9 @@ def serve(host: str, port: int, workspace: str | None = None, token: str | None 
     from compiler.local.emulator_tuning import tune_moto
 
     tune_moto()
-    identity = {"ndrc_emulator": 1, "workspace": workspace, "token": token, "pid": os.getpid(), "port": port}
+    executor = _start_pipelines(pipelines, host, port) if pipelines else None
+    identity = {"ndrc_emulator": 1, "workspace": workspace, "token": token, "pid": os.getpid(), "port": port,
+                "executes_pipelines": pipelines is not None}
     app = with_identity(DomainDispatcherApplication(create_backend_app), identity)
     try:  # bound here, in the main thread, so a busy port ends the process at once
         server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
@@ -99,10 +138,19 @@ def serve(host: str, port: int, workspace: str | None = None, token: str | None 
                           if problem.errno in (errno.EADDRINUSE, errno.EACCES) else str(problem)}), flush=True)
         raise SystemExit(PORT_IN_USE_EXIT) from None
     print(json.dumps({"event": "emulator_started", "endpoint": f"http://{host}:{port}"}), flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `ndrc local down`: end the warm workers too
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        server.shutdown()
+        pass
+    finally:
+        server.server_close()
+        if executor is not None:
+            executor.close()
 
 
 def identify(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -161,16 +209,19 @@ def wait_until_ready(
 
 
 @contextmanager
-def running_emulator(cwd: Path | None = None) -> Iterator[str]:
+def running_emulator(cwd: Path | None = None, pipelines: PipelineOptions | None = None,
+                     environment: dict[str, str] | None = None) -> Iterator[str]:
     """A throwaway emulator process on a free loopback port, stopped on exit; yields its endpoint."""
     port = free_port()
     endpoint = f"http://{LOOPBACK}:{port}"
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "compiler.local.emulator", "--port", str(port)],
+            [sys.executable, "-m", "compiler.local.emulator", "--port", str(port),
+             *(pipelines.arguments() if pipelines else [])],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             cwd=cwd,
+            env=environment,
         )
         try:
             if not wait_until_ready(endpoint, alive=lambda: process.poll() is None):
@@ -190,8 +241,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--workspace", default=None, help="The workspace this emulator serves (reported).")
     parser.add_argument("--token", default=None, help="An identity token (reported; the pid file keeps it).")
+    parser.add_argument("--execute-pipelines", action="store_true",
+                        help="Run SageMaker pipeline executions (their Processing steps) locally.")
+    parser.add_argument("--pipeline-work-dir", default=".ndrc/pipelines", help="Step logs and fetched inputs.")
+    parser.add_argument("--storage-root", default=None, help="The local folder standing in for S3.")
+    parser.add_argument("--step-budget", type=int, default=2, help="Steps running at once, all executions.")
+    parser.add_argument("--cold-steps", action="store_true", help="A fresh process per step (no warm workers).")
+    parser.add_argument("--step-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="An environment variable for every step process (repeatable).")
     args = parser.parse_args(argv)
-    serve(args.host, args.port, args.workspace, args.token)
+    pipelines = None
+    if args.execute_pipelines:
+        pairs = tuple(tuple(item.split("=", 1)) for item in args.step_env if "=" in item)
+        pipelines = PipelineOptions(str(Path(args.pipeline_work_dir).resolve()),
+                                    str(Path(args.storage_root).resolve()) if args.storage_root else None,
+                                    args.step_budget, not args.cold_steps, pairs)  # type: ignore[arg-type]
+    serve(args.host, args.port, args.workspace, args.token, pipelines)
 
 
 if __name__ == "__main__":

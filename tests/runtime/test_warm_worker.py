@@ -1,0 +1,71 @@
+"""The warm worker: successive jobs in one process, nothing of one job left in the Spark session for the next."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compiler.local.processing import LocalCommand
+from compiler.local.step_runners import WarmPool
+from compiler.orchestration.bundle import ARCHIVE, LAUNCHER, runtime_bundle
+from runtime.warm_worker import reset_session
+
+
+@pytest.mark.spark
+def test_reset_session_drops_caches_temp_views_and_runtime_settings(spark: Any) -> None:
+    initial = spark.conf.get("spark.sql.shuffle.partitions")
+    frame = spark.range(10)
+    frame.createOrReplaceTempView("leaked_view")
+    frame.createOrReplaceGlobalTempView("leaked_global")
+    spark.table("leaked_view").cache().count()
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    spark.conf.set("ndrc.test.leaked", "yes")
+    assert spark.catalog.isCached("leaked_view")
+
+    reset_session(spark)
+
+    assert [t.name for t in spark.catalog.listTables() if t.isTemporary] == []
+    assert spark.catalog.listTables("global_temp") == []
+    assert spark.conf.get("spark.sql.shuffle.partitions") == initial
+    assert spark.conf.get("ndrc.test.leaked", None) is None
+    assert spark.sql("SELECT count(*) FROM range(3)").collect()[0][0] == 3  # the session still works
+
+
+def _bundle(tmp_path: Path) -> Path:
+    bundle = runtime_bundle()
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / ARCHIVE).write_bytes(bundle.archive)
+    (code / LAUNCHER).write_bytes(bundle.launcher)
+    return code
+
+
+def test_one_worker_runs_successive_jobs_from_the_bundle_each_with_its_own_environment_and_log(
+    tmp_path: Path,
+) -> None:
+    code = _bundle(tmp_path)
+    pool = WarmPool({"PATH": os.environ["PATH"]}, size=1, log_dir=tmp_path, scratch=tmp_path)
+    workers = []
+    try:
+        logs = []
+        for index, argv in enumerate((["no_such_job", "--project-name", "p"],
+                                      ["pipeline_entry", "--project-name", "p", "--jobs", "delta_builder"])):
+            command = LocalCommand("S", code / LAUNCHER, tuple(argv), {"STEP_INDEX": str(index)},
+                                   (str(code / ARCHIVE),), code)
+            logs.append(tmp_path / f"step-{index}.log")
+            result = pool.run(command, logs[-1], tmp_path)
+            workers = list(pool._all)
+            assert result.warm
+            assert result.exit_code == (2 if index == 0 else 1)
+        assert pool.started == 1  # the second job reused the first job's process
+        assert "unknown job 'no_such_job'" in logs[0].read_text()
+        failed = [json.loads(line) for line in logs[1].read_text().splitlines() if line.startswith("{")]
+        assert failed[-1]["event"] == "job_failed"  # no parameters table configured in this environment
+        assert "unknown job" not in logs[1].read_text()
+    finally:
+        pool.close()
+    assert len(workers) == 1 and not workers[0].alive()  # close() ended it
