@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.errors import UsageError
+from compiler.load.workspace import CONFIG_FILE
 
 GIT_TIMEOUT_SECONDS = 60
 
@@ -63,7 +64,7 @@ def export_tree(root: Path, ref: str, destination: Path) -> tuple[Path, str]:
         raise UsageError(f"--base {ref!r}: no such commit, branch or tag in the repository at {root}")
     commit = resolved.stdout.decode().strip()
     prefix = inside.stdout.decode().strip()
-    archive = _git(root, "archive", "--format=tar", commit, "--", prefix or ".")
+    archive = _git(root, "archive", "--format=tar", commit, "--", ".")  # pathspec relative to the workspace
     if archive.returncode != 0:
         message = archive.stderr.decode(errors="replace").strip().splitlines()
         raise UsageError(f"--base {ref!r}: the workspace folder {prefix or '.'} is not in that commit"
@@ -71,4 +72,8 @@ def export_tree(root: Path, ref: str, destination: Path) -> tuple[Path, str]:
     destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(destination, filter="data")
-    return destination / prefix, commit
+    # Run from a subfolder, git archives that subfolder with paths relative to it; accept either layout.
+    nested = destination / prefix
+    if prefix and not (destination / CONFIG_FILE).is_file() and (nested / CONFIG_FILE).is_file():
+        return nested, commit
+    return destination, commit

@@ -134,3 +134,4 @@ def test_rollback_refuses_bad_references(provisioned: Sandbox, arguments: tuple[
 def test_history_of_an_empty_log(provisioned: Sandbox) -> None:
     code, output = ndrc(provisioned, "history")
     assert code == 0 and "no deployments recorded for local" in output
+

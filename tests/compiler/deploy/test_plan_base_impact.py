@@ -139,3 +139,19 @@ def test_a_base_that_does_not_compile_is_named(pull_request: Path, tmp_path: Pat
     result = CliRunner().invoke(cli, ["plan", "--env", "prod", "--workspace", str(repo), "--base", "HEAD"])
     assert result.exit_code == 2 and "--base HEAD: the workspace at commit" in result.output
     assert "specs/ndr-prod/fg_c_builder#v1.yaml:" in result.output
+
+
+def test_a_workspace_in_a_subfolder_of_the_repository(pull_request: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "monorepo"
+    shutil.copytree(pull_request, repo / "platform" / "ndr", ignore=shutil.ignore_patterns(".git", "build"))
+    (repo / "README").write_text("other things\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "monorepo")
+    workspace = repo / "platform" / "ndr"
+    result = CliRunner().invoke(cli, ["plan", "--env", "prod", "--workspace", str(workspace), "--base", "main"])
+    assert result.exit_code == 0 and "No changes." in result.output
+    spec = workspace / "specs" / "ndr-prod" / "fg_c_builder#v1.yaml"
+    spec.write_text(spec.read_text().replace("eps: 1e-6", "eps: 1e-4"))
+    result = CliRunner().invoke(cli, ["plan", "--env", "prod", "--workspace", str(workspace), "--base", "main"])
+    assert result.exit_code == 1 and "~ update ndr-prod / fg_c_builder#v1" in result.output

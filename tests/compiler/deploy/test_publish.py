@@ -124,7 +124,9 @@ def test_deletion_only_with_prune(provisioned: Sandbox) -> None:
     aws, log = provisioned.aws()
     publish(provisioned.workspace, "local", build_dir=full_build(provisioned), aws=aws)
     smaller = provisioned.write_build("smaller", items=[job_item(p, "delta_builder", spec_eps=1) for p in PROJECTS],
-                                      routes=[route("acme", p, p) for p in PROJECTS])
+                                      routes=[route("acme", p, p) for p in PROJECTS],
+                                      machines={provisioned.name("live"): state_machine("hello")},
+                                      pipelines={provisioned.name("fifteen-minute"): pipeline("alpha")})
     kept = publish(provisioned.workspace, "local", build_dir=smaller, aws=aws)
     assert kept.ok and kept.count("skipped") == 4 and kept.count("applied") == 0
     assert len(provisioned.items(provisioned.env.parameters_table)) == 7
