@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +275,29 @@ def test_extractor_answers(deployment: Deployment, answer: dict[str, Any], error
         assert "historical extractor ndr-local-backfill-extractor failed: NoFolders" in (run.cause or "")
     if error == "WindowsFailed":
         assert "1 of 1 windows failed" in (run.cause or "") or "InvalidWindow" in (run.cause or ""), run.cause
+
+
+def test_a_backfill_of_2000_windows_reads_them_from_s3(deployment: Deployment) -> None:
+    """2,000 windows (about three weeks of one project; SendTaskSuccess could carry about 700): the extractor
+    reports a pointer, the Map reads the items file. Every window was started before (its lock exists), so
+    each child ends in Duplicate and no pipeline is started: the test measures the reading, not SageMaker."""
+    sfn, ddb = deployment.client("stepfunctions"), deployment.client("dynamodb")
+    base = datetime(2024, 1, 1, 0, 8, tzinfo=UTC)
+    windows = []
+    for i in range(2000):
+        start = base + timedelta(minutes=15 * i)
+        end = start + timedelta(minutes=1)
+        windows.append(_window(f"w{i}", f"{start:%Y-%m-%dT%H:%M:%SZ}", f"{end:%Y-%m-%dT%H:%M:%SZ}",
+                               feature_spec_version="v1"))
+    locks = [f"ndr-prod#v1#{w['batch_start_ts_iso']}#{w['batch_end_ts_iso']}" for w in windows]
+    for chunk in range(0, len(locks), 25):
+        puts = [{"PutRequest": {"Item": {"lock_key": {"S": key}}}} for key in locks[chunk : chunk + 25]]
+        ddb.batch_write_item(RequestItems={deployment.tables["lock"]: puts})
+    request = {"project_name": "ndr-prod", "start_date": "2024-01-01", "end_date": "2024-01-21", "max_concurrency": 20}
+    arn, _, token = _start_backfill(deployment, request)
+    output = {"count": len(windows), "items_s3_uri": _upload(deployment, windows)}
+    assert len(json.dumps(output)) < 300  # what SendTaskSuccess carries
+    sfn.send_task_success(taskToken=token, output=_json(output))
+    [run] = wait_all(sfn, [arn], timeout=900)
+    assert run.status == "SUCCEEDED", (run.error, run.cause)
+    assert run.output == {"windows": 2000, "completed": 0, "duplicates": 2000, "failed": 0}
