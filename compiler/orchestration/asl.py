@@ -130,21 +130,25 @@ def parallel(
 
 
 def distributed_map(
-    items: str,
+    items: str | None,
     processor: dict[str, Any],
     next_state: str,
     *,
     comment: str | None = None,
+    item_reader: dict[str, Any] | None = None,
+    result_writer: dict[str, Any] | None = None,
     item_selector: dict[str, Any] | None = None,
     max_concurrency: str | None = None,
     catches: list[State] | None = None,
     output: str | None = None,
 ) -> State:
-    """A Map whose items run as child executions (STANDARD)."""
+    """A Map whose items run as child executions (STANDARD): `items` (JSONata) or an `item_reader`."""
     return _state(
         "Map",
         Comment=comment,
-        Items=field(items),
+        Items=_expr(items),
+        ItemReader=item_reader,
+        ResultWriter=result_writer,
         ItemSelector=item_selector,
         MaxConcurrency=_expr(max_concurrency),
         ItemProcessor={"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **processor},

@@ -32,6 +32,11 @@ from compiler.orchestration.wiring import ATTEMPT_ATTRIBUTE, ERROR_ATTRIBUTE, EX
 MAX_EPOCH_SECONDS = 253402300800
 WINDOW_FIELDS = ("project_name", "mini_batch_id", "mini_batch_s3_prefix", "batch_start_ts_iso", "batch_end_ts_iso")
 LOCK_KEY = "$states.input.lock_key"
+# A distributed Map without ResultWriter returns its children's outputs as one array, within Step Functions'
+# 256 KB state output quota: each window answers one word ("completed", "duplicate": 12 bytes with quotes and
+# comma), so 20,000 windows take at most 240,000 bytes.
+MAX_BACKFILL_WINDOWS = 20000
+WINDOW_RESULT_BYTES = 12
 
 # Throttling and transient service errors, under the names of both integration styles: optimized
 # (`DynamoDB.<ErrorCode>`) and AWS SDK (`<Service>.<ExceptionClass>`, `<Service>.<Service>Exception`).
@@ -218,7 +223,9 @@ def release_lock(o: Orchestration, state_name: str, next_state: str) -> dict[str
     }
 
 
-def lock_and_start(o: Orchestration, after_start: str | None = None) -> dict[str, State]:
+def lock_and_start(
+    o: Orchestration, after_start: str | None = None, duplicate_output: str | None = None
+) -> dict[str, State]:
     """AcquireLock -> StartPipeline (-> `after_start`, else the end); Duplicate; a failed start releases
     the lock this execution holds (a redelivered event can retry) and fails in PipelineStartFailed.
     Input: a window context (`window_context`)."""
@@ -253,7 +260,8 @@ def lock_and_start(o: Orchestration, after_start: str | None = None) -> dict[str
             next_state="StartPipeline",
         ),
         "Duplicate": asl.succeed(
-            comment="The window was started before (redelivery, producer retry or overlapping backfill)."
+            comment="The window was started before (redelivery, producer retry or overlapping backfill).",
+            output=duplicate_output,
         ),
         "LockFailed": asl.fail(
             "LockFailed",
@@ -339,7 +347,7 @@ def run_extractor(o: Orchestration) -> State:
             },
         },
         retry=_copy(RETRY_DYNAMODB_SDK),
-        output="{'windows': $states.result.windows}",
+        output="{'extracted': $states.result}",
     )
     start_extractor = asl.task(
         "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution",
@@ -398,8 +406,8 @@ def run_extractor(o: Orchestration) -> State:
         comment="Wait for the extractor's windows (task token) while watching its pipeline.",
         arguments="{'subject': $subject, 'resources': $project.extractor_resources}",
         catches=[asl.catch("ExtractorFailed")],
-        assigns=asl.assign(extracted="{'windows': $states.result[0].windows}"),
-        output="{'windows': $count($states.result[0].windows)}",
+        assigns=asl.assign(extracted=expression("extracted_windows")),
+        output="{'windows': $states.result[0].extracted.count}",
     )
 
 
@@ -626,7 +634,7 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
             output="$states.input.window",
         ),
         "InvalidWindow": asl.fail("InvalidWindow", window_problem),
-        **lock_and_start(o, after_start="CheckPipeline"),
+        **lock_and_start(o, after_start="CheckPipeline", duplicate_output="'duplicate'"),
         "CheckPipeline": asl.task(
             "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
             arguments={"PipelineExecutionArn": asl.field("$states.input.pipeline_execution_arn")},
@@ -659,12 +667,7 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
             "& ' after ' & $string($states.input.polls) & ' polls (lock kept: the pipeline may still finish)'",
         ),
         "WaitForPipeline": asl.wait(o.setting("pipeline_poll_seconds"), "CheckPipeline"),
-        "WindowDone": asl.succeed(
-            output=(
-                "{'status': 'completed', 'lock_key': $states.input.lock_key, "
-                "'pipeline_execution_arn': $states.input.pipeline_execution_arn}"
-            )
-        ),
+        "WindowDone": asl.succeed(output="'completed'"),
         **release_lock(o, "ReleaseLockAfterFailure", "PipelineFailed"),
         "PipelineFailed": asl.fail(
             "PipelineFailed",
@@ -673,10 +676,20 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
         ),
     }
     process_windows = asl.distributed_map(
-        "$extracted.windows",
+        None,
         asl.branch("CheckWindow", item_states),
         "CheckWindowResults",
-        comment="Each window: the same lock-and-start states as the live flow, then wait for its pipeline.",
+        comment=(
+            "Each window: the same lock-and-start states as the live flow, then wait for its pipeline. The windows "
+            "are read from the extractor's items file (ItemReader): no list passes through SendTaskSuccess or a "
+            "variable. Each child's output is one short word, so the result array of MAX_BACKFILL_WINDOWS fits the "
+            "256 KB state output quota (moto 5.2.5 cannot parse a JSONata ResultWriter)."
+        ),
+        item_reader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Arguments": {"Bucket": asl.field("$extracted.bucket"), "Key": asl.field("$extracted.key")},
+        },
         item_selector={"window": asl.field(window_context(expression("backfill_window")))},
         max_concurrency="$subject.max_concurrency",
         catches=[asl.catch("WindowsFailed")],
@@ -709,14 +722,18 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
         ),
         "CheckWindows": asl.choice(
             [
-                asl.rule("$not($type($extracted.windows) = 'array')", "InvalidExtractorOutput"),
-                asl.rule("$count($extracted.windows) = 0", "NoWindows"),
+                asl.rule("$exists($extracted.problem)", "InvalidExtractorOutput"),
+                asl.rule("$extracted.count = 0", "NoWindows"),
+                asl.rule(f"$extracted.count > {MAX_BACKFILL_WINDOWS}", "TooManyWindows"),
             ],
             "ProcessWindows",
         ),
-        "InvalidExtractorOutput": asl.fail(
-            "InvalidExtractorOutput", 'the extractor\'s SendTaskSuccess output must be {"windows": [...]}', literal=True
+        "TooManyWindows": asl.fail(
+            "TooManyWindows",
+            f"'the extractor found ' & $string($extracted.count) & ' windows; one backfill runs at most "
+            f"{MAX_BACKFILL_WINDOWS} (its results must fit the 256 KB state output): split the date range'",
         ),
+        "InvalidExtractorOutput": asl.fail("InvalidExtractorOutput", "$extracted.problem"),
         "NoWindows": asl.succeed(comment="Nothing to process in the date range."),
         "ProcessWindows": process_windows,
         "CheckWindowResults": asl.choice(

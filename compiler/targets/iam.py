@@ -53,7 +53,8 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs"}
+SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs", "s3": "S3"}
+WRITE_BUCKETS = ("features", "models", "artifacts")
 
 
 VPC_ACTIONS = [
@@ -107,6 +108,9 @@ def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list
                 calls += [(action, f"{o.sagemaker_arn(f'pipeline/{name}')}/execution/*") for name in started]
             else:
                 raise ValueError(f"no IAM mapping for {state['Resource']}")
+        if "ItemReader" in state:
+            # the extractor writes its items file where the pipelines role may write (features/models/artifacts)
+            calls += [("s3:GetObject", f"{o.bucket_arn(b)}/*") for b in WRITE_BUCKETS]
         inner = [state.get("ItemProcessor"), *state.get("Branches", [])]
         for scope in (s for s in inner if s):
             if scope.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
@@ -152,7 +156,7 @@ def _ecr_repository_arn(o: Orchestration, image: str) -> str | None:
 def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse: bool = False) -> dict[str, Any]:
     env, tables = o.environment, o.tables
     read_buckets = ["ingestion", "features", "models", "artifacts"]
-    write_buckets = ["features", "models", "artifacts"]
+    write_buckets = list(WRITE_BUCKETS)
     endpoints = sorted(
         {
             *_spec_values(workspace, "inference_predictions", "model", "endpoint_name"),

@@ -125,6 +125,11 @@ def output_uri(prefix: str, request: ExtractorRequest) -> str:
     return join(prefix, request.project_name, name)
 
 
+def items_uri(document_uri: str) -> str:
+    """The bare JSON array of windows next to the document: what the backfill's Map reads (ItemReader)."""
+    return document_uri.removesuffix(".json") + ".items.json"
+
+
 def run_extractor(
     request: ExtractorRequest,
     *,
@@ -162,10 +167,16 @@ def run_extractor(
                 "skipped": skipped,
             }
             storage.write_bytes(uri, json.dumps(document, indent=2, sort_keys=True).encode("utf-8"))
+            storage.write_bytes(items_uri(uri), json.dumps(windows, sort_keys=True).encode("utf-8"))
         if request.task_token:
-            output: dict[str, Any] = {"windows": windows, "count": len(windows)}
-            if uri:
-                output["windows_s3_uri"] = uri
+            # A pointer, never the list: SendTaskSuccess carries at most 256 KB (~700 windows); the backfill's
+            # distributed Map reads the items file itself (ItemReader), so a backfill has no window limit.
+            if not uri:
+                raise RuntimeJobError(
+                    "the backfill reads the windows from S3: set the extractor's output.s3_prefix (or the project's "
+                    "default output prefix) or pass WindowsOutputS3Prefix"
+                )
+            output: dict[str, Any] = {"count": len(windows), "windows_s3_uri": uri, "items_s3_uri": items_uri(uri)}
             callback.send_success(request.task_token, output, sfn_client)
         log("extractor_finished", windows=len(windows), skipped=len(skipped), output_uri=uri)
         return ExtractorResult(windows, skipped, uri)

@@ -21,6 +21,7 @@ from typing import Any
 import jsonata
 import pytest
 from orchestration_harness import Deployment, deploy, execute, moto_server, start, wait_all
+from test_backfill_execution import send_windows
 from test_live_entry import TEST_EVENT, s3_notification
 
 from compiler.compilation.compile import CompileResult
@@ -102,6 +103,8 @@ def _backfill(deployment: Deployment, answer: dict[str, Any]) -> None:
     assert token
     if "failure" in answer:
         sfn.send_task_failure(taskToken=token, error=answer["failure"], cause="extractor failed")
+    elif "windows" in answer:
+        send_windows(deployment, token, answer["windows"])
     else:
         sfn.send_task_success(taskToken=token, output=json.dumps(answer))
     wait_all(sfn, [arn])

@@ -13,6 +13,7 @@ import pytest
 from compiler.compilation.compile import CompileResult
 from compiler.model import CompiledWorkspace, EnvironmentConfig
 from compiler.orchestration import jsonata
+from compiler.orchestration import stepfunctions as machines
 from compiler.orchestration.bundle import package_root, runtime_bundle
 from compiler.orchestration.flows import FLOWS_BY_KEY
 from compiler.targets import sagemaker, stepfunctions
@@ -71,7 +72,10 @@ def test_lock_and_start_is_one_fragment_in_both_flows(builds: dict[str, CompileR
     live = {k: _without_redrive(v) for k, v in _doc(builds["local"], "ndr-local-live-inference")["States"].items()}
     item = _doc(builds["local"], "ndr-local-backfill")["States"]["ProcessWindows"]["ItemProcessor"]["States"]
     for name in SHARED_STATES:
-        assert live[name] == item[name], name
+        # a backfill child answers one word (its Map's result array must fit 256 KB): Duplicate's Output
+        expected = {k: v for k, v in item[name].items() if not (name == "Duplicate" and k == "Output")}
+        assert live[name] == expected, name
+    assert item["Duplicate"]["Output"] == "{% 'duplicate' %}"
     start_live, start_item = dict(live["StartPipeline"]), dict(item["StartPipeline"])
     assert start_live.pop("End") is True and start_item.pop("Next") == "CheckPipeline"
     assert start_live == start_item
@@ -96,6 +100,27 @@ def test_every_aws_call_retries_throttling(builds: dict[str, CompileResult]) -> 
             throttled = {"States.TaskFailed"} if state["Resource"].endswith(":sqs:sendMessage") else set()
             assert any("Throttl" in e or "ThroughputExceeded" in e for e in errors) or errors & throttled, name
             assert all(r["BackoffRate"] > 1 and r["MaxAttempts"] >= 3 for r in state["Retry"]), (machine, name)
+
+
+def test_a_backfill_of_its_maximum_windows_fits_the_state_output_quota(builds: dict[str, CompileResult]) -> None:
+    """No window list travels through SendTaskSuccess or a variable (the Map reads the items file); the Map's
+    result array holds one short word per window, so MAX_BACKFILL_WINDOWS of them fit the 256 KB quota
+    (Step Functions quotas: "Maximum input or output size for a task, state, or execution")."""
+    backfill = _doc(builds["local"], "ndr-local-backfill")["States"]
+    process = backfill["ProcessWindows"]
+    assert "Items" not in process and process["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert process["ItemReader"]["ReaderConfig"] == {"InputType": "JSON"}
+    text = json.dumps(backfill)
+    assert "$states.result.windows" not in text and "$extracted.windows" not in text
+    children = process["ItemProcessor"]["States"]
+    answers = {name: s.get("Output") for name, s in children.items() if s["Type"] == "Succeed"}
+    assert answers == {"Duplicate": "{% 'duplicate' %}", "WindowDone": "{% 'completed' %}"}
+    longest = max(len(json.dumps(a.removeprefix("{% '").removesuffix("' %}"))) + 1 for a in answers.values())
+    assert longest <= machines.WINDOW_RESULT_BYTES
+    assert machines.MAX_BACKFILL_WINDOWS * machines.WINDOW_RESULT_BYTES + 2 <= 256 * 1024
+    assert f"$extracted.count > {machines.MAX_BACKFILL_WINDOWS}" in json.dumps(backfill["CheckWindows"])
+    # 2,000 windows: a 24 KB result array; the extractor's SendTaskSuccess stays a pointer of ~200 bytes
+    assert 2000 * longest < 256 * 1024 // 10
 
 
 def test_named_failures_exist(builds: dict[str, CompileResult]) -> None:

@@ -166,8 +166,12 @@ def test_send_task_success_with_windows(task_tokens: Any, local_batches: LocalSt
     described = task_tokens.finished(sfn, execution)
     assert described["status"] == "SUCCEEDED"
     output = json.loads(described["output"])
-    assert output["windows"] == result.windows and output["count"] == 3
-    assert output["windows_s3_uri"] == "s3://artifacts/w/ndr-acme/windows_20250115_20250116.json"
+    assert output == {
+        "count": 3,  # a pointer, never the list (SendTaskSuccess carries at most 256 KB)
+        "windows_s3_uri": "s3://artifacts/w/ndr-acme/windows_20250115_20250116.json",
+        "items_s3_uri": "s3://artifacts/w/ndr-acme/windows_20250115_20250116.items.json",
+    }
+    assert json.loads(local_batches.read_bytes(output["items_s3_uri"])) == result.windows
 
 
 @pytest.mark.emulator
