@@ -18,9 +18,7 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks import harness  # noqa: E402
 from devtools.traffic import PALOALTO_FIELD_MAPPING, TrafficOptions, generate_traffic  # noqa: E402
 
 ROWS_PER_FILE = 250_000
@@ -225,60 +224,8 @@ def phase_duckdb(root: Path, prefix: str, batch_id: str, floor: bool) -> dict[st
 
 
 # ----------------------------------------------------------------------------- parent: run, sample RSS, report
-def _tree_rss_bytes(pid: int) -> int:
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss.get(current, 0)
-        stack += children.get(current, [])
-    return total
-
-
 def run_phase(name: str, root: Path, prefix: str, batch_id: str) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        __file__,
-        "--phase",
-        name,
-        "--root",
-        str(root),
-        "--prefix",
-        prefix,
-        "--batch-id",
-        batch_id,
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_bytes(process.pid))
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = process.communicate()
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"phase {name} failed with exit code {process.returncode}")
-    result = json.loads(stdout.strip().splitlines()[-1])
-    result["peak_rss_mb"] = round(peak / 2**20)
-    return result
+    return harness.run_phase(__file__, name, ["--root", str(root), "--prefix", prefix, "--batch-id", batch_id])
 
 
 def compare_outputs(root: Path) -> dict[str, Any]:

@@ -19,9 +19,7 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks import harness  # noqa: E402
 from devtools.fg_a_frames import METRICS, FgAWorld, write_fg_a  # noqa: E402
 
 SPEC: dict[str, Any] = {
@@ -104,60 +103,8 @@ def phase_duckdb(root: Path, hosts: int, days: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started}
 
 
-def _tree_rss_bytes(pid: int) -> int:
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss.get(current, 0)
-        stack += children.get(current, [])
-    return total
-
-
 def run_phase(name: str, root: Path, hosts: int, days: int) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        __file__,
-        "--phase",
-        name,
-        "--root",
-        str(root),
-        "--hosts",
-        str(hosts),
-        "--days",
-        str(days),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss_bytes(process.pid))
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = process.communicate()
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"phase {name} failed with exit code {process.returncode}")
-    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    result["peak_rss_mb"] = round(peak / 2**20)
-    return result
+    return harness.run_phase(__file__, name, ["--root", str(root), "--hosts", str(hosts), "--days", str(days)])
 
 
 def compare_outputs(root: Path) -> dict[str, Any]:

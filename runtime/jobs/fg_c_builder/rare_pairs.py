@@ -60,9 +60,11 @@ def _matches(left: Sequence[str], right_prefix: str) -> Column:
     return condition
 
 
-def _unknown(current: DataFrame, known: DataFrame, keys: Sequence[str]) -> DataFrame:
-    """Distinct (host_ip, keys) of `current` that `known` lacks (null-safe)."""
-    mine = current.select("host_ip", *keys).distinct()
+def _unknown(current: DataFrame, known: DataFrame, keys: Sequence[str], carry: Sequence[str] = ()) -> DataFrame:
+    """Distinct (host_ip, keys) of `current` that `known` lacks (null-safe), with the `carry` columns when
+    (host_ip, keys) is already unique in `current` (no join back: an equi-join would drop a null port)."""
+    mine = current.select("host_ip", *keys, *carry)
+    mine = mine if carry else mine.distinct()
     theirs = known.select(*[F.col(k).alias(f"_b_{k}") for k in ("host_ip", *keys)]).distinct()
     return mine.join(theirs, _matches(("host_ip", *keys), "_b_"), "left_anti")
 
@@ -99,9 +101,7 @@ def pair_count_metrics(
     result = current.select("host_ip").distinct()
     for h in [h for h in horizons if has[h]]:
         known_h = known.where(F.col("baseline_horizon") == h)
-        new_pairs = _unknown(current, known_h, ("destination_ip", "destination_port")).join(
-            current, ["host_ip", "destination_ip", "destination_port"]
-        )
+        new_pairs = _unknown(current, known_h, ("destination_ip", "destination_port"), carry=("event_count",))
         parts = [
             new_pairs.groupBy("host_ip").agg(
                 F.count(F.lit(1)).cast("long").alias(f"new_pair_cnt_{h}"),

@@ -278,8 +278,8 @@ def test_fg_c_rare_pair_columns_match_duckdb_and_hand_counts(world: LocalStorage
 
 
 def test_no_pair_baseline_gives_null_pair_count_metrics(spark: Any, world: LocalStorage, tmp_path: Any) -> None:
-    copy = LocalStorage(tmp_path / "s3")
-    shutil.copytree(world.root, copy.root)
+    shutil.copytree(world.root, tmp_path / "copy")
+    copy = LocalStorage(tmp_path / "copy")
     shutil.rmtree(copy.local_path(FG_B + "pair"))
     shutil.rmtree(copy.local_path(FG_C))
     run_fg_c_builder(spark, fg_c_spec(rare_pair_metrics=["new_pair_cnt", "ctx_new_pair_cnt"]), batch(), copy)
