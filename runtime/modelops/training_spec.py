@@ -28,13 +28,14 @@ def _mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
-def load_training_settings(
-    project_name: str, feature_spec_version: str | None, table_name: str | None, client: Any = None
-) -> TrainingSettings:
+def load_payload(
+    job_name: str, project_name: str, feature_spec_version: str | None, table_name: str | None, client: Any = None
+) -> tuple[str, dict[str, Any]]:
+    """`(job_name#version | job_name, the item's spec payload)` of the project's item for `job_name`."""
     table = resolve_table_name(table_name)
     client = client or dynamodb_client()
-    keys = [f"{TRAINING_JOB}#{feature_spec_version}"] if feature_spec_version else []
-    for key in [*keys, TRAINING_JOB]:
+    keys = [f"{job_name}#{feature_spec_version}"] if feature_spec_version else []
+    for key in [*keys, job_name]:
         try:
             response = client.get_item(
                 TableName=table, Key={"project_name": {"S": project_name}, "job_name": {"S": key}}
@@ -43,13 +44,17 @@ def load_training_settings(
             raise describe_client_error(err, table, "GetItem") from err
         if "Item" in response:
             item = decode_item(response["Item"])
-            payload = item.get("spec") or item.get("parameters") or {}
-            model = _mapping(payload.get("model"))
-            deployment = _mapping(payload.get("deployment"))
-            version, name = model.get("version"), model.get("name")
-            return TrainingSettings(
-                key, str(version) if version else None, str(name) if name else None, dict(deployment)
-            )
+            return key, _mapping(item.get("spec") or item.get("parameters") or {})
     raise SpecNotFoundError(
-        f"no {TRAINING_JOB} spec in table {table!r} for project_name={project_name!r} (tried {[*keys, TRAINING_JOB]})"
+        f"no {job_name} spec in table {table!r} for project_name={project_name!r} (tried {[*keys, job_name]})"
     )
+
+
+def load_training_settings(
+    project_name: str, feature_spec_version: str | None, table_name: str | None, client: Any = None
+) -> TrainingSettings:
+    key, payload = load_payload(TRAINING_JOB, project_name, feature_spec_version, table_name, client)
+    model = _mapping(payload.get("model"))
+    deployment = _mapping(payload.get("deployment"))
+    version, name = model.get("version"), model.get("name")
+    return TrainingSettings(key, str(version) if version else None, str(name) if name else None, dict(deployment))

@@ -21,6 +21,7 @@ import numpy as np
 
 from runtime.errors import RuntimeJobError
 from runtime.jobs.if_training.spec import IfTrainingSpec
+from runtime.modelops.drift import feature_distributions
 from runtime.models.artifact import (
     FEATURES_FILE,
     FOREST_FILE,
@@ -166,6 +167,7 @@ def train(spec: IfTrainingSpec, window: TrainingWindow, storage: Storage, tracki
             "score": "2 ** (-mean path length / c(max_samples)) after preprocessing; higher = more anomalous",
             "score_thresholds": {"alert": threshold, "contamination": contamination},
             "training": {"rows": len(matrix), "hosts": int(data.frame["host_ip"].nunique())},
+            "feature_distributions": feature_distributions(data.matrix(names), names),
             "tuning": {
                 "method": spec.tuning.method,
                 "trials": len(tuning.trials),

@@ -10,7 +10,10 @@ except `min_day_coverage`, default 0.9):
 - duplicated join keys (per group) / rows                                       <= max_duplicate_key_fraction
 - required columns present in the join; schema drift: every partition's columns and types compared with
   the latest partition's (the reference), per group.
-`max_psi` is not evaluated (it needs the previous window's histograms; the report says so).
+- `max_psi`: per feature, the population stability index of the window's joined values against the
+  previous training window's histogram (`reference`: the `feature_distributions` of the model in service,
+  runtime/modelops/drift.py); the largest must not exceed it. Without a reference (no model yet, or one trained
+  before histograms were recorded) it is not evaluated and the report says why.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.modelops.drift import DriftReference
 from runtime.storage import Storage
 from runtime.training.dataset import IDENTITY_COLUMNS, numeric_features
 from runtime.training.partitions import PartitionFile, discover
@@ -47,6 +51,7 @@ class VerificationInputs:
     join_keys: tuple[str, ...]
     required_columns: tuple[str, ...] = ()
     thresholds: Thresholds = field(default_factory=Thresholds)
+    reference: DriftReference | None = None
 
 
 def _schema(storage: Storage, uri: str) -> dict[str, str]:
@@ -164,6 +169,12 @@ def verify(storage: Storage, inputs: VerificationInputs, window: TrainingWindow,
         violations.append(f"join keys {', '.join(keys)} are missing from FG-A or FG-C")
     if missing_columns := [c for c in inputs.required_columns if c not in joined.columns]:
         violations.append(f"required columns missing from the joined data: {', '.join(missing_columns)}")
+    psi, not_evaluated = _psi(joined, inputs.reference) if t.max_psi is not None else ({}, {})
+    if psi:
+        measured["max_psi"] = max(psi.values())
+        worst_psi = max(psi, key=lambda c: psi[c])
+        source = inputs.reference.source if inputs.reference else ""
+        at_most("max_psi", measured["max_psi"], t.max_psi, f"PSI of {worst_psi} against {source}")
     drift = {"fg_a": _drift(storage, fg_a_files), "fg_c": _drift(storage, fg_c_files)}
     for group, found in drift.items():
         if found:
@@ -173,7 +184,9 @@ def verify(storage: Storage, inputs: VerificationInputs, window: TrainingWindow,
         "inputs": {"fg_a": inputs.fg_a_prefix, "fg_c": inputs.fg_c_prefix, "join_keys": keys},
         "measured": measured,
         "thresholds": {k: v for k, v in vars(t).items()},
-        "not_evaluated": {"max_psi": "needs the previous training window's histograms"} if t.max_psi else {},
+        "not_evaluated": not_evaluated,
+        "psi": psi,
+        "psi_reference": inputs.reference.source if psi and inputs.reference else None,
         "missing_days": missing_days,
         "per_day": per_day,
         "null_fraction": null_fraction,
@@ -182,6 +195,25 @@ def verify(storage: Storage, inputs: VerificationInputs, window: TrainingWindow,
         "violations": violations,
         "passed": not violations,
     }
+
+
+def _psi(joined: Any, reference: DriftReference | None) -> tuple[dict[str, float], dict[str, str]]:
+    from runtime.modelops.drift import feature_psi
+
+    if reference is None or reference.distributions is None:
+        reason = reference.missing_reason if reference else "no reference distribution was looked up"
+        return {}, {"max_psi": reason}
+    if joined.empty:
+        return {}, {"max_psi": "no joined rows to compare"}
+    columns = {
+        name: joined[name].to_numpy(dtype="float64", na_value=float("nan"))
+        for name in reference.distributions
+        if name in joined.columns
+    }
+    found = feature_psi(reference.distributions, columns)
+    if not found:
+        return {}, {"max_psi": f"none of the features of {reference.source} is in the joined data"}
+    return found, {}
 
 
 def thresholds_from(raw: Mapping[str, Any]) -> Thresholds:

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from runtime.batch import BatchContext
 from runtime.config.output import OutputSpec
 from runtime.errors import RuntimeJobError
@@ -19,6 +21,7 @@ from runtime.inference import features as feature_io
 from runtime.inference import invoke, payloads, tables
 from runtime.jobs.inference_predictions.spec import InferenceSpec
 from runtime.modelops.attributes import ModelAttributes, read_attributes
+from runtime.modelops.drift import feature_psi
 from runtime.storage import Storage, join
 
 if TYPE_CHECKING:
@@ -56,6 +59,17 @@ def choose_feature_columns(
     return feature_io.numeric_feature_columns(joined, spec.join_keys)
 
 
+def batch_drift(attributes: ModelAttributes | None, columns: list[str], rows: list[list[Any]]) -> dict[str, Any]:
+    """Report-only drift of this batch: PSI per feature against the model's training histograms
+    (`feature_distributions` of the attributes document), and the largest; empty without histograms."""
+    distributions = attributes.document.get("feature_distributions") if attributes else None
+    if not isinstance(distributions, dict) or not distributions or not rows:
+        return {}
+    matrix = np.array([[np.nan if v is None else float(v) for v in row] for row in rows], dtype=np.float64)
+    found = feature_psi(distributions, {name: matrix[:, i] for i, name in enumerate(columns)})
+    return {"feature_psi": found, "max_psi": max(found.values(), default=None)}
+
+
 def run_inference(
     spec: InferenceSpec,
     batch: BatchContext,
@@ -87,6 +101,7 @@ def run_inference(
         backoff_seconds=spec.model.backoff_seconds,
         seed=seed,
     )
+    drift = batch_drift(attributes, columns, rows)
     invoke_started = time.perf_counter()
     results = invoke.invoke_all(client, packed, settings)
     invoke_seconds = time.perf_counter() - invoke_started
@@ -104,6 +119,7 @@ def run_inference(
         "output_dataset": spec.output_dataset,
         **invoke.invoke_metrics(results),
         "invoke_seconds": round(invoke_seconds, 6),
+        **drift,
     }
     report_uri = metrics_uri(spec.output, JOB_NAME, batch.mini_batch_id)
     failed = [r for r in results if r.error is not None]

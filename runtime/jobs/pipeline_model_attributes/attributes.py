@@ -99,6 +99,8 @@ def build_attributes(
         document["data_window"] = dict(manifest.data_window)
     if "feature_stats" in spec.include:
         document["feature_stats"] = _feature_stats(scored[0], manifest.feature_names) if scored else {}
+        distributions = manifest.raw.get("feature_distributions")
+        document["feature_distributions"] = dict(distributions) if isinstance(distributions, dict) else {}
     if "lineage" in spec.include:
         document["lineage"] = {
             "artifact_uri": manifest.uri,

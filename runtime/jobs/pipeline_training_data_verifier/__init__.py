@@ -25,6 +25,7 @@ def report_uri(report_prefix: str, project: str, version: str | None, reference_
 
 
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
+    from runtime.modelops.drift import previous_training_distributions
     from runtime.training.verification import VerificationInputs, thresholds_from, verify
     from runtime.training.window import TrainingWindow, reference_time
 
@@ -35,12 +36,18 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     window = TrainingWindow.before(
         reference, int(r.raw("window.lookback_months", 4)), int(r.raw("window.gap_months", 1))
     )
+    thresholds = thresholds_from(r.mapping("thresholds", {}))
     inputs = VerificationInputs(
         fg_a_prefix=r.string("feature_inputs.fg_a.s3_prefix"),
         fg_c_prefix=r.string("feature_inputs.fg_c.s3_prefix"),
         join_keys=r.strings("join_keys", DEFAULT_JOIN_KEYS),
         required_columns=r.strings("required_columns", ()),
-        thresholds=thresholds_from(r.mapping("thresholds", {})),
+        thresholds=thresholds,
+        reference=(
+            previous_training_distributions(context.storage, args.project_name, version, context.table_name)
+            if thresholds.max_psi is not None
+            else None
+        ),
     )
     report = verify(context.storage, inputs, window, version)
     uri = report_uri(

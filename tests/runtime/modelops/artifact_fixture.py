@@ -34,8 +34,10 @@ def write_artifact(
     threshold: float = 0.61,
     files: Mapping[str, bytes] = FILES,
     listed: Mapping[str, bytes] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """`listed` (default: `files`) is what the manifest hashes, so a test can make them disagree."""
+    """`listed` (default: `files`) is what the manifest hashes, so a test can make them disagree; `extra` adds
+    manifest keys."""
     manifest = {
         "model_version": version,
         "feature_names": list(features),
@@ -45,6 +47,7 @@ def write_artifact(
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in (listed or files).items()},
         "thresholds": {"score_threshold": threshold},
         "metrics": {"score_separation": 0.8, "train_rows": 1000},
+        **(extra or {}),
     }
     uri = artifact_uri(prefix, project, version)
     storage.write_bytes(uri, archive_bytes(manifest, files))

@@ -130,3 +130,76 @@ def test_schema_drift_and_missing_required_columns_are_violations(
     assert drift["dt"] == "2025-01-05" and drift["extra"] == ["new_metric_w_15m"]
     assert drift["changed_types"] == {"sessions_cnt_w_15m": ["int64", "double"]}
     assert any("required columns missing from the joined data: no_such_column" in v for v in report["violations"])
+
+
+ATTRIBUTES = "s3://models/attributes/"
+ARTIFACTS = "s3://models/artifacts/"
+
+
+def _expected_psi(values: Any, histogram: dict[str, Any]) -> float:
+    """PSI recomputed with pandas.cut over the same bins (right-closed), shares floored at 1e-4."""
+    import math
+
+    import pandas as pd
+
+    bins = [-math.inf, *histogram["edges"], math.inf]
+    actual = pd.cut(values, bins=bins, right=True).value_counts(sort=False).to_numpy() / len(values)
+    actual = [*actual, float(values.isna().mean())]
+    expected = [*histogram["shares"], histogram["missing_share"]]
+    return sum(
+        (max(a, 1e-4) - max(e, 1e-4)) * math.log(max(a, 1e-4) / max(e, 1e-4))
+        for a, e in zip(actual, expected, strict=True)
+    )
+
+
+@pytest.mark.emulator
+def test_max_psi_compares_the_window_with_the_model_in_service(
+    fixture: Fixture, params_table: str, ddb_put: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runtime.modelops.drift import reference_histogram
+    from tests.runtime.modelops.artifact_fixture import write_artifact
+
+    spec = {**SPEC, "thresholds": {**SPEC["thresholds"], "max_psi": Decimal("0.25")}}
+    storage = _setup(tmp_path, fixture, params_table, ddb_put, spec)
+    ddb_put(
+        params_table,
+        {
+            "project_name": "ndr-prod",
+            "job_name": "pipeline_model_attributes#v1",
+            "spec": {"output": {"s3_prefix": ATTRIBUTES}},
+        },
+    )
+    sessions, bytes_src = fixture.fg_a["sessions_cnt_w_15m"], fixture.fg_a["bytes_src_sum_w_15m"]
+    distributions = {
+        "sessions_cnt_w_15m": reference_histogram((sessions * 3).to_numpy(dtype=float)).to_dict(),  # shifted
+        "bytes_src_sum_w_15m": reference_histogram(bytes_src.to_numpy(dtype=float)).to_dict(),  # the same data
+    }
+    uri = write_artifact(storage, ARTIFACTS, "ndr-prod", "m-prev", extra={"feature_distributions": distributions})
+    storage.write_bytes(
+        f"{ATTRIBUTES}latest.json",
+        json.dumps({"model_version": "m-prev", "feature_names": ["f1"], "lineage": {"artifact_uri": uri}}).encode(),
+    )
+    code, report, err = _run(params_table, tmp_path, capsys)
+    expected = _expected_psi(sessions.astype(float), distributions["sessions_cnt_w_15m"])
+    assert expected > 0.25
+    assert report["psi"]["sessions_cnt_w_15m"] == pytest.approx(expected, rel=1e-9)
+    assert report["psi"]["bytes_src_sum_w_15m"] == 0.0
+    assert report["measured"]["max_psi"] == report["psi"]["sessions_cnt_w_15m"]
+    assert report["psi_reference"] == f"model m-prev ({uri})"
+    cause = json.loads(err.strip().splitlines()[-1])["cause"]
+    assert code == 1
+    assert f"PSI of sessions_cnt_w_15m against model m-prev ({uri}) {expected:.4g} is above max_psi 0.25" in cause
+
+
+@pytest.mark.emulator
+def test_max_psi_without_a_model_in_service_is_reported_as_not_evaluated(
+    fixture: Fixture, params_table: str, ddb_put: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = {**SPEC, "thresholds": {**SPEC["thresholds"], "max_psi": Decimal("0.25")}}
+    _setup(tmp_path, fixture, params_table, ddb_put, spec)
+    code, report, err = _run(params_table, tmp_path, capsys)
+    assert code == 0, err
+    assert report["psi"] == {} and "max_psi" not in report["measured"]
+    assert report["not_evaluated"] == {
+        "max_psi": "no pipeline_model_attributes item, so no model in service to compare with"
+    }
