@@ -88,11 +88,11 @@ class DigestRecord:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}
 
-    def digest(self, path: Path, relative: str) -> str:
+    def digest(self, path: Path, relative: str, status: os.stat_result | None = None) -> str:
         """The file's content hash: the recorded one if its metadata is unchanged, else read and hashed.
-        Metadata is taken before the bytes are read, so a write between the two is seen next time."""
-        status = path.stat()
-        stat_key = _stat_key(status)
+        Metadata (`status`, else a fresh stat) is taken before the bytes are read, so a write between the
+        two is seen next time."""
+        stat_key = _stat_key(status or path.stat())
         known = self.known.get(relative)
         if known is not None and known[0] == stat_key:
             self.seen[relative] = known
@@ -131,7 +131,7 @@ def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:
     sources, problems = [], list(tree.problems)
     for path, relative in tree.files:
         try:
-            sources.append(Source(path, relative, record.digest(path, relative)))
+            sources.append(Source(path, relative, record.digest(path, relative, tree.stats.get(relative))))
         except OSError as problem:
             problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
     record.save()
