@@ -39,7 +39,7 @@ def tool_digest() -> str:
 def _files(root: str) -> list[str]:
     """Every file under root (posix paths relative to it, sorted; caches left out). Plain strings and
     os.walk: this runs on every command, pathlib's rglob costs several times more."""
-    found = []
+    found: list[str] = []
     for folder, folders, names in os.walk(root):
         folders[:] = [name for name in folders if name != "__pycache__"]
         base = os.path.relpath(folder, root).replace(os.sep, "/")
