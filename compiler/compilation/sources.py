@@ -80,10 +80,10 @@ class DigestRecord:
                 return {}
             known: dict[str, tuple[Stat, str]] = {}
             for relative, (size, mtime, ctime, inode, device, digest) in json.loads(body).items():
-                stat_key = (size, mtime, ctime, inode, device)
-                if not all(isinstance(part, int) for part in stat_key) or not isinstance(digest, str):
+                if not isinstance(digest, str):
                     return {}
-                known[relative] = (stat_key, digest)
+                # (a stat part of another type can never equal a real status: the file is hashed again)
+                known[relative] = ((size, mtime, ctime, inode, device), digest)
             return known
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}

@@ -79,7 +79,8 @@ def _walk(
     folder: Path, real_folder: Path, prefix: str, root: Path, ancestors: frozenset[Path], tree: SpecTree, depth: int
 ) -> None:
     try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        with os.scandir(folder) as listing:  # unsorted: scan_specs sorts what it found once, at the end
+            entries = list(listing)
     except OSError as problem:
         tree.problems.append(error(Location(prefix), IO_READ, f"cannot list the folder: {problem.strerror}"))
         return
