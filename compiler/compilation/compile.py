@@ -149,8 +149,9 @@ def compile_workspace(
     out_dir = (out_root or workspace.root / "build") / environment.name
     sources = read_sources(workspace)
     stamp = inputs_fingerprint(environment, [(source.relative, source.digest) for source in sources[0]])
-    if not sources[1] and _intact(out_dir, stamp):
-        return CompileResult(out_dir, _stored_artifacts(out_dir), [], None, reused=True)
+    stored = _stored_build(out_dir, stamp) if not sources[1] else None
+    if stored is not None:
+        return CompileResult(out_dir, stored, [], None, reused=True)
     with collector_paused():  # one pause for the whole build: each resume rescans what the pause allocated
         validation = validate_with_cache(workspace, environment.name, sources)
         if not validation.ok:
@@ -165,30 +166,30 @@ def compile_workspace(
     return CompileResult(out_dir, artifacts, validation.diagnostics, compiled)
 
 
-def _intact(out_dir: Path, stamp: str) -> bool:
-    """The build in out_dir was made from these inputs and no file of it was touched since."""
+def _stored_build(out_dir: Path, stamp: str) -> list[Artifact] | None:
+    """The artifacts of the build in out_dir if it was made from these inputs and no file of it was touched
+    since (each file read once: hashed and kept), else None."""
     try:
         if (out_dir / BUILD_STAMP).read_text(encoding="utf-8").strip() != stamp:
-            return False
-        manifest = json.loads((out_dir / MANIFEST).read_bytes())
-        return all(sha256((out_dir / entry["path"]).read_bytes()) == entry["sha256"] for entry in manifest["artifacts"])
+            return None
+        artifacts = []
+        for entry in json.loads((out_dir / MANIFEST).read_bytes())["artifacts"]:
+            content = (out_dir / entry["path"]).read_bytes()
+            if sha256(content) != entry["sha256"]:
+                return None
+            artifacts.append(
+                Artifact(
+                    kind=entry["kind"],
+                    name=entry["name"],
+                    path=entry["path"],
+                    content=content,
+                    sources=tuple(entry["sources"]),
+                    role=entry.get("role"),
+                )
+            )
+        return artifacts
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
-def _stored_artifacts(out_dir: Path) -> list[Artifact]:
-    manifest = json.loads((out_dir / MANIFEST).read_bytes())
-    return [
-        Artifact(
-            kind=entry["kind"],
-            name=entry["name"],
-            path=entry["path"],
-            content=(out_dir / entry["path"]).read_bytes(),
-            sources=tuple(entry["sources"]),
-            role=entry.get("role"),
-        )
-        for entry in manifest["artifacts"]
-    ]
+        return None
 
 
 def _write_atomically(out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str) -> None:

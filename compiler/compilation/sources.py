@@ -47,8 +47,8 @@ def _stat_key(status: os.stat_result) -> Stat:
     return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
 
 
-def _mac(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+def _mac(key: bytes, body: bytes) -> str:
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 class DigestRecord:
@@ -58,6 +58,7 @@ class DigestRecord:
         self.path, self.key = path, key
         self.known: dict[str, tuple[Stat, str]] = self._read() if path is not None else {}
         self.seen: dict[str, tuple[Stat, str]] = {}
+        self.changed = False  # a file was hashed (new, edited or racily clean): the record is rewritten
 
     @classmethod
     def open(cls, workspace: Workspace) -> DigestRecord:
@@ -67,40 +68,42 @@ class DigestRecord:
         return cls(workspace.root / CACHE_DIR / RECORD_FILE, key)
 
     def _read(self) -> dict[str, tuple[Stat, str]]:
+        """The record's first line is its header (format, version, MAC of the rest), the rest the entries as
+        JSON: the MAC is checked over the bytes as stored, before anything is parsed."""
         assert self.path is not None
         try:
-            stored = json.loads(self.path.read_bytes())
-            if (stored.get("format"), stored.get("version")) != (RECORD_FORMAT, RECORD_VERSION):
+            header_line, _, body = self.path.read_bytes().partition(b"\n")
+            header = json.loads(header_line)
+            if (header.get("format"), header.get("version")) != (RECORD_FORMAT, RECORD_VERSION):
                 return {}
-            entries = stored["entries"]
-            text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
-            if not hmac.compare_digest(str(stored.get("mac")), _mac(self.key, text)):
+            if not hmac.compare_digest(str(header.get("mac")), _mac(self.key, body)):
                 return {}
             known: dict[str, tuple[Stat, str]] = {}
-            for relative, (size, mtime, ctime, inode, device, digest) in entries.items():
-                stat_key = (size, mtime, ctime, inode, device)
-                if not all(isinstance(part, int) for part in stat_key) or not isinstance(digest, str):
+            for relative, (size, mtime, ctime, inode, device, digest) in json.loads(body).items():
+                if not isinstance(digest, str):
                     return {}
-                known[relative] = (stat_key, digest)
+                # (a stat part of another type can never equal a real status: the file is hashed again)
+                known[relative] = ((size, mtime, ctime, inode, device), digest)
             return known
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}
 
-    def digest(self, path: Path, relative: str) -> str:
+    def digest(self, path: Path, relative: str, status: os.stat_result | None = None) -> str:
         """The file's content hash: the recorded one if its metadata is unchanged, else read and hashed.
-        Metadata is taken before the bytes are read, so a write between the two is seen next time."""
-        status = path.stat()
-        stat_key = _stat_key(status)
+        Metadata (`status`, else a fresh stat) is taken before the bytes are read, so a write between the
+        two is seen next time."""
+        stat_key = _stat_key(status or path.stat())
         known = self.known.get(relative)
         if known is not None and known[0] == stat_key:
             self.seen[relative] = known
             return known[1]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         self.seen[relative] = (stat_key, digest)
+        self.changed = True
         return digest
 
     def save(self) -> None:
-        if self.path is None:
+        if self.path is None or not (self.changed or self.seen.keys() != self.known.keys()):
             return
         settled = time.time_ns() - RACY_NANOSECONDS
         entries = {
@@ -108,15 +111,13 @@ class DigestRecord:
             for relative, (stat_key, digest) in self.seen.items()
             if max(stat_key[1], stat_key[2]) < settled
         }
-        if entries == {relative: [*stat_key, digest] for relative, (stat_key, digest) in self.known.items()}:
-            return
-        text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
-        document = {"format": RECORD_FORMAT, "version": RECORD_VERSION, "entries": entries,
-                    "mac": _mac(self.key, text)}
+        body = json.dumps(entries, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        header = json.dumps({"format": RECORD_FORMAT, "version": RECORD_VERSION, "mac": _mac(self.key, body)},
+                            sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-            temporary.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+            temporary.write_bytes(header.encode("utf-8") + b"\n" + body)
             temporary.replace(self.path)
         except OSError:
             pass  # a record that cannot be written (read-only checkout) only costs speed
@@ -130,7 +131,7 @@ def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:
     sources, problems = [], list(tree.problems)
     for path, relative in tree.files:
         try:
-            sources.append(Source(path, relative, record.digest(path, relative)))
+            sources.append(Source(path, relative, record.digest(path, relative, tree.stats.get(relative))))
         except OSError as problem:
             problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
     record.save()

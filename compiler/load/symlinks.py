@@ -23,6 +23,7 @@ from compiler.rule_catalog import IO_READ, PATH_NOT_A_FILE, PATH_SYMLINK
 @dataclass
 class SpecTree:
     files: list[tuple[Path, str]] = field(default_factory=list)  # regular files with workspace-relative paths
+    stats: dict[str, os.stat_result] = field(default_factory=dict)  # each file's status, taken by the walk
     problems: list[Diagnostic] = field(default_factory=list)
     projects: set[str] = field(default_factory=set)
 
@@ -78,7 +79,8 @@ def _walk(
     folder: Path, real_folder: Path, prefix: str, root: Path, ancestors: frozenset[Path], tree: SpecTree, depth: int
 ) -> None:
     try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        with os.scandir(folder) as listing:  # unsorted: scan_specs sorts what it found once, at the end
+            entries = list(listing)
     except OSError as problem:
         tree.problems.append(error(Location(prefix), IO_READ, f"cannot list the folder: {problem.strerror}"))
         return
@@ -86,17 +88,20 @@ def _walk(
         if entry.name.startswith("."):
             continue
         relative = f"{prefix}/{entry.name}"
-        path = Path(entry.path)
+        path = _child(folder, entry.name)
+        status: os.stat_result | None
         try:
             if entry.is_symlink():
                 real = _follow(path, root)
-                mode = real.stat().st_mode
+                status = real.stat()
+                mode = status.st_mode
             else:
-                # Not a link, inside a resolved folder: the directory entry already knows its type (no stat
-                # call), and a folder's real path is its parent's plus its name (no realpath call).
-                mode = _DIR if entry.is_dir(follow_symlinks=False) else _FILE if entry.is_file(
-                    follow_symlinks=False) else entry.stat(follow_symlinks=False).st_mode
-                real = real_folder / entry.name if mode == _DIR else real_folder
+                # Not a link, inside a resolved folder: the directory entry already knows its type, and a
+                # folder's real path is its parent's plus its name (no realpath call).
+                is_dir = entry.is_dir(follow_symlinks=False)
+                status = None if is_dir else entry.stat(follow_symlinks=False)
+                mode = _DIR if is_dir else status.st_mode if status else 0
+                real = real_folder / entry.name if is_dir else real_folder
         except _Refused as refused:
             tree.problems.append(error(Location(relative), PATH_SYMLINK, str(refused)))
             continue
@@ -113,10 +118,18 @@ def _walk(
             _walk(path, real, relative, root, ancestors | {real}, tree, depth + 1)
         elif stat.S_ISREG(mode):
             tree.files.append((path, relative))
+            if status is not None:
+                tree.stats[relative] = status
         else:
             tree.problems.append(error(Location(relative), PATH_NOT_A_FILE,
                                        f"{_kind(mode)}; only regular files are read under specs/"))
 
 
 _DIR = stat.S_IFDIR
-_FILE = stat.S_IFREG
+
+
+def _child(folder: Path, name: str) -> Path:
+    """`folder / name` without parsing the name again (pathlib's own child constructor where it has one:
+    this runs once per spec file, and parsing dominates an unchanged recompile's walk)."""
+    make_child = getattr(folder, "_make_child_relpath", None)
+    return make_child(name) if make_child is not None else folder / name  # type: ignore[no-any-return]

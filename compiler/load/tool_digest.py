@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from pathlib import Path
 
 from compiler import __version__
@@ -28,8 +29,19 @@ def _tool_inputs() -> tuple[tuple[str, Path], ...]:
 def tool_digest() -> str:
     digest = hashlib.sha256(f"{_FORMAT}:{__version__}".encode())
     for label, folder in _tool_inputs():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(f"{label}/{path.relative_to(folder).as_posix()}".encode())
-                digest.update(path.read_bytes())
+        for relative in _files(str(folder)):
+            digest.update(f"{label}/{relative}".encode())
+            with open(os.path.join(folder, relative), "rb") as handle:
+                digest.update(handle.read())
     return digest.hexdigest()
+
+
+def _files(root: str) -> list[str]:
+    """Every file under root (posix paths relative to it, sorted; caches left out). Plain strings and
+    os.walk: this runs on every command, pathlib's rglob costs several times more."""
+    found: list[str] = []
+    for folder, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        base = os.path.relpath(folder, root).replace(os.sep, "/")
+        found.extend(name if base == "." else f"{base}/{name}" for name in names if not name.endswith(".pyc"))
+    return sorted(found)

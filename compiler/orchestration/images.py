@@ -22,7 +22,37 @@ from compiler.errors import NdrcError
 SDK_PACKAGE = "sagemaker"
 SDK_TABLES = ("core", "image_uri_config")
 SCOPE = "processing"
+# Tables without a processing scope (scikit-learn, XGBoost): the SDK's processors use the training images
+# (sagemaker.core.image_uris._get_final_image_scope defaults those frameworks to "training").
+FALLBACK_SCOPE = "training"
 PROCESSOR = "cpu"
+
+# Which image a pipeline step runs on, by its engine (compiler/orchestration/flows.py `Step.engine`): Spark
+# jobs on the Spark processing image (smspark-submit); single-process Python jobs (the entry, the extractor,
+# the inventory unload, training and the model steps) on the scikit-learn processing image, which carries
+# numpy, scipy, scikit-learn, pandas and pyarrow.
+SPARK_PROCESSING = "spark_processing"
+SKLEARN_PROCESSING = "sklearn_processing"
+ENGINE_IMAGES = {"spark": SPARK_PROCESSING, "python": SKLEARN_PROCESSING}
+
+# What each base image provides to the runtime, as Python distributions (normalized names), from AWS's
+# published build files: sagemaker-spark-container `spark/processing/3.5/py3/docker/py312/Dockerfile.cpu` +
+# `smsparkbuild/py312/Pipfile.runtime` (PySpark comes with EMR's spark-python on the image's PYTHONPATH), and
+# sagemaker-scikit-learn-container `docker/1.4-2-py312/{base,final}/Dockerfile.cpu` + its `requirements.txt`.
+# Only what the runtime may import is listed; docs/orchestration.md ("Images") explains how to refresh it.
+IMAGE_PROVIDES: dict[str, frozenset[str]] = {
+    SPARK_PROCESSING: frozenset({
+        "pyspark", "py4j", "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six",
+        "numpy", "pandas", "pytz", "tzdata", "pyyaml", "requests", "idna", "certifi", "charset-normalizer",
+        "typing-extensions", "click", "psutil", "tenacity",
+    }),
+    SKLEARN_PROCESSING: frozenset({
+        "numpy", "scipy", "scikit-learn", "joblib", "threadpoolctl", "pandas", "pytz", "tzdata", "pyarrow",
+        "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "pyyaml", "certifi",
+        "protobuf", "psutil", "jinja2", "markupsafe", "flask", "werkzeug", "itsdangerous", "click", "gunicorn",
+        "gevent", "retrying", "setuptools", "wheel",
+    }),
+}
 
 
 class ImageResolutionError(NdrcError):
@@ -47,8 +77,13 @@ def sdk_table(framework: str) -> dict[str, Any]:
 
 def _versions(framework: str) -> dict[str, Any]:
     table = sdk_table(framework)
-    scoped = table.get(SCOPE, table)
+    scoped = table.get(SCOPE) or table.get(FALLBACK_SCOPE) or table
     return dict(scoped.get("versions", {}))
+
+
+def step_image(engine: str) -> str:
+    """The `images.<purpose>` key of the image a step of this engine runs on."""
+    return ENGINE_IMAGES[engine]
 
 
 def resolve(declaration: Mapping[str, Any], region: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.orchestration import limits
+from compiler.orchestration import images, limits
 from compiler.orchestration.bundle import ARCHIVE, CODE_DIR, LAUNCHER, RuntimeBundle
 from compiler.orchestration.flows import (
     DEFAULT_INSTANCE_COUNT,
@@ -138,7 +138,7 @@ def _resource_parameters(step: Step, o: Orchestration) -> list[dict[str, Any]]:
         "InstanceCount": ("Integer", DEFAULT_INSTANCE_COUNT),
         "VolumeSizeInGB": ("Integer", DEFAULT_VOLUME_SIZE_GB),
         "MaxRuntimeInSeconds": ("Integer", step.max_runtime_seconds),
-        "ImageUri": ("String", o.image_uri("spark_processing")),
+        "ImageUri": ("String", o.image_uri(images.step_image(step.engine))),
     }
     return [parameter(resource_parameter(step, suffix), kind, value) for suffix, (kind, value) in defaults.items()]
 
@@ -176,7 +176,7 @@ def pipeline_definition(o: Orchestration, flow: Flow, bundle: RuntimeBundle) -> 
         ENTRY_STEP,
         "Reads every spec this pipeline needs in one BatchGetItem pass; fails fast if one is missing.",
         depends_on=[],
-        image_uri=o.image_uri("spark_processing"),
+        image_uri=o.image_uri(images.step_image("python")),
         entrypoint=ENTRYPOINTS["python"],
         arguments=[*_arguments(ENTRY_JOB, (*identity, *flow.entry_arguments)), "--jobs", ",".join(flow.required_jobs)],
         instance_type=str(env.get("instance_types.processing")),

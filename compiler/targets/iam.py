@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import names, wiring
+from compiler.orchestration import images, names, wiring
 from compiler.orchestration.canonical import canonical_json
 from compiler.orchestration.names import IAM_POLICY_KIND, Orchestration
 from compiler.orchestration.stepfunctions import MACHINES
@@ -217,13 +217,15 @@ def pipelines_policy(o: Orchestration, workspace: CompiledWorkspace, *, collapse
         ),
         _statement("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
     ]
-    repository = _ecr_repository_arn(o, o.image_uri("spark_processing"))
-    if repository:
+    repositories = sorted(
+        {arn for purpose in images.IMAGE_PROVIDES if (arn := _ecr_repository_arn(o, o.image_uri(purpose)))}
+    )
+    if repositories:
         statements.append(
             _statement(
                 "PullImage",
                 ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                [repository],
+                repositories,
             )
         )
     if env.get("processing.subnets"):

@@ -135,7 +135,10 @@ def test_pipelines_policy_names_resources_from_the_specs(builds: dict[str, Compi
         for arn in grants["secretsmanager:GetSecretValue"]
     )
     assert grants["s3:PutObject"] == {f"arn:aws:s3:::ndr-{b}-prod/*" for b in ("features", "models", "artifacts")}
-    assert grants["ecr:BatchGetImage"] == {"arn:aws:ecr:eu-west-1:571004829621:repository/sagemaker-spark-processing"}
+    assert grants["ecr:BatchGetImage"] == {  # the runtime images the steps run (docker/runtime-images/)
+        "arn:aws:ecr:eu-west-1:345678901234:repository/ndr-runtime-spark-processing",
+        "arn:aws:ecr:eu-west-1:345678901234:repository/ndr-runtime-sklearn-processing",
+    }
     wildcards = {action for action, resources in grants.items() if "*" in resources}
     assert wildcards == {
         "application-autoscaling:DescribeScalableTargets",  # the Describe actions take no resource ARN

@@ -22,8 +22,9 @@ def _settle(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _record(workspace_dir: Path) -> dict[str, list[object]]:
-    stored = json.loads((workspace_dir / ".ndrc/cache" / sources.RECORD_FILE).read_text())
-    return stored["entries"]  # type: ignore[no-any-return]
+    header, _, body = (workspace_dir / ".ndrc/cache" / sources.RECORD_FILE).read_text().partition("\n")
+    assert json.loads(header)["format"] == sources.RECORD_FORMAT
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 def test_unchanged_files_are_not_read_again(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,9 +72,10 @@ def test_a_record_written_elsewhere_is_ignored(workspace_dir: Path, monkeypatch:
     workspace = load_workspace(workspace_dir)
     sources.read_sources(workspace)
     path = workspace_dir / ".ndrc/cache" / sources.RECORD_FILE
-    stored = json.loads(path.read_text())
-    stored["entries"][SPEC][-1] = "0" * 64  # a forged hash for the file's real metadata
-    path.write_text(json.dumps(stored))
+    header, _, body = path.read_text().partition("\n")
+    entries = json.loads(body)
+    entries[SPEC][-1] = "0" * 64  # a forged hash for the file's real metadata
+    path.write_text(header + "\n" + json.dumps(entries, sort_keys=True, separators=(",", ":")))
     digests = {s.relative: s.digest for s in sources.read_sources(workspace)[0]}
     assert digests[SPEC] == hashlib.sha256((workspace_dir / SPEC).read_bytes()).hexdigest()
 
