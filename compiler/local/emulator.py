@@ -151,6 +151,10 @@ def serve(host: str, port: int, workspace: str | None = None, token: str | None 
         server.server_close()
         if executor is not None:
             executor.close()
+    # Executions still running in moto's Step Functions threads (e.g. a Wait state) would hold the exit;
+    # their state is in memory and goes with the process.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def identify(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:

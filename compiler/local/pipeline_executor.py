@@ -37,7 +37,7 @@ class StepRecord:
     start: datetime
     log: Path
     job_arn: str
-    status: str = "Executing"
+    status: str = "Starting"  # until the step budget has room for it; StartTime is then reset
     end: datetime | None = None
     failure_reason: str | None = None
     warm: bool = False
@@ -162,6 +162,8 @@ class PipelineExecutor:
     def _run_step(self, execution: Execution, record: ExecutionRecord, name: str, context: ExecutionContext) -> None:
         step = execution.definition.steps[name]
         with self._lock:
+            record.steps[name].status = "Executing"
+            record.steps[name].start = _now()
             log = record.steps[name].log
         try:
             if step.type != PROCESSING:

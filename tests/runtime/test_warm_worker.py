@@ -64,7 +64,8 @@ def test_one_worker_runs_successive_jobs_from_the_bundle_each_with_its_own_envir
         assert pool.started == 1  # the second job reused the first job's process
         assert "unknown job 'no_such_job'" in logs[0].read_text()
         failed = [json.loads(line) for line in logs[1].read_text().splitlines() if line.startswith("{")]
-        assert failed[-1]["event"] == "job_failed"  # no parameters table configured in this environment
+        # The step's environment replaced the worker's: no region, so it fails before any AWS call.
+        assert (failed[-1]["event"], failed[-1]["error"]) == ("job_failed", "NoRegionError")
         assert "unknown job" not in logs[1].read_text()
     finally:
         pool.close()

@@ -209,3 +209,14 @@ def test_trigger_starts_a_scheduled_pipeline_and_status_lists_it_with_its_steps(
     assert line.split()[:4] == ["FAILED", "state", "machine", "ndr-local-live-inference"]
     unknown = runner.invoke(cli, ["local", "trigger", "feature-15m", "--project", "p", "--workspace", str(local.root)])
     assert unknown.exit_code == 2 and "'feature-15m' is not one of" in unknown.output
+
+
+def test_an_extractor_failure_reaches_the_backfill_through_send_task_failure(local: Local) -> None:
+    # The state machine accepts any ordered dates; the extractor refuses ranges over 3,660 days and reports
+    # it through SendTaskFailure with the token it reads by callback key.
+    result = local.run_machine("backfill", {"project_name": "ndr-prod", "start_date": "2000-01-01",
+                                            "end_date": "2025-01-15"})
+    assert result["status"] == "FAILED"
+    assert result["error"] == "ExtractorFailed" and "RuntimeJobError" in result["cause"], result
+    failed = [s for s in local.executions("backfill-extractor") if s["PipelineExecutionStatus"] == "Failed"]
+    assert any("longer than 3660 days" in s["PipelineExecutionFailureReason"] for s in failed)

@@ -79,3 +79,10 @@ def test_a_failed_step_starts_no_dependent_and_the_execution_says_which_step_fai
     assert record.steps["C"].status == "Succeeded"  # already running when B failed: it finishes
     assert record.failure_reason == (
         "Step failure: One or multiple steps failed. B: AlgorithmError: exit code 1: RuntimeJobError: B broke")
+
+
+def test_a_step_waiting_for_the_budget_is_starting_and_its_time_counts_from_when_it_ran(tmp_path: Path) -> None:
+    runner, record = _run(tmp_path, set(), budget=1)
+    assert max(len(overlap) for overlap in runner.overlaps) == 1
+    durations = [(step.end - step.start).total_seconds() for step in record.steps.values() if step.end]
+    assert len(durations) == 5 and max(durations) < 0.3 + 0.25  # not the ~0.9 s B, C and E queue for
