@@ -71,14 +71,6 @@ class WiringError(NdrcError):
     exit_code = 2
 
 
-def _require_account(o: Orchestration) -> None:
-    if o.account == "*":
-        raise WiringError(
-            f"environment {o.environment.name!r}: the entry wiring and schedules name queues and roles by ARN; "
-            "set account_id in ndrc.yaml"
-        )
-
-
 def _role(o: Orchestration, purpose: str) -> str:
     role = o.environment.get(f"roles.{purpose}")
     if not role:
@@ -327,5 +319,9 @@ def schedules_dead_letter_queue(o: Orchestration) -> dict[str, Any]:
     return dead_letter_queue(o, o.name(n.SCHEDULES_DLQ))
 
 
-def check_account(o: Orchestration) -> None:
-    _require_account(o)
+def has_account(o: Orchestration) -> bool:
+    return o.account != "*"
+
+
+def has_role(o: Orchestration, purpose: str) -> bool:
+    return bool(o.environment.get(f"roles.{purpose}"))

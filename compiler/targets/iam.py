@@ -356,13 +356,20 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
             }
         )
     )
-    schedule_sources = sorted({source for s in wiring.schedules(o, workspace) for source in s.sources})
+    schedule_sources = (
+        sorted({source for s in wiring.schedules(o, workspace) for source in s.sources})
+        if wiring.has_account(o) and wiring.has_role(o, "scheduler")
+        else []
+    )
     policies = [
         *((o.name(flow), machine_policy(o, flow, build(o)), ("ndrc.yaml",)) for flow, (build, _) in MACHINES.items()),
         (o.name(PIPELINES_POLICY), pipelines, ("ndrc.yaml", *spec_sources)),
-        (o.name(PIPE_POLICY), pipe_policy(o), ("ndrc.yaml",)),
-        (o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace), tuple(schedule_sources) or ("ndrc.yaml",)),
     ]
+    if wiring.has_account(o) and wiring.has_role(o, "pipe"):
+        policies.append((o.name(PIPE_POLICY), pipe_policy(o), ("ndrc.yaml",)))
+    if wiring.has_account(o) and wiring.has_role(o, "scheduler"):
+        sources = tuple(schedule_sources) or ("ndrc.yaml",)
+        policies.append((o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace), sources))
     return [
         Artifact(KIND, name, f"iam/{name}.policy.json", canonical_json(policy), sources)
         for name, policy, sources in policies

@@ -17,7 +17,7 @@ from compiler.compilation.compile import CompileResult
 from compiler.model import EnvironmentConfig
 from compiler.orchestration.flows import FLOWS_BY_KEY
 from compiler.orchestration.names import Orchestration
-from compiler.orchestration.wiring import MAX_DELAY_SECONDS, SCHEDULE_TARGET, WiringError, schedules
+from compiler.orchestration.wiring import MAX_DELAY_SECONDS, SCHEDULE_TARGET, schedules
 from compiler.targets import wiring
 
 SESSION = botocore.session.get_session()
@@ -145,15 +145,14 @@ def test_the_redrive_delay_never_exceeds_what_sqs_allows(builds: dict[str, Compi
     assert f"$min([{MAX_DELAY_SECONDS}," in requeue["Arguments"]["DelaySeconds"] and MAX_DELAY_SECONDS == 900
 
 
-def test_wiring_needs_the_account_and_its_roles(builds: dict[str, CompileResult]) -> None:
+def test_wiring_pieces_without_their_settings_are_left_out(builds: dict[str, CompileResult]) -> None:
     compiled = builds["local"].compiled
     assert compiled is not None
     settings = {k: v for k, v in compiled.environment.settings.items() if k != "account_id"}
     without_account = replace(compiled, environment=EnvironmentConfig("local", settings))
-    with pytest.raises(WiringError, match="set account_id"):
-        wiring.build_artifacts(without_account)
-    roles = {k: v for k, v in compiled.environment.settings["roles"].items() if k != "pipe"}
-    without_role = replace(compiled, environment=EnvironmentConfig("local", {**compiled.environment.settings,
-                                                                               "roles": roles}))
-    with pytest.raises(WiringError, match=r"roles\.pipe"):
-        wiring.build_artifacts(without_role)
+    assert wiring.build_artifacts(without_account) == []  # the documents name queues by ARN
+    roles = {k: v for k, v in compiled.environment.settings["roles"].items() if k not in ("pipe", "scheduler")}
+    without_roles = replace(compiled, environment=EnvironmentConfig("local", {**compiled.environment.settings,
+                                                                                "roles": roles}))
+    kinds = sorted(a.kind for a in wiring.build_artifacts(without_roles))
+    assert kinds == ["sns_subscription", "sqs_queue", "sqs_queue"]  # the entry queues, no pipe, no schedules
