@@ -22,9 +22,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from compiler.deploy.aws import Aws
 from compiler.local.pipeline_definition import DefinitionError, execution_parameters, parse_definition
 from compiler.local.pipeline_executor import Execution, ExecutionRecord, PipelineExecutor
 from compiler.local.step_runners import ColdRunner, StepRunner, WarmPool
+from compiler.model import EnvironmentConfig
 
 CODE_CACHE = "_inputs"
 
@@ -40,8 +42,6 @@ class S3PrefixFetcher:
         self._lock = threading.Lock()
 
     def __call__(self, uri: str) -> Path:
-        import boto3
-
         if not uri.startswith("s3://"):
             raise DefinitionError(f"S3Uri {uri!r} is not an s3:// URI")
         bucket, _, prefix = uri[len("s3://"):].partition("/")
@@ -49,8 +49,8 @@ class S3PrefixFetcher:
         with self._lock:
             if folder.is_dir():
                 return folder
-            client = boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
-                                  aws_access_key_id="ndrc-local", aws_secret_access_key="ndrc-local")
+            client = Aws(EnvironmentConfig("emulator", {"region": self.region, "endpoint_url": self.endpoint}),
+                         pool_size=4).client("s3")
             partial = folder.with_suffix(".partial")
             partial.mkdir(parents=True, exist_ok=True)
             found = 0
