@@ -13,7 +13,7 @@ import click
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.deploy.aws import Aws
-from compiler.local import daemon, model_server
+from compiler.local import daemon, entry_poller, model_server
 from compiler.local.executions import SCHEDULED_FLOWS, Run, recent_runs, trigger
 from compiler.orchestration.names import Orchestration
 
@@ -110,6 +110,24 @@ def trigger_command(flow: str, project: str, version: str, reference_ts: str, en
     _, environment = open_environment(workspace_dir, env_name, start_emulator=True)
     arn = trigger(Aws(environment), Orchestration(environment), flow, project, version, reference_ts)
     click.echo(f"started {arn}\n  follow it with `ndrc local status`")
+
+
+@local_group.command("poll")
+@click.option("--wait", "wait_seconds", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="Long-poll this many seconds when the queue is empty (SQS WaitTimeSeconds).")
+@env_option
+@workspace_option
+@handle_errors
+def poll_command(wait_seconds: int, env_name: str | None, workspace_dir: Path | None) -> None:
+    """Apply the published entry pipe once (the emulator stores pipes but runs none): receive the live-entry
+    queue's messages and start the live state machine with each batch of SQS records, as EventBridge Pipes does."""
+    _, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    aws = Aws(environment)
+    pipe = entry_poller.published_pipe(aws, Orchestration(environment))
+    deliveries = entry_poller.poll_once(aws, pipe, wait_seconds)
+    for delivery in deliveries:
+        click.echo(f"started {delivery.execution_arn}  ({len(delivery.message_ids)} message(s))")
+    click.echo(f"{len(deliveries)} execution(s) started by {pipe.get('Name', 'the entry pipe')}")
 
 
 def _clock(moment: datetime | None) -> str:

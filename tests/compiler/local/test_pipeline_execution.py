@@ -162,6 +162,49 @@ def test_a_duplicate_live_event_starts_one_pipeline_that_runs_to_success(local: 
     assert described["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in described
 
 
+def _poll(root: Path) -> list[str]:
+    """`ndrc local poll`: the execution ARNs it reports."""
+    done = subprocess.run([sys.executable, "-c", "from compiler.cli import main; main()", "local", "poll"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line.split()[1] for line in done.stdout.splitlines() if line.startswith("started ")]
+
+
+@pytest.mark.usefixtures("spec_check_only_15m")
+def test_the_published_pipe_applied_locally_starts_the_live_machine_from_an_sns_delivered_event(
+    local: Local,
+) -> None:
+    options = {"endpoint_url": local.endpoint, "region_name": "us-east-1", "aws_access_key_id": "testing",
+               "aws_secret_access_key": "testing"}
+    sns, sqs = boto3.client("sns", **options), boto3.client("sqs", **options)
+    key = "paloalto/globex/hq/ndr-prod/2025/01/17/pipebatch01/part-00000.json.gz"
+    record = {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+              "eventTime": "2025-01-17T10:20:05.000Z", "eventName": "ObjectCreated:Put",
+              "s3": {"bucket": {"name": "ndr-ingestion-local"}, "object": {"key": key, "size": 10}}}
+    topic = f"arn:aws:sns:{ACCOUNT_REGION}:ndr-ingestion-events-local"
+    sns.publish(TopicArn=topic, Message=json.dumps({"Records": [record]}))
+
+    [arn] = _poll(local.root)
+    execution = local.sfn.describe_execution(executionArn=arn)
+    assert execution["stateMachineArn"] == local.machine("live-inference")
+    [delivered] = json.loads(execution["input"])  # the pipe's one-element batch of SQS records
+    assert delivered["eventSource"] == "aws:sqs" and json.loads(delivered["body"])["Records"][0] == record
+    assert delivered["eventSourceARN"] == f"arn:aws:sqs:{ACCOUNT_REGION}:{PREFIX}live-entry"
+    deadline = time.monotonic() + 120
+    while local.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert local.sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    started = [s for s in local.executions("feature-15m")
+               if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "pipebatch01"]
+    assert len(started) == 1
+    # delivered messages are deleted: the queue is empty and a second poll starts nothing
+    url = sqs.get_queue_url(QueueName=PREFIX + "live-entry")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert _poll(local.root) == []
+
+
 @pytest.mark.usefixtures("spec_check_only_15m")
 def test_a_backfill_of_n_windows_runs_the_extractor_then_n_pipelines_and_succeeds(local: Local) -> None:
     batches = generate_traffic(
