@@ -263,3 +263,28 @@ def test_an_extractor_failure_reaches_the_backfill_through_send_task_failure(loc
     assert result["error"] == "ExtractorFailed" and "RuntimeJobError" in result["cause"], result
     failed = [s for s in local.executions("backfill-extractor") if s["PipelineExecutionStatus"] == "Failed"]
     assert any("longer than 3660 days" in s["PipelineExecutionFailureReason"] for s in failed)
+
+
+@pytest.mark.usefixtures("spec_check_only_15m")
+def test_the_run_report_reads_back_each_live_batch_its_pipeline_steps_and_the_duplicates(local: Local) -> None:
+    from compiler.cli.options import open_environment
+    from compiler.deploy.aws import Aws
+    from compiler.local.run_collect import live_batches
+    from compiler.orchestration.names import Orchestration
+
+    event = {"s3_key": "paloalto/globex/hq/ndr-prod/2025/01/18/reportbatch1/part-00000.json.gz",
+             "timestamp": "2025-01-18T10:20:05Z"}
+    assert local.run_machine("live-inference", event)["status"] == "SUCCEEDED"
+    assert local.run_machine("live-inference", event)["status"] == "SUCCEEDED"
+    [started] = [s for s in local.executions("feature-15m")
+                 if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "reportbatch1"]
+    local.wait_pipeline(started["PipelineExecutionArn"])
+
+    _, environment = open_environment(local.root, "local")
+    batches, steps = live_batches(Aws(environment), Orchestration(environment))
+    mine = [b for b in batches if b.batch_id == "reportbatch1"]
+    assert [(b.project, b.status) for b in mine] == [("ndr-prod", "Succeeded")]
+    assert mine[0].finished is not None and mine[0].finished >= mine[0].delivered
+    duplicate = batches[batches.index(mine[0]) + 1]  # the second delivery, started right after the first
+    assert duplicate.status == "Duplicate"
+    assert "ResolveSpecs" in {s.step for s in steps} and all(s.seconds > 0 for s in steps)
