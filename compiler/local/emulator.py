@@ -109,6 +109,10 @@ def _start_pipelines(options: PipelineOptions, host: str, port: int) -> Any:
         options.warm, dict(options.environment),
     )
     emulator_pipelines.install(executor)
+    if options.storage_root:
+        from compiler.local import emulator_storage
+
+        emulator_storage.install(Path(options.storage_root))
     return executor
 
 
