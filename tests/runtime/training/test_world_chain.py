@@ -3,9 +3,10 @@ model server -> inference_predictions (real boto3 invoke_endpoint), all through 
 the shared Spark session) from the published ndr-prod items.
 
 The world is reduced for CI (2 cores, whole suite < 45 min; every batch costs a delta and an FG-A Spark run,
-~20 s on an idle machine): 3 days of 2 batches and 16 machines instead of 30 x 4 x 60, so FG-B's baselines have
-one day of history and the model trains on the 4 batches after it (64 rows). `NDRC_CHAIN_DAYS=30
-NDRC_CHAIN_BATCHES_PER_DAY=4 NDRC_CHAIN_HOSTS=60` runs the full world. Item changes for the reduced world, all in
+1-2.5 minutes each on the loaded 2-core machine): 3 days of 2 batches and 16 machines instead of 30 x 4 x 60, so
+FG-B's baselines have one day of history and the model trains on the 4 batches after it (848 joined rows).
+`NDRC_CHAIN_DAYS=30 NDRC_CHAIN_BATCHES_PER_DAY=4 NDRC_CHAIN_HOSTS=60` asks for the full world (not run: ~240
+Spark runs). Item changes for the reduced world, all in
 `OVERRIDES`: FG-B `support_min` (96 windows = 24 h at 15 minutes; this world has 2 windows a day), FG-B's
 safety gaps 1 minute instead of 1 and 2 days (else the one day of history is inside the gap and FG-B fails) and
 a 3-trial random search instead of 40 Bayesian trials; and FG-B `baseline_metrics` named as FG-A writes them
