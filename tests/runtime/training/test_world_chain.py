@@ -5,7 +5,7 @@ the shared Spark session) from the published ndr-prod items.
 The world is reduced for CI (2 cores, whole suite < 45 min; every batch costs a delta and an FG-A Spark run,
 1-2.5 minutes each on the loaded 2-core machine): 3 days of 2 batches and 16 machines instead of 30 x 4 x 60, so
 FG-B's baselines have one day of history and the model trains on the 4 batches after it (848 joined rows).
-`NDRC_CHAIN_DAYS=30 NDRC_CHAIN_BATCHES_PER_DAY=4 NDRC_CHAIN_HOSTS=60` asks for the full world (not run: ~240
+`NDRC_MODEL_CHAIN_DAYS=30 NDRC_MODEL_CHAIN_BATCHES_PER_DAY=4 NDRC_MODEL_CHAIN_HOSTS=60` asks for the full world (not run: ~240
 Spark runs). Item changes for the reduced world, all in
 `OVERRIDES`: FG-B `support_min` (96 windows = 24 h at 15 minutes; this world has 2 windows a day), FG-B's
 safety gaps 1 minute instead of 1 and 2 days (else the one day of history is inside the gap and FG-B fails) and
@@ -48,9 +48,9 @@ pytestmark = [pytest.mark.spark, pytest.mark.emulator]
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "tests" / "golden" / "dynamodb" / "ml_projects_parameters.jsonl"
-WORLD_DAYS = int(os.environ.get("NDRC_CHAIN_DAYS", "3"))
-HOSTS = int(os.environ.get("NDRC_CHAIN_HOSTS", "16"))
-BATCHES_PER_DAY = int(os.environ.get("NDRC_CHAIN_BATCHES_PER_DAY", "2"))
+WORLD_DAYS = int(os.environ.get("NDRC_MODEL_CHAIN_DAYS", "3"))
+HOSTS = int(os.environ.get("NDRC_MODEL_CHAIN_HOSTS", "16"))
+BATCHES_PER_DAY = int(os.environ.get("NDRC_MODEL_CHAIN_BATCHES_PER_DAY", "2"))
 BASELINE_DAY = WORLD_DAYS - 2  # FG-B runs at the start of the anomaly's day; FG-C (and training) covers the rest
 REFERENCE = "2025-03-01T00:00:00Z"  # if_training's 4-month window ending 1 month before: Oct 2024 - Jan 2025
 FEATURES = "ndr-features-local/ndr-prod/v1"
