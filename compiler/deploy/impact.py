@@ -317,6 +317,48 @@ def _object_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
     return found
 
 
+def _schedule_request(document: dict[str, Any]) -> dict[str, Any]:
+    request = document.get("Target", {}).get("Input", {})
+    if isinstance(request, str):
+        try:
+            request = json.loads(request)
+        except ValueError:
+            return {}
+    return request if isinstance(request, dict) else {}
+
+
+def _wiring_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
+    """The live entry (S3 event -> SNS -> SQS -> pipe -> live state machine) and the schedules."""
+    document = change.payload if isinstance(change.payload, dict) else {}
+    live = sorted(name for name, (role, _) in graph.machines.items() if role == "live")
+    entry = f"the live entry of {', '.join(live) or 'the live state machine'}"
+    gone = change.action == "delete"
+    if change.kind == "schedule":
+        request = _schedule_request(document)
+        pipeline, cron = request.get("PipelineName"), document.get("ScheduleExpression")
+        parameters = {p.get("Name"): p.get("Value") for p in request.get("PipelineParameters", [])}
+        if gone or not pipeline:
+            return [_impact("pipeline", change.target, f"{change.target}: no longer in the build; the pipeline it "
+                                                       "started is no longer started on a schedule by it")]
+        project = parameters.get("ProjectName") or "?"
+        return [_impact("pipeline", str(pipeline), f"{pipeline}: started by {change.target} for {project} on "
+                                                   f"{cron} (UTC)")]
+    if change.kind == "pipe":
+        if gone:
+            return [_impact("state_machine", ", ".join(live) or change.target,
+                            f"{change.target}: no longer in the build; producer events stay in the entry queue "
+                            "(then its dead-letter queue) and start no execution")]
+        return [_impact("state_machine", ", ".join(live) or change.target,
+                        f"{change.target}: starts {', '.join(live) or 'the live state machine'} for every producer "
+                        "event, from its next message")]
+    what = "queue" if change.kind == "sqs_queue" else "SNS subscription"
+    if gone:
+        return [_impact("wiring", change.target, f"{change.target}: {what} no longer in the build; messages it "
+                                                 "holds are deleted with it")]
+    return [_impact("wiring", change.target, f"{change.target}: {what} on {entry} or its dead-letter path; "
+                                             "every batch event passes through the entry path")]
+
+
 def change_impact(change: Change, graph: BuildGraph, env: EnvironmentConfig, layouts: dict[str, tuple[str, ...]]
                   ) -> list[dict[str, str]]:
     if change.kind == "dynamodb_item":
@@ -338,6 +380,8 @@ def change_impact(change: Change, graph: BuildGraph, env: EnvironmentConfig, lay
         return _machine_change(change, graph)
     if change.kind == "s3_object":
         return _object_change(change, graph)
+    if change.kind in ("sqs_queue", "sns_subscription", "pipe", "schedule"):
+        return _wiring_change(change, graph)
     return []
 
 

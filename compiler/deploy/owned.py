@@ -11,6 +11,7 @@ ndrc owns a resource when both hold (never one alone):
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,86 @@ def _delete_pipeline(aws: Aws, name: str) -> None:
             raise
 
 
+def _queue_urls(aws: Aws, prefix: str) -> Iterator[tuple[str, str]]:
+    """(name, url) of the prefixed queues carrying ndrc's tags."""
+    sqs = aws.client("sqs")
+    for page in sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix):
+        for url in page.get("QueueUrls", []):
+            name = str(url).rsplit("/", 1)[-1]
+            if name.startswith(prefix) and owns(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
+                                                aws.environment.name):
+                yield name, str(url)
+
+
+def _queues(aws: Aws, prefix: str) -> Iterator[str]:
+    for name, _ in _queue_urls(aws, prefix):
+        yield name
+
+
+def _delete_queue(aws: Aws, name: str) -> None:
+    sqs = aws.client("sqs")
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def _subscriptions(aws: Aws, prefix: str) -> Iterator[str]:
+    """SNS subscriptions cannot be tagged: ndrc owns the SQS subscriptions whose endpoint is a queue it owns
+    (the subscription is named by that queue's ARN, as in the build)."""
+    owned = {name for name, _ in _queue_urls(aws, prefix)}
+    for page in aws.client("sns").get_paginator("list_subscriptions").paginate():
+        for subscription in page.get("Subscriptions", []):
+            endpoint = str(subscription.get("Endpoint", ""))
+            if subscription.get("Protocol") == "sqs" and endpoint.rsplit(":", 1)[-1] in owned:
+                yield endpoint
+
+
+def _delete_subscription(aws: Aws, endpoint: str) -> None:
+    sns = aws.client("sns")
+    for page in sns.get_paginator("list_subscriptions").paginate():
+        for subscription in page.get("Subscriptions", []):
+            if subscription.get("Endpoint") == endpoint and subscription.get("Protocol") == "sqs":
+                sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+
+
+def _pipes(aws: Aws, prefix: str) -> Iterator[str]:
+    client = aws.client("pipes")
+    for page in client.get_paginator("list_pipes").paginate(NamePrefix=prefix):
+        for pipe in page.get("Pipes", []):
+            name = str(pipe["Name"])
+            if name.startswith(prefix) and owns(client.list_tags_for_resource(resourceArn=pipe["Arn"]).get("tags", {}),
+                                                aws.environment.name):
+                yield name
+
+
+def _delete_pipe(aws: Aws, name: str) -> None:
+    aws.client("pipes").delete_pipe(Name=name)
+
+
+SCHEDULE_GROUP = "default"
+SCHEDULE_DESCRIPTION = "ndrc: "  # compiler/orchestration/wiring.py starts every schedule's description so
+
+
+def _schedules(aws: Aws, prefix: str) -> Iterator[str]:
+    """EventBridge Scheduler tags schedule groups, not schedules: ndrc owns a prefixed schedule of the group it
+    writes to whose description is ndrc's and whose target starts a pipeline of the same prefix."""
+    client = aws.client("scheduler")
+    for page in client.get_paginator("list_schedules").paginate(NamePrefix=prefix, GroupName=SCHEDULE_GROUP):
+        for summary in page.get("Schedules", []):
+            name = str(summary["Name"])
+            if not name.startswith(prefix):
+                continue
+            schedule = client.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+            try:
+                pipeline = str(json.loads(schedule.get("Target", {}).get("Input", "{}")).get("PipelineName", ""))
+            except (ValueError, AttributeError):
+                continue
+            if str(schedule.get("Description", "")).startswith(SCHEDULE_DESCRIPTION) and pipeline.startswith(prefix):
+                yield name
+
+
+def _delete_schedule(aws: Aws, name: str) -> None:
+    aws.client("scheduler").delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+
+
 @dataclass(frozen=True)
 class OwnedKind:
     kind: str
@@ -93,6 +174,11 @@ OWNED_KINDS: dict[str, OwnedKind] = {
     kind.kind: kind for kind in (
         OwnedKind("state_machine", "state machine(s)", _state_machines, _delete_state_machine, 8),
         OwnedKind("sagemaker_pipeline", "SageMaker pipeline(s)", _pipelines, _delete_pipeline, 9),
+        # the starters first (pipe, schedules, subscription), then the queues they read or write
+        OwnedKind("pipe", "EventBridge pipe(s)", _pipes, _delete_pipe, 6),
+        OwnedKind("schedule", "Scheduler schedule(s)", _schedules, _delete_schedule, 6),
+        OwnedKind("sns_subscription", "SNS subscription(s)", _subscriptions, _delete_subscription, 6),
+        OwnedKind("sqs_queue", "SQS queue(s)", _queues, _delete_queue, 7),
     )
 }
 OWNED_SCOPE = "owned"

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from compiler.deploy.aws import Aws, error_code, is_emulator
 from compiler.deploy.desired import DesiredState, Resource, Scope
 from compiler.deploy.diff import content_hash
+from compiler.deploy.owned import creation_tags
 from compiler.model import EnvironmentConfig
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def _read_subscription(aws: Aws, scope: Scope) -> dict[str, Any] | None:
         return None
     attributes = aws.client("sns").get_subscription_attributes(SubscriptionArn=found["SubscriptionArn"])["Attributes"]
     return {
-        "TopicArn": scope.partition,
+        "TopicArn": scope.partition or found["TopicArn"],
         "Protocol": found["Protocol"],
         "Endpoint": scope.target,
         "Attributes": {"RawMessageDelivery": attributes.get("RawMessageDelivery", "false")},
@@ -118,10 +119,12 @@ def _read_subscription(aws: Aws, scope: Scope) -> dict[str, Any] | None:
 
 
 def _subscription(aws: Aws, scope: Scope) -> dict[str, Any] | None:
-    """The topic's subscription whose endpoint is the queue (the queue ARN identifies it)."""
+    """The topic's subscription whose endpoint is the queue (the queue ARN identifies it); without a topic
+    (a subscription found by `publish --prune`'s listing), any SQS subscription of that queue."""
     sns = aws.client("sns")
     try:
-        pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=scope.partition)
+        pages = (sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=scope.partition)
+                 if scope.partition else sns.get_paginator("list_subscriptions").paginate())
         found = [s for page in pages for s in page["Subscriptions"] if s["Endpoint"] == scope.target]
     except ClientError as problem:
         if _missing(problem, "NotFound"):
@@ -166,7 +169,7 @@ def write(aws: Aws, change: Change) -> Outcome:
         sqs = aws.client("sqs")
         if change.action == "create":
             sqs.create_queue(QueueName=document["QueueName"], Attributes=document["Attributes"],
-                             tags={"managed-by": "ndrc"})
+                             tags=creation_tags(aws.environment.name))
         else:
             url = sqs.get_queue_url(QueueName=document["QueueName"])["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=document["Attributes"])
@@ -187,7 +190,7 @@ def write(aws: Aws, change: Change) -> Outcome:
     elif change.kind == PIPE:
         pipes = aws.client("pipes")
         if change.action == "create":
-            pipes.create_pipe(**document, Tags={"managed-by": "ndrc"})
+            pipes.create_pipe(**document, Tags=creation_tags(aws.environment.name))
         else:
             pipes.update_pipe(**{k: v for k, v in document.items() if k != "Source"})
     else:

@@ -46,9 +46,9 @@ def pull_request(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(root, "commit", "-qm", "sample workspace")
     config = (root / "ndrc.yaml").read_text()
     prod = config.index("  prod:")
-    old = 'spark_processing: {framework: spark, version: "3.5"'
+    old = "ndr-runtime-spark-processing:3.5-py312-1"
     assert old in config[prod:]
-    config = config[:prod] + config[prod:].replace(old, 'spark_processing: {framework: spark, version: "3.3"', 1)
+    config = config[:prod] + config[prod:].replace(old, "ndr-runtime-spark-processing:3.5-py312-2", 1)
     (root / "ndrc.yaml").write_text(config)
     spec = root / "specs" / "ndr-acme-prod" / "fg_c_builder#v1.yaml"
     spec.write_text(spec.read_text().replace("eps: 1e-6", "eps: 1e-5"))
@@ -83,7 +83,8 @@ def test_text_plan_against_a_git_ref_names_what_each_change_affects(pull_request
     code, output = plan_output(pull_request)
     assert code == 1
     assert "against git main (commit " in output
-    assert re.search(r"ndrc\.yaml images\.spark_processing: every step of 5 pipeline\(s\)", output)
+    assert re.search(r"ndrc\.yaml images\.spark_processing: 9 step\(s\) of 3 pipeline\(s\) \(ndr-prod-feature-15m, "
+                     r"ndr-prod-fg-b-baseline, ndr-prod-if-training\)", output)
     assert ("fg_c_builder#v1 of ndr-acme-prod: read by FgCBuilder in ndr-prod-feature-15m at the next window "
             "(enabled route(s) acme#finance run v1)") in output
     assert "inference_predictions#v2 of ndr-prod: no longer found by InferencePredictions in ndr-prod-feature-15m" \
