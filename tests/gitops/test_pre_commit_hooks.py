@@ -85,6 +85,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     root.mkdir()
     shutil.copytree(REPO / "specs", root / "specs")
     shutil.copy2(REPO / "ndrc.yaml", root / "ndrc.yaml")
+    # as the README's GitOps section says: `.ndrc/` holds this checkout's caches and emulator state, never
+    # committed (the validate hook refreshes its caches, which pre-commit would report as modified files)
+    (root / ".gitignore").write_text(".ndrc/\n")
     (root / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n"
         "      - id: ndrc-validate\n      - id: ndrc-compile-check\n"
