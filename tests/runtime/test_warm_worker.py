@@ -17,7 +17,9 @@ from runtime.warm_worker import reset_session
 
 @pytest.mark.spark
 def test_reset_session_drops_caches_temp_views_and_runtime_settings(spark: Any) -> None:
-    initial = spark.conf.get("spark.sql.shuffle.partitions")
+    # RESET returns to the values the session started with (its SparkContext's), whatever earlier jobs of the
+    # same test process set at runtime since
+    initial = spark.sparkContext.getConf().get("spark.sql.shuffle.partitions")
     frame = spark.range(10)
     frame.createOrReplaceTempView("leaked_view")
     frame.createOrReplaceGlobalTempView("leaked_global")

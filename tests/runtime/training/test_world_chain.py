@@ -257,7 +257,8 @@ def test_the_injected_host_is_in_the_top_percentile_of_scores(chain: Chain) -> N
     mine = (rows["host_ip"] == anomaly.ip).to_numpy() & (rows["mini_batch_id"] == anomaly_batch).to_numpy()
     assert mine.sum() == 1
     assert scores[mine][0] >= np.quantile(scores, 0.99)
-    assert (scores > scores[mine][0]).sum() == 0  # in fact the highest of every featured row
+    # (the claim is the top percentile; the exact rank among the rows depends on the feature set, e.g. the
+    # rare-pair columns FG-C gained, and is not asserted)
 
     predicted = chain.predictions
     assert predicted["host_ip"][0] == anomaly.ip and predicted["mini_batch_id"][0] == anomaly_batch
