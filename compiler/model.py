@@ -5,27 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.contract import org_key, sort_key
+from runtime.contract import SPEC_JOB_NAMES, org_key, sort_key
 
-JOB_NAMES: tuple[str, ...] = (
-    "delta_builder",
-    "fg_a_builder",
-    "pair_counts_builder",
-    "fg_b_builder",
-    "fg_c_builder",
-    "machine_inventory_unload",
-    "inference_predictions",
-    "if_training",
-    "project_parameters",
-    "pipeline_backfill_historical_extractor",
-    "pipeline_prediction_feature_join",
-    "pipeline_training_data_verifier",
-    "pipeline_missing_feature_creation",
-    "pipeline_model_publish",
-    "pipeline_model_attributes",
-    "pipeline_model_deploy",
-)
-
+JOB_NAMES: tuple[str, ...] = SPEC_JOB_NAMES
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,28 @@ STORAGE_ROOT_ENV = "NDRC_LOCAL_STORAGE_ROOT"
 ENVIRONMENT_NAME_ENV = "NDRC_ENV"
 RUNTIME_DIGEST_ENV = "NDRC_RUNTIME_SHA256"
 
+# Job names that may have an item in the parameters table (the seed's "Job Names (Current Pipelines)"):
+# a fact of the table, not of one runtime version (the compiler validates spec paths against it; the
+# runtime's `pipeline_entry --jobs` accepts each of them whether or not a runnable job is registered).
+SPEC_JOB_NAMES: tuple[str, ...] = (
+    "delta_builder",
+    "fg_a_builder",
+    "pair_counts_builder",
+    "fg_b_builder",
+    "fg_c_builder",
+    "machine_inventory_unload",
+    "inference_predictions",
+    "if_training",
+    "project_parameters",
+    "pipeline_backfill_historical_extractor",
+    "pipeline_prediction_feature_join",
+    "pipeline_training_data_verifier",
+    "pipeline_missing_feature_creation",
+    "pipeline_model_publish",
+    "pipeline_model_attributes",
+    "pipeline_model_deploy",
+)
+
 # The parameters table's sort key: `<job_name>#<feature_spec_version>`, or the bare job name (legacy item).
 VERSION_DELIMITER = "#"
 
