@@ -126,3 +126,25 @@ def later(batch: BatchContext, minutes: int) -> BatchContext:
         f"{start + shift:%Y-%m-%dT%H:%M:%SZ}",
         f"{start + shift + timedelta(minutes=15):%Y-%m-%dT%H:%M:%SZ}",
     )
+
+
+def batch_argv(job: str, table: str, storage: LocalStorage, *extra: str, batch: BatchContext = BATCH) -> list[str]:
+    """The entry point's arguments for a per-batch job, as the compiled feature-15m step passes them."""
+    return [
+        job,
+        "--project-name",
+        batch.project_name,
+        "--feature-spec-version",
+        batch.feature_spec_version,
+        "--mini-batch-id",
+        batch.mini_batch_id,
+        "--batch-start-ts-iso",
+        batch.batch_start_ts_iso,
+        "--batch-end-ts-iso",
+        batch.batch_end_ts_iso,
+        "--table-name",
+        table,
+        "--storage-root",
+        str(storage.root),
+        *extra,
+    ]

@@ -22,6 +22,7 @@ from tests.runtime.jobs.inference_predictions.conftest import (
     FG_C,
     PROJECT,
     VERSION,
+    batch_argv,
     runtime_client,
     write_bundles,
 )
@@ -50,25 +51,7 @@ def test_runs_from_the_published_spec_through_the_entry_point(
         ddb, params_table, {"project_name": PROJECT, "job_name": f"inference_predictions#{VERSION}", "spec": payload()}
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", model_server.url)  # DynamoDB stays on moto
-    argv = [
-        "inference_predictions",
-        "--project-name",
-        PROJECT,
-        "--feature-spec-version",
-        VERSION,
-        "--mini-batch-id",
-        BATCH.mini_batch_id,
-        "--batch-start-ts-iso",
-        BATCH.batch_start_ts_iso,
-        "--batch-end-ts-iso",
-        BATCH.batch_end_ts_iso,
-        "--table-name",
-        params_table,
-        "--storage-root",
-        str(storage.root),
-        "--jitter-seed",
-        "3",
-    ]
+    argv = batch_argv("inference_predictions", params_table, storage, "--jitter-seed", "3")
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["metrics"]["records"] == 50 and summary["metrics"]["payloads"] == 3

@@ -25,6 +25,7 @@ from tests.runtime.jobs.inference_predictions.conftest import (
     FG_C,
     PROJECT,
     VERSION,
+    batch_argv,
     runtime_client,
     write_bundles,
 )
@@ -127,23 +128,7 @@ def test_missing_predictions_fail_naming_the_prefix(storage: LocalStorage) -> No
 def test_a_project_without_the_spec_skips_the_step(
     params_table: str, storage: LocalStorage, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [
-        "pipeline_prediction_feature_join",
-        "--project-name",
-        PROJECT,
-        "--feature-spec-version",
-        VERSION,
-        "--mini-batch-id",
-        BATCH.mini_batch_id,
-        "--batch-start-ts-iso",
-        BATCH.batch_start_ts_iso,
-        "--batch-end-ts-iso",
-        BATCH.batch_end_ts_iso,
-        "--table-name",
-        params_table,
-        "--storage-root",
-        str(storage.root),
-    ]
+    argv = batch_argv("pipeline_prediction_feature_join", params_table, storage)
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["skipped"] is True and "does not ask for the join" in summary["reason"]
@@ -164,23 +149,7 @@ def test_the_step_runs_from_its_published_spec(
         params_table,
         {"project_name": PROJECT, "job_name": f"pipeline_prediction_feature_join#{VERSION}", "spec": spec},
     )
-    argv = [
-        "pipeline_prediction_feature_join",
-        "--project-name",
-        PROJECT,
-        "--feature-spec-version",
-        VERSION,
-        "--mini-batch-id",
-        BATCH.mini_batch_id,
-        "--batch-start-ts-iso",
-        BATCH.batch_start_ts_iso,
-        "--batch-end-ts-iso",
-        BATCH.batch_end_ts_iso,
-        "--table-name",
-        params_table,
-        "--storage-root",
-        str(storage.root),
-    ]
+    argv = batch_argv("pipeline_prediction_feature_join", params_table, storage)
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["skipped"] is False and summary["output_rows"] == 50
