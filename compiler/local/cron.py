@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from compiler.errors import NdrcError
+from compiler.errors import UsageError
 
 MONTHS = {name: i for i, name in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
@@ -37,8 +37,9 @@ FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year
 BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199))
 
 
-class CronError(NdrcError):
-    """An expression that is not a valid EventBridge cron expression, or one this evaluator does not cover."""
+class CronError(UsageError):
+    """An expression that is not a valid EventBridge cron expression, or one this evaluator does not cover
+    (bad input: exit 2)."""
 
 
 @dataclass(frozen=True)
