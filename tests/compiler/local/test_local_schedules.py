@@ -91,7 +91,8 @@ def test_trigger_fires_the_published_schedules_target_with_its_input(scheduled: 
     expected = {p["Name"]: p["Value"].replace("<aws.scheduler.scheduled-time>", "2025-01-16T00:30:00Z")
                 for p in request["PipelineParameters"]}
     assert scheduled.parameters(arn) == expected
-    assert expected["FgBBuilderInstanceType"] == "ml.m5.4xlarge" and expected["ReferenceTsIso"] == "2025-01-16T00:30:00Z"
+    assert expected["FgBBuilderInstanceType"] == "ml.m5.4xlarge"
+    assert expected["ReferenceTsIso"] == "2025-01-16T00:30:00Z"
     # The same scheduled time again: the schedule's token (its name and time) starts nothing new.
     again = _invoke(scheduled, "local", "trigger", name, "--at", "2025-01-16T00:30:00Z")
     assert again.exit_code == 0, again.output
@@ -102,7 +103,8 @@ def test_trigger_fires_the_published_schedules_target_with_its_input(scheduled: 
     assert unknown.exit_code == 2
     lines = unknown.output.strip().splitlines()
     assert len(lines) == 1 and "no schedule starts fg-b-baseline for project nobody; schedules: " in lines[0]
-    assert f"{PREFIX}if-training-ndr-acme-prod-v1" in lines[0] and f"{PREFIX}machine-inventory-unload-ndr-prod" in lines[0]
+    assert f"{PREFIX}if-training-ndr-acme-prod-v1" in lines[0]
+    assert f"{PREFIX}machine-inventory-unload-ndr-prod" in lines[0]
     unnamed = _invoke(scheduled, "local", "trigger", "feature-15m")
     assert unnamed.exit_code == 2 and "no schedule named 'feature-15m'" in unnamed.output
 
