@@ -235,7 +235,7 @@ def test_status_lists_a_scheduled_pipeline_with_its_steps(local: Local) -> None:
     from compiler.cli import cli
 
     runner = CliRunner()
-    parameters = [{"Name": "ProjectName", "Value": "nobody"},
+    parameters = [{"Name": "ProjectName", "Value": "nobody"}, {"Name": "FeatureSpecVersion", "Value": ""},
                   {"Name": "ReferenceTsIso", "Value": "2025-01-16T00:00:00Z"}]
     arn = local.sagemaker.start_pipeline_execution(PipelineName=PREFIX + "fg-b-baseline", PipelineParameters=parameters,
                                                    ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
