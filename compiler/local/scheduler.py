@@ -201,11 +201,11 @@ def fire(aws: Aws, schedule: Schedule, scheduled_time: datetime, overrides: dict
     client = aws.client(service)
     if not hasattr(client, method):
         raise UsageError(f"schedule {schedule.name}: {service} has no API {method} (target {schedule.target_arn})")
-    try:
-        with translated(f"fire schedule {schedule.name}"):
+    with translated(f"fire schedule {schedule.name}"):  # an unreachable endpoint stops the run (exit 2)
+        try:
             response = getattr(client, method)(**request)
-    except (ClientError, ParamValidationError) as problem:
-        return Fired(schedule.name, scheduled_time, request, error=str(problem))
+        except (ClientError, ParamValidationError) as problem:  # the target refused: reported, the run goes on
+            return Fired(schedule.name, scheduled_time, request, error=str(problem))
     response.pop("ResponseMetadata", None)
     return Fired(schedule.name, scheduled_time, request, dict(response))
 

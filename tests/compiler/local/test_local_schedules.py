@@ -167,3 +167,23 @@ def test_a_disabled_schedule_does_not_fire_and_a_bad_range_is_refused(scheduled:
     assert backwards.exit_code == 2 and "the clock range is empty" in backwards.output
     garbled = _invoke(scheduled, "local", "clock", "--from", "yesterday", "--to", "2025-03-01T00:00Z")
     assert garbled.exit_code == 2 and "'yesterday' is not an ISO-8601 time" in garbled.output
+
+
+def test_without_published_schedules_the_build_is_read(tmp_path: Path, emulator_endpoint: str) -> None:
+    # Another prefix than the published sample's, so this emulator holds none of these schedules.
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    config = (REPO / "ndrc.yaml").read_text().replace("http://127.0.0.1:4566", emulator_endpoint)
+    (tmp_path / "ndrc.yaml").write_text(config.replace("name_prefix: ndr-local-", "name_prefix: ndr-clock-"))
+    local = Local(emulator_endpoint, tmp_path)
+
+    listed = _invoke(local, "local", "clock", "--from", "2025-01-01T00:00Z", "--to", "2025-01-02T00:00Z", "--dry-run")
+
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines()[0] == (f"6 occurrence(s) of 6 compiled ({tmp_path / 'build' / 'local'}) "
+                                             "schedule(s) due in [2025-01-01T00:00:00Z, 2025-01-02T00:00:00Z)")
+    assert (tmp_path / "build" / "local" / "wiring" / "schedules" / "ndr-clock-if-training-ndr-prod-v1.schedule.json"
+            ).is_file()
+    # Firing needs the pipeline the schedule names: not published here, so the target call fails (exit 1).
+    fired = _invoke(local, "local", "trigger", "ndr-clock-if-training-ndr-prod-v1", "--at", "2025-01-01T04:00Z")
+    assert fired.exit_code == 1, fired.output
+    assert "  failed  ndr-clock-if-training-ndr-prod-v1 at 2025-01-01T04:00:00Z: " in fired.output
