@@ -14,6 +14,7 @@ import click
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.deploy.aws import Aws
+from compiler.errors import UsageError
 from compiler.local import daemon, entry_poller, model_server, scheduler
 from compiler.local.executions import Run, recent_runs, scheduled_time
 from compiler.local.scheduler import Fired, Schedule
@@ -153,10 +154,13 @@ def trigger_command(flow: str, project: str | None, version: str, at: str, env_n
 @click.option("--from", "start", required=True, help="Start of the simulated range (ISO-8601, inclusive).")
 @click.option("--to", "end", required=True, help="End of the simulated range (ISO-8601, exclusive).")
 @click.option("--dry-run", is_flag=True, help="List the due occurrences without firing them.")
+@click.option("--max", "most", type=click.IntRange(1), default=500, show_default=True,
+              help="Refuse to fire more occurrences than this (a long range starts a pipeline per occurrence).")
 @env_option
 @workspace_option
 @handle_errors
-def clock_command(start: str, end: str, dry_run: bool, env_name: str | None, workspace_dir: Path | None) -> None:
+def clock_command(start: str, end: str, dry_run: bool, most: int, env_name: str | None,
+                  workspace_dir: Path | None) -> None:
     """Fire every compiled schedule occurrence due in [--from, --to), in time order, as EventBridge Scheduler
     would have over that range (cron evaluated in each schedule's time zone; disabled schedules skipped). A
     rerun of the same range starts nothing new: each occurrence's request token is its scheduled time's."""
@@ -167,6 +171,9 @@ def clock_command(start: str, end: str, dry_run: bool, env_name: str | None, wor
     occurrences = scheduler.due(schedules, begin, finish)
     click.echo(f"{len(occurrences)} occurrence(s) of {len(schedules)} {source} schedule(s) due in "
                f"[{scheduler.iso(begin)}, {scheduler.iso(finish)})")
+    if len(occurrences) > most and not dry_run:
+        raise UsageError(f"{len(occurrences)} occurrences are due, more than --max {most}: narrow the range or "
+                         "raise --max")
     if dry_run:
         for moment, schedule in occurrences:
             click.echo(f"  due     {schedule.name} at {scheduler.iso(moment)}")

@@ -74,7 +74,9 @@ def test_trigger_fires_the_published_schedules_target_with_its_input(scheduled: 
     published = scheduled.scheduler.get_schedule(Name=name)
     request = json.loads(published["Target"]["Input"])
     # What publish stored is what fires: change the stored Input (a resource parameter) and trigger.
-    request["PipelineParameters"].append({"Name": "FgBBuilderInstanceType", "Value": "ml.m5.4xlarge"})
+    sizes = [p for p in request["PipelineParameters"] if p["Name"] == "FgBBuilderInstanceType"]
+    assert sizes == [{"Name": "FgBBuilderInstanceType", "Value": "ml.m5.xlarge"}]  # as compiled from the spec
+    sizes[0]["Value"] = "ml.m5.4xlarge"
     changed = {k: published[k] for k in ("Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTimezone",
                                          "FlexibleTimeWindow", "State")}
     changed["Target"] = {**published["Target"], "Input": json.dumps(request)}
@@ -163,6 +165,9 @@ def test_a_disabled_schedule_does_not_fire_and_a_bad_range_is_refused(scheduled:
                                       f"{PREFIX}if-training-ndr-acme-prod-v1"])
     finally:
         scheduled.scheduler.update_schedule(**update, State="ENABLED")
+    too_many = _invoke(scheduled, "local", "clock", "--from", "2025-03-01T00:00Z", "--to", "2025-03-03T00:00Z",
+                       "--max", "5")
+    assert too_many.exit_code == 2 and "8 occurrences are due, more than --max 5" in too_many.output
     backwards = _invoke(scheduled, "local", "clock", "--from", "2025-03-02T00:00Z", "--to", "2025-03-01T00:00Z")
     assert backwards.exit_code == 2 and "the clock range is empty" in backwards.output
     garbled = _invoke(scheduled, "local", "clock", "--from", "yesterday", "--to", "2025-03-01T00:00Z")
