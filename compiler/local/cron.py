@@ -1,13 +1,15 @@
 """EventBridge Scheduler `cron(...)` expressions: parsed and evaluated over a time range (pure).
 
 The semantics are the documented ones (EventBridge Scheduler User Guide, "Schedule types on EventBridge
-Scheduler" -> "Cron-based schedules", which points to the EventBridge cron reference,
+Scheduler" -> "Cron-based schedules", https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html,
+which points to the EventBridge cron reference,
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html):
 
     cron(minutes hours day-of-month month day-of-week year)
     minutes 0-59, hours 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 = Sunday),
-    year 1970-2199; wildcards `,` `-` `*` `/` everywhere, `?` in day-of-month or day-of-week, `L` (last day of
-    the month) in day-of-month, `n#k` (the k-th weekday n of the month) in day-of-week.
+    year 1970-2199; wildcards `,` `-` `*` everywhere, `/` everywhere but day-of-week, `?` in day-of-month or
+    day-of-week, `L` (last day of the month) in day-of-month, `n#k` (the k-th weekday n of the month) in
+    day-of-week.
 
 One of day-of-month and day-of-week must be `?` (a value or `*` in one requires `?` in the other). `a/b` starts
 at `a` and adds `b` up to the field's maximum (`1/10` minutes: 1, 11, 21, ...). The expression is evaluated in
@@ -147,6 +149,8 @@ def parse(expression: str) -> Cron:
     if dow != "?":
         if "L" in dow.upper():
             raise _unsupported(4, dow, "'L' (last day of the week / last weekday n of the month)")
+        if "/" in dow:
+            raise CronError(f"day-of-week: {dow!r} — '/' is not a day-of-week wildcard (EventBridge cron reference)")
         if "#" in dow:
             if "," in dow:
                 raise CronError(f"day-of-week: {dow!r} — with '#' only one expression is allowed")

@@ -2,7 +2,8 @@
 
 moto stores schedules (`CreateSchedule` / `GetSchedule` / `ListSchedules`) but invokes nothing. Firing a
 schedule here does what Scheduler does with the stored document (EventBridge Scheduler User Guide, "Managing
-targets" -> universal targets, and "Adding context attributes"):
+targets" -> universal targets, and "Adding context attributes",
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html):
 
 - the target `arn:aws:scheduler:::aws-sdk:<service>:<apiAction>` is the API `<apiAction>` of `<service>`, called
   with the target's `Input` as its request (the compiled schedules: SageMaker `StartPipelineExecution`);

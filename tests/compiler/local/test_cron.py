@@ -87,6 +87,7 @@ def test_time_zone_and_daylight_saving_changes() -> None:
     ("cron(0 0 * FOO ? *)", "month: 'FOO' is not a value"),
     ("cron(0 5-2 * * ? *)", "hours: range '5-2' runs backwards"),
     ("cron(0/0 0 * * ? *)", "positive whole increment"),
+    ("cron(0 0 ? * 1/2 *)", "'/' is not a day-of-week wildcard"),
 ])
 def test_invalid_or_unevaluated_expressions_are_refused_with_the_reason(expression: str, message: str) -> None:
     with pytest.raises(CronError) as raised:
