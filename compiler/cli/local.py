@@ -1,21 +1,28 @@
-"""`ndrc local up|down|status|trigger`: the embedded emulator of the `local` environment, in the background;
-what ran on it; schedule-started pipelines on demand."""
+"""`ndrc local up|down|status|trigger|clock|poll`: the embedded emulator of the `local` environment, in the
+background; what ran on it; the compiled schedules fired on demand or over a simulated time range; the entry
+pipe applied."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.deploy.aws import Aws
-from compiler.local import daemon, entry_poller, model_server
-from compiler.local.executions import SCHEDULED_FLOWS, Run, recent_runs, trigger
+from compiler.errors import UsageError
+from compiler.local import daemon, entry_poller, model_server, scheduler
+from compiler.local.executions import Run, recent_runs, scheduled_time
+from compiler.local.scheduler import Fired, Schedule
 from compiler.orchestration.names import Orchestration
+
+if TYPE_CHECKING:
+    from compiler.load.workspace import Workspace
+    from compiler.model import EnvironmentConfig
 
 ACTIONS: dict[str, Callable[..., daemon.EmulatorStatus]] = {
     "up": daemon.up,
@@ -96,20 +103,86 @@ def status_command(env_name: str | None, workspace_dir: Path | None, limit: int,
         click.echo(line)
 
 
+def _schedules(workspace: Workspace, environment: EnvironmentConfig, aws: Aws) -> tuple[list[Schedule], str]:
+    """The published schedules (the emulator's), else the build's (compiled now when out of date)."""
+    orchestration = Orchestration(environment)
+    published = scheduler.published_schedules(aws, orchestration)
+    if published:
+        return published, "published"
+    from compiler.compilation.compile import compile_workspace  # only when nothing is published
+
+    build = compile_workspace(workspace, environment.name).out_dir
+    return scheduler.built_schedules(build, orchestration), f"compiled ({build})"
+
+
+def _render(fired: Fired) -> str:
+    when = scheduler.iso(fired.scheduled_time)
+    if fired.error:
+        return f"  failed  {fired.schedule} at {when}: {fired.error}"
+    return f"  fired   {fired.schedule} at {when} -> {fired.started}"
+
+
 @local_group.command("trigger")
-@click.argument("flow", type=click.Choice(SCHEDULED_FLOWS))
-@click.option("--project", "project", required=True, help="ProjectName of the execution.")
-@click.option("--version", "version", default="", help="FeatureSpecVersion (default: resolved by the runtime).")
-@click.option("--reference-ts", "reference_ts", default="", help="ReferenceTsIso (default: the start of the run).")
+@click.argument("flow")
+@click.option("--project", "project", default=None,
+              help="The project whose schedule to fire (not needed when FLOW is a schedule's name).")
+@click.option("--version", "version", default="", help="Its FeatureSpecVersion, when it has several schedules.")
+@click.option("--at", "--reference-ts", "at", default="",
+              help="The scheduled time (ISO-8601, UTC unless an offset is given; default: now): "
+              "<aws.scheduler.scheduled-time>, so the pipeline's ReferenceTsIso and the request token.")
 @env_option
 @workspace_option
 @handle_errors
-def trigger_command(flow: str, project: str, version: str, reference_ts: str, env_name: str | None,
+def trigger_command(flow: str, project: str | None, version: str, at: str, env_name: str | None,
                     workspace_dir: Path | None) -> None:
-    """Start a schedule-started pipeline now, as its schedule would (FG-B baseline, training, inventory)."""
-    _, environment = open_environment(workspace_dir, env_name, start_emulator=True)
-    arn = trigger(Aws(environment), Orchestration(environment), flow, project, version, reference_ts)
-    click.echo(f"started {arn}\n  follow it with `ndrc local status`")
+    """Fire a compiled schedule now, as EventBridge Scheduler would: its target (StartPipelineExecution of a
+    schedule-started pipeline) with its Input, context attributes resolved. FLOW is fg-b-baseline, if-training,
+    machine-inventory-unload (with --project) or a schedule's name."""
+    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    aws = Aws(environment)
+    schedules, source = _schedules(workspace, environment, aws)
+    schedule = scheduler.select(schedules, Orchestration(environment), flow, project, version)
+    fired = scheduler.fire(aws, schedule, scheduled_time(at))
+    click.echo(f"{source} schedule {schedule.name} ({schedule.expression} {schedule.timezone})")
+    click.echo(_render(fired))
+    if fired.error:
+        exit_with(ExitCode.FINDINGS)
+    click.echo("  follow it with `ndrc local status`")
+
+
+@local_group.command("clock")
+@click.option("--from", "start", required=True, help="Start of the simulated range (ISO-8601, inclusive).")
+@click.option("--to", "end", required=True, help="End of the simulated range (ISO-8601, exclusive).")
+@click.option("--dry-run", is_flag=True, help="List the due occurrences without firing them.")
+@click.option("--max", "most", type=click.IntRange(1), default=500, show_default=True,
+              help="Refuse to fire more occurrences than this (a long range starts a pipeline per occurrence).")
+@env_option
+@workspace_option
+@handle_errors
+def clock_command(start: str, end: str, dry_run: bool, most: int, env_name: str | None,
+                  workspace_dir: Path | None) -> None:
+    """Fire every compiled schedule occurrence due in [--from, --to), in time order, as EventBridge Scheduler
+    would have over that range (cron evaluated in each schedule's time zone; disabled schedules skipped). A
+    rerun of the same range starts nothing new: each occurrence's request token is its scheduled time's."""
+    workspace, environment = open_environment(workspace_dir, env_name, start_emulator=True)
+    aws = Aws(environment)
+    schedules, source = _schedules(workspace, environment, aws)
+    begin, finish = scheduled_time(start), scheduled_time(end)
+    occurrences = scheduler.due(schedules, begin, finish)
+    click.echo(f"{len(occurrences)} occurrence(s) of {len(schedules)} {source} schedule(s) due in "
+               f"[{scheduler.iso(begin)}, {scheduler.iso(finish)})")
+    if len(occurrences) > most and not dry_run:
+        raise UsageError(f"{len(occurrences)} occurrences are due, more than --max {most}: narrow the range or "
+                         "raise --max")
+    if dry_run:
+        for moment, schedule in occurrences:
+            click.echo(f"  due     {schedule.name} at {scheduler.iso(moment)}")
+        return
+    fired = [scheduler.fire(aws, schedule, moment) for moment, schedule in occurrences]
+    for one in fired:
+        click.echo(_render(one))
+    if any(one.error for one in fired):
+        exit_with(ExitCode.FINDINGS)
 
 
 @local_group.command("poll")

@@ -1,16 +1,16 @@
-"""What ran in an environment: recent state machine and pipeline executions (with their steps), and starting a
-schedule-started pipeline on demand (`ndrc local status`, `ndrc local trigger <flow>`). Plain data; the CLI
-renders it."""
+"""What ran in an environment: recent state machine and pipeline executions (with their steps), and firing the
+published schedule of a schedule-started pipeline on demand (`ndrc local status`, `ndrc local trigger <flow>`).
+Plain data; the CLI renders it."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from compiler.deploy.aws import Aws, translated
-from compiler.errors import UsageError
+from compiler.errors import AwsError, UsageError
+from compiler.local import scheduler
 from compiler.orchestration.names import (
     FG_B_BASELINE,
     IF_TRAINING,
@@ -105,15 +105,26 @@ def recent_runs(aws: Aws, orchestration: Orchestration, limit: int = 10, with_st
 
 def trigger(aws: Aws, orchestration: Orchestration, flow: str, project: str, version: str = "",
             reference_ts_iso: str = "", token: str | None = None) -> str:
-    """Start a schedule-started pipeline now, as its schedule would; returns the execution ARN."""
+    """Fire the published schedule that starts `flow` for `project` (and `version`) now, as EventBridge
+    Scheduler would (`compiler.local.scheduler`); returns the execution ARN. `reference_ts_iso` is the scheduled
+    time (default: now); `token` replaces the schedule's ClientRequestToken."""
     if flow not in SCHEDULED_FLOWS:
         raise UsageError(f"{flow!r} is not started by a schedule; choose one of {', '.join(SCHEDULED_FLOWS)}")
-    parameters = {"ProjectName": project, "FeatureSpecVersion": version, "ReferenceTsIso": reference_ts_iso}
-    request = token or hashlib.sha256(f"{flow}|{project}|{version}|{reference_ts_iso}|{datetime.now()}".encode()
-                                      ).hexdigest()
-    with translated(f"start {orchestration.name(flow)}"):
-        started = aws.client("sagemaker").start_pipeline_execution(
-            PipelineName=orchestration.name(flow), ClientRequestToken=request[:128],
-            PipelineParameters=[{"Name": k, "Value": v} for k, v in parameters.items()],
-        )
-    return str(started["PipelineExecutionArn"])
+    schedule = scheduler.select(scheduler.published_schedules(aws, orchestration), orchestration, flow, project,
+                                version)
+    fired = scheduler.fire(aws, schedule, scheduled_time(reference_ts_iso),
+                           {"ClientRequestToken": token} if token else None)
+    if fired.error:
+        raise AwsError(f"schedule {schedule.name} could not start {orchestration.name(flow)}: {fired.error}")
+    return fired.started
+
+
+def scheduled_time(text: str) -> datetime:
+    """An ISO-8601 time (naive = UTC; `Z` accepted), or now to the second when empty."""
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{text!r} is not an ISO-8601 time (e.g. 2025-01-01T00:30:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -228,18 +228,17 @@ def test_a_backfill_of_n_windows_runs_the_extractor_then_n_pipelines_and_succeed
     assert {local.parameters(s["PipelineExecutionArn"])["MiniBatchId"] for s in runs} == ids
 
 
-def test_trigger_starts_a_scheduled_pipeline_and_status_lists_it_with_its_steps(local: Local) -> None:
+def test_status_lists_a_scheduled_pipeline_with_its_steps(local: Local) -> None:
+    # `ndrc local trigger` (the published schedules fired) is tested in test_local_schedules.py.
     from click.testing import CliRunner
 
     from compiler.cli import cli
 
     runner = CliRunner()
-    started = runner.invoke(cli, ["local", "trigger", "fg-b-baseline", "--project", "nobody",
-                                  "--reference-ts", "2025-01-16T00:00:00Z", "--workspace", str(local.root)])
-    assert started.exit_code == 0, started.output
-    arn = started.output.split()[1]
-    parameters = local.parameters(arn)
-    assert (parameters["ProjectName"], parameters["ReferenceTsIso"]) == ("nobody", "2025-01-16T00:00:00Z")
+    parameters = [{"Name": "ProjectName", "Value": "nobody"}, {"Name": "FeatureSpecVersion", "Value": ""},
+                  {"Name": "ReferenceTsIso", "Value": "2025-01-16T00:00:00Z"}]
+    arn = local.sagemaker.start_pipeline_execution(PipelineName=PREFIX + "fg-b-baseline", PipelineParameters=parameters,
+                                                   ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
     assert local.wait_pipeline(arn)["PipelineExecutionStatus"] == "Failed"
     bad_key = {"s3_key": "not/a/batch.json.gz", "timestamp": "2025-01-16T10:20:05Z"}
     rejected = local.run_machine("live-inference", bad_key)
@@ -250,8 +249,6 @@ def test_trigger_starts_a_scheduled_pipeline_and_status_lists_it_with_its_steps(
     assert "ResolveSpecs" in status.output and "reason: Step failure" in status.output
     line = next(line for line in status.output.splitlines() if rejected["executionArn"].rsplit(":", 1)[-1] in line)
     assert line.split()[:4] == ["FAILED", "state", "machine", "ndr-local-live-inference"]
-    unknown = runner.invoke(cli, ["local", "trigger", "feature-15m", "--project", "p", "--workspace", str(local.root)])
-    assert unknown.exit_code == 2 and "'feature-15m' is not one of" in unknown.output
 
 
 def test_an_extractor_failure_reaches_the_backfill_through_send_task_failure(local: Local) -> None:
