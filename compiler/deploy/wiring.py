@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 QUEUE, SUBSCRIPTION, PIPE, SCHEDULE = "sqs_queue", "sns_subscription", "pipe", "schedule"
 KINDS = (QUEUE, SUBSCRIPTION, PIPE, SCHEDULE)
 JSON_ATTRIBUTES = ("Policy", "RedrivePolicy", "RedriveAllowPolicy")
+# Attributes moto 5.2.5 accepts and silently drops (AWS keeps them): on the emulator they are sent but not compared,
+# or a plan would never converge there. The compiled document is held to AWS's rule by tests/targets.
+EMULATOR_DROPPED_ATTRIBUTES = ("RedriveAllowPolicy",)
 # The queue attributes ndrc sets; the others (ARN, counters, timestamps) are SQS's own and never compared.
 QUEUE_ATTRIBUTES = (
     "MessageRetentionPeriod", "VisibilityTimeout", "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled",
@@ -42,10 +45,11 @@ SCHEDULE_KEYS = (
 # --- desired -----------------------------------------------------------------------------------------
 
 
-def _queue_content(document: dict[str, Any]) -> dict[str, Any]:
+def _queue_content(document: dict[str, Any], emulator: bool) -> dict[str, Any]:
     attributes = {
         name: json.loads(value) if name in JSON_ATTRIBUTES else value
         for name, value in document.get("Attributes", {}).items()
+        if not (emulator and name in EMULATOR_DROPPED_ATTRIBUTES)
     }
     return {"QueueName": document["QueueName"], "Attributes": attributes}
 
@@ -54,9 +58,9 @@ def _subscription_content(document: dict[str, Any]) -> dict[str, Any]:
     return {key: document[key] for key in ("TopicArn", "Protocol", "Endpoint", "Attributes")}
 
 
-def _content(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+def _content(kind: str, document: dict[str, Any], emulator: bool) -> dict[str, Any]:
     if kind == QUEUE:
-        return _queue_content(document)
+        return _queue_content(document, emulator)
     if kind == SUBSCRIPTION:
         return _subscription_content(document)
     keys = PIPE_KEYS if kind == PIPE else SCHEDULE_KEYS
@@ -71,7 +75,8 @@ def expand(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: Desi
     kind, document = str(entry["kind"]), json.loads(text)
     target = str(document.get("Endpoint") if kind == SUBSCRIPTION else entry["name"])
     scope = Scope(kind, target, document.get("TopicArn") if kind == SUBSCRIPTION else None)
-    state.resources.append(Resource(kind, target, target, scope, _content(kind, document), document, entry["path"]))
+    state.resources.append(Resource(kind, target, target, scope, _content(kind, document, is_emulator(env)), document,
+                                    entry["path"]))
 
 
 # --- deployed ----------------------------------------------------------------------------------------
@@ -102,7 +107,7 @@ def _read_queue(aws: Aws, scope: Scope) -> dict[str, Any] | None:
         raise
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
     kept = {name: value for name, value in attributes.items() if name in QUEUE_ATTRIBUTES}
-    return _queue_content({"QueueName": scope.target, "Attributes": kept})
+    return _queue_content({"QueueName": scope.target, "Attributes": kept}, is_emulator(aws.environment))
 
 
 def _read_subscription(aws: Aws, scope: Scope) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import images, names, wiring
+from compiler.orchestration import images, names, observability, wiring
 from compiler.orchestration.canonical import canonical_json
 from compiler.orchestration.names import IAM_POLICY_KIND, Orchestration
 from compiler.orchestration.stepfunctions import MACHINES
@@ -122,13 +122,18 @@ def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list
 
 
 def machine_policy(o: Orchestration, flow: str, definition: dict[str, Any]) -> dict[str, Any]:
-    """The policy of a state machine's role: exactly the calls its compiled definition makes."""
+    """The policy of a state machine's role: exactly the calls its compiled definition makes, plus what its
+    tracing (always on) and its log delivery (when `orchestration.logging.log_group_arn` is set) take."""
     by_action: dict[str, set[str]] = {}
     for action, resource in _scope_calls(o, definition["States"], flow):
         by_action.setdefault(action, set()).add(resource)
-    return _policy(
-        [_statement(_sid(action), [action], sorted(resources)) for action, resources in sorted(by_action.items())]
-    )
+    statements = [
+        _statement(_sid(action), [action], sorted(resources)) for action, resources in sorted(by_action.items())
+    ]
+    statements.append(_statement("XRayTracing", observability.XRAY_ACTIONS, ["*"]))
+    if observability.logging_configuration(o.environment)["level"] != "OFF":
+        statements.append(_statement("LogDelivery", observability.LOG_DELIVERY_ACTIONS, ["*"]))
+    return _policy(statements)
 
 
 def _spec_values(workspace: CompiledWorkspace, job: str, *path: str) -> list[str]:
