@@ -161,7 +161,7 @@ def _wiring(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: Des
     wiring.expand(entry, text, env, state)
 
 
-EXPANDERS.update(dict.fromkeys(("sqs_queue", "sns_subscription", "pipe", "schedule"), _wiring))
+EXPANDERS.update(dict.fromkeys(("sqs_queue", "sns_subscription", "pipe", "schedule", "event_rule"), _wiring))
 S3_KINDS = {"runtime_bundle", "runtime_archive", "s3_object"}
 
 

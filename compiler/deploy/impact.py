@@ -343,6 +343,12 @@ def _wiring_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
         project = parameters.get("ProjectName") or "?"
         return [_impact("pipeline", str(pipeline), f"{pipeline}: started by {change.target} for {project} on "
                                                    f"{cron} (UTC)")]
+    if change.kind == "event_rule":
+        if gone:
+            return [_impact("state_machine", change.target, f"{change.target}: no longer in the build; a failed "
+                                                            "15-minute pipeline keeps its window locked until the TTL")]
+        return [_impact("state_machine", change.target, f"{change.target}: a failed or stopped 15-minute pipeline "
+                                                        "marks its window's lock failed and alerts")]
     if change.kind == "pipe":
         if gone:
             return [_impact("state_machine", ", ".join(live) or change.target,
@@ -380,7 +386,7 @@ def change_impact(change: Change, graph: BuildGraph, env: EnvironmentConfig, lay
         return _machine_change(change, graph)
     if change.kind == "s3_object":
         return _object_change(change, graph)
-    if change.kind in ("sqs_queue", "sns_subscription", "pipe", "schedule"):
+    if change.kind in ("sqs_queue", "sns_subscription", "pipe", "schedule", "event_rule"):
         return _wiring_change(change, graph)
     return []
 

@@ -213,6 +213,46 @@ def pipe_batch(pipe: dict[str, Any], messages: list[dict[str, Any]], region: str
     return [records[i : i + size] for i in range(0, len(records), size)]
 
 
+# --- the live-outcome rule ----------------------------------------------------------------------------
+
+# EventBridge's default retry of a target, stated (EventBridge User Guide, "Retrying events"): 24 h, 185 attempts.
+OUTCOME_RETRY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+
+
+def outcome_event_pattern(o: Orchestration) -> dict[str, Any]:
+    """SageMaker's status-change events of the shared 15-minute pipeline that ended badly. SageMaker puts the
+    pipeline's ARN lowercased in the event; ndrc's names are lowercase (name_prefix + flow)."""
+    from compiler.orchestration.stepfunctions import PIPELINE_ENDED_BADLY, PIPELINE_STATUS_CHANGE
+
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [PIPELINE_STATUS_CHANGE],
+        "detail": {
+            "currentPipelineExecutionStatus": list(PIPELINE_ENDED_BADLY),
+            "pipelineArn": [o.pipeline_arn(n.FEATURE_15M).lower()],
+        },
+    }
+
+
+def outcome_rule(o: Orchestration) -> dict[str, Any]:
+    """PutRule's request plus `Targets`, PutTargets' list for it (publish makes both calls): the rule starts the
+    live-outcome state machine with the event itself (no input transformer) as `roles.events`."""
+    return {
+        "Name": o.name(n.LIVE_OUTCOME),
+        "Description": f"ndrc: a failed or stopped {o.name(n.FEATURE_15M)} execution -> {o.name(n.LIVE_OUTCOME)}",
+        "EventPattern": json.dumps(outcome_event_pattern(o), sort_keys=True),
+        "State": "ENABLED",
+        "Targets": [
+            {
+                "Id": n.LIVE_OUTCOME,
+                "Arn": o.state_machine_arn(n.LIVE_OUTCOME),
+                "RoleArn": _role(o, "events"),
+                "RetryPolicy": dict(OUTCOME_RETRY),
+            }
+        ],
+    }
+
+
 # --- schedules ---------------------------------------------------------------------------------------
 
 

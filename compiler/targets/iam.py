@@ -26,6 +26,7 @@ PROCESSING_STEP_ACTIONS = [
 ]
 PIPELINES_POLICY = "sagemaker-pipelines"
 PIPE_POLICY = "live-entry-pipe"
+OUTCOME_RULE_POLICY = "live-outcome-rule"
 SCHEDULER_POLICY = "schedules"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 
@@ -53,7 +54,9 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs", "s3": "S3"}
+SID_SERVICES = {
+    "dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs", "s3": "S3", "sns": "Sns",
+}
 WRITE_BUCKETS = ("features", "models", "artifacts")
 
 
@@ -103,6 +106,8 @@ def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list
                 # the QueueUrl is JSONata (the account comes from the machine's ARN): its queue is the last literal
                 queue = arguments["QueueUrl"].rsplit("'/' & ", 1)[1].strip(' "%}')
                 calls.append((action, o.queue_arn(queue)))
+            elif action == "sns:Publish":
+                calls.append((action, arguments["TopicArn"]))
             elif action == "sagemaker:DescribePipelineExecution":
                 # the execution ARN is a run-time value: the pipelines this scope started
                 calls += [(action, f"{o.sagemaker_arn(f'pipeline/{name}')}/execution/*") for name in started]
@@ -331,6 +336,13 @@ def pipe_policy(o: Orchestration) -> dict[str, Any]:
     )
 
 
+def outcome_rule_policy(o: Orchestration) -> dict[str, Any]:
+    """The live-outcome rule's role: start the live-outcome state machine (EventBridge User Guide, "Using IAM
+    roles to invoke targets": Step Functions targets)."""
+    return _policy([_statement("StartLiveOutcome", ["states:StartExecution"],
+                               [o.state_machine_arn(names.LIVE_OUTCOME)])])
+
+
 def scheduler_policy(o: Orchestration, workspace: CompiledWorkspace) -> dict[str, Any]:
     """The schedules' role: start the scheduled pipelines (the universal target calls the API as this role)
     and send what it could not deliver to the schedules' dead-letter queue."""
@@ -372,6 +384,8 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
     ]
     if wiring.has_account(o) and wiring.has_role(o, "pipe"):
         policies.append((o.name(PIPE_POLICY), pipe_policy(o), ("ndrc.yaml",)))
+    if wiring.has_account(o) and wiring.has_role(o, "events"):
+        policies.append((o.name(OUTCOME_RULE_POLICY), outcome_rule_policy(o), ("ndrc.yaml",)))
     if wiring.has_account(o) and wiring.has_role(o, "scheduler"):
         sources = tuple(schedule_sources) or ("ndrc.yaml",)
         policies.append((o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace), sources))
