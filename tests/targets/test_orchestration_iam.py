@@ -67,7 +67,8 @@ def _calls(states: dict[str, Any]) -> list[tuple[str, str]]:
         if state["Type"] == "Task":
             arguments = state["Arguments"]
             queue = re.search(r"\"([^\"]+)\" %}$", arguments.get("QueueUrl", ""))
-            name = arguments.get("TableName") or arguments.get("PipelineName") or (queue.group(1) if queue else "")
+            name = (arguments.get("TableName") or arguments.get("PipelineName") or arguments.get("TopicArn")
+                    or (queue.group(1) if queue else ""))
             found.append((state["Resource"], name))
         for scope in [state.get("ItemProcessor"), *state.get("Branches", [])]:
             if scope:
@@ -90,6 +91,8 @@ def test_state_machine_policies_grant_exactly_what_the_definitions_call(builds: 
                 arn = f"arn:aws:dynamodb:{account}:table/{target}"
             elif service == "sqs":
                 arn = f"arn:aws:sqs:{account}:{target}"
+            elif service == "sns":
+                arn = target
             elif api == "startPipelineExecution":
                 arn = f"arn:aws:sagemaker:{account}:pipeline/{target}"
             else:

@@ -155,7 +155,8 @@ def test_wiring_pieces_without_their_settings_are_left_out(builds: dict[str, Com
     without_roles = replace(compiled, environment=EnvironmentConfig("local", {**compiled.environment.settings,
                                                                                 "roles": roles}))
     kinds = sorted(a.kind for a in wiring.build_artifacts(without_roles))
-    assert kinds == ["sns_subscription", "sqs_queue", "sqs_queue"]  # the entry queues, no pipe, no schedules
+    # the entry queues and the live-outcome rule (roles.events), no pipe, no schedules
+    assert kinds == ["event_rule", "sns_subscription", "sqs_queue", "sqs_queue"]
 
 
 def _redrive_allow_problems(policy: dict[str, Any]) -> list[str]:
