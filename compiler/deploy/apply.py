@@ -66,6 +66,16 @@ def condition(change: Change, key_name: str) -> tuple[str, dict[str, str], dict[
     return " AND ".join(parts), names, values
 
 
+def _observability(payload: dict[str, Any], create: bool = False) -> dict[str, Any]:
+    """The machine's logging and tracing (compiler/orchestration/observability.py). A create without a log
+    group leaves logging out (AWS's default is OFF); an update sends OFF so logging switched on outside ndrc
+    is switched off again, as the plan showed."""
+    settings: dict[str, Any] = {k: payload[k] for k in ("loggingConfiguration", "tracingConfiguration") if k in payload}
+    if create and settings.get("loggingConfiguration", {}).get("level") == "OFF":
+        del settings["loggingConfiguration"]
+    return settings
+
+
 class Applier:
     def __init__(self, aws: Aws, layouts: dict[str, tuple[str, ...]], clock: Callable[[], str] = utc_now) -> None:
         self.aws = aws
@@ -139,14 +149,15 @@ class Applier:
             try:
                 tags = creation_tags(self.aws.environment.name)
                 client.create_state_machine(name=change.target, definition=definition, roleArn=role,
-                                            tags=[{"key": k, "value": v} for k, v in tags.items()])
+                                            tags=[{"key": k, "value": v} for k, v in tags.items()],
+                                            **_observability(change.payload, create=True))
             except ClientError as problem:
                 if error_code(problem) != "StateMachineAlreadyExists":
                     raise
                 return Outcome(change, "conflict", "created by someone else since the plan; not overwritten")
         else:
             client.update_state_machine(stateMachineArn=state_machine_arn(self.aws, change.target),
-                                        definition=definition, roleArn=role)
+                                        definition=definition, roleArn=role, **_observability(change.payload))
         return Outcome(change, "applied")
 
     def _sagemaker_pipeline(self, change: Change) -> Outcome:

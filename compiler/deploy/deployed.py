@@ -22,6 +22,7 @@ from compiler.deploy.desired import Scope, item_label, resource_id
 from compiler.deploy.diff import content_hash, plain_item
 from compiler.deploy.owned import OWNED_KINDS, OWNED_SCOPE, state_machine_arn
 from compiler.errors import UsageError
+from compiler.orchestration import observability
 
 HASH_ATTRIBUTE = "content_sha256"
 UPDATED_ATTRIBUTE = "updated_at"
@@ -152,7 +153,8 @@ class Reader:
             if error_code(problem) == "StateMachineDoesNotExist":
                 return []
             raise
-        return [_definition(scope, reply["definition"], "roleArn", reply.get("roleArn"))]
+        return [_definition(scope, reply["definition"], "roleArn", reply.get("roleArn"),
+                            observability.deployed_settings(reply))]
 
     def _sagemaker_pipeline(self, scope: Scope) -> list[Deployed]:
         try:
@@ -177,8 +179,10 @@ class Reader:
         return [Deployed("s3_object", scope.target, scope.target, scope, content, fingerprint)]
 
 
-def _definition(scope: Scope, text: str, role_key: str, role: str | None) -> Deployed:
-    content = {"definition": json.loads(text, parse_float=Decimal), role_key: role}
+def _definition(
+    scope: Scope, text: str, role_key: str, role: str | None, settings: dict[str, Any] | None = None
+) -> Deployed:
+    content = {"definition": json.loads(text, parse_float=Decimal), role_key: role, **(settings or {})}
     return Deployed(scope.kind, scope.target, scope.target, scope, content, content_hash(content))
 
 

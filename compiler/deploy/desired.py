@@ -16,6 +16,7 @@ from typing import Any
 from compiler.deploy.diff import content_hash, plain_item
 from compiler.errors import UsageError
 from compiler.model import EnvironmentConfig
+from compiler.orchestration import observability
 
 MANIFEST = "manifest.json"
 DEFAULT_OWNER = "ndrc"
@@ -117,6 +118,9 @@ def _definition(kind: str, role_setting: str, role_key: str):  # type: ignore[no
         role = env.get(role_setting)
         content = {"definition": json.loads(text, parse_float=Decimal), role_key: role}
         payload = {"definition": text, role_key: role}
+        if kind == "state_machine":  # logging and tracing: set by publish, compared by plan
+            content.update(observability.settings(env))
+            payload.update(observability.settings(env))
         scope = Scope(kind, name)
         state.resources.append(Resource(kind, name, name, scope, content, payload, entry["path"]))
 
@@ -157,7 +161,7 @@ def _wiring(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: Des
     wiring.expand(entry, text, env, state)
 
 
-EXPANDERS.update(dict.fromkeys(("sqs_queue", "sns_subscription", "pipe", "schedule"), _wiring))
+EXPANDERS.update(dict.fromkeys(("sqs_queue", "sns_subscription", "pipe", "schedule", "event_rule"), _wiring))
 S3_KINDS = {"runtime_bundle", "runtime_archive", "s3_object"}
 
 

@@ -29,7 +29,8 @@ from compiler.orchestration.images import image_uri
 from runtime.contract import split_sort_key
 
 ENTRY_JOB = "pipeline_entry"
-STARTER_SKIP_KINDS = frozenset({"iam_policy", "sagemaker_pipeline", "dynamodb_items"})
+# an event_rule names the pipeline it watches (the live-outcome rule), it does not start it
+STARTER_SKIP_KINDS = frozenset({"iam_policy", "sagemaker_pipeline", "dynamodb_items", "event_rule"})
 MIN_SETTING_LENGTH = 6  # shorter setting values ("v1", "1") would match by accident
 STEP_PATH = re.compile(r"^definition\.Steps\[(\d+)\]")
 PARAMETER_PATH = re.compile(r"^definition\.Parameters\[(\d+)\]")
@@ -154,8 +155,8 @@ def read_graph(build_dir: Path, env: EnvironmentConfig) -> BuildGraph:
             graph.routes = [plain_item(json.loads(line)["Item"]) for line in text.splitlines() if line.strip()]
         texts[(kind, name)] = (text, str(entry.get("role", "")))
     for (kind, name), (text, role) in sorted(texts.items()):
-        if kind in STARTER_SKIP_KINDS:
-            continue
+        if kind in STARTER_SKIP_KINDS or (kind == "state_machine" and ":startPipelineExecution" not in text):
+            continue  # a machine naming a pipeline without starting it (live-outcome watches it) starts nothing
         for pipeline in graph.pipelines.values():
             if json.dumps(pipeline.name) in text or f":pipeline/{pipeline.name}" in text:
                 pipeline.starters.append((kind, name, role))
@@ -343,6 +344,12 @@ def _wiring_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
         project = parameters.get("ProjectName") or "?"
         return [_impact("pipeline", str(pipeline), f"{pipeline}: started by {change.target} for {project} on "
                                                    f"{cron} (UTC)")]
+    if change.kind == "event_rule":
+        if gone:
+            return [_impact("state_machine", change.target, f"{change.target}: no longer in the build; a failed "
+                                                            "15-minute pipeline keeps its window locked until the TTL")]
+        return [_impact("state_machine", change.target, f"{change.target}: a failed or stopped 15-minute pipeline "
+                                                        "marks its window's lock failed and alerts")]
     if change.kind == "pipe":
         if gone:
             return [_impact("state_machine", ", ".join(live) or change.target,
@@ -380,7 +387,7 @@ def change_impact(change: Change, graph: BuildGraph, env: EnvironmentConfig, lay
         return _machine_change(change, graph)
     if change.kind == "s3_object":
         return _object_change(change, graph)
-    if change.kind in ("sqs_queue", "sns_subscription", "pipe", "schedule"):
+    if change.kind in ("sqs_queue", "sns_subscription", "pipe", "schedule", "event_rule"):
         return _wiring_change(change, graph)
     return []
 

@@ -135,6 +135,28 @@ def _delete_pipe(aws: Aws, name: str) -> None:
     aws.client("pipes").delete_pipe(Name=name)
 
 
+def _rules(aws: Aws, prefix: str) -> Iterator[str]:
+    client = aws.client("events")
+    for page in client.get_paginator("list_rules").paginate(NamePrefix=prefix):
+        for rule in page.get("Rules", []):
+            name = str(rule["Name"])
+            if not name.startswith(prefix):
+                continue
+            tags = client.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
+            if owns({t["Key"]: t["Value"] for t in tags}, aws.environment.name):
+                yield name
+
+
+def _delete_rule(aws: Aws, name: str) -> None:
+    """A rule with targets cannot be deleted: its targets first."""
+    client = aws.client("events")
+    ids = [t["Id"] for page in client.get_paginator("list_targets_by_rule").paginate(Rule=name)
+           for t in page["Targets"]]
+    if ids:
+        client.remove_targets(Rule=name, Ids=ids)
+    client.delete_rule(Name=name)
+
+
 SCHEDULE_GROUP = "default"
 SCHEDULE_DESCRIPTION = "ndrc: "  # compiler/orchestration/wiring.py starts every schedule's description so
 
@@ -178,6 +200,7 @@ OWNED_KINDS: dict[str, OwnedKind] = {
         OwnedKind("pipe", "EventBridge pipe(s)", _pipes, _delete_pipe, 6),
         OwnedKind("schedule", "Scheduler schedule(s)", _schedules, _delete_schedule, 6),
         OwnedKind("sns_subscription", "SNS subscription(s)", _subscriptions, _delete_subscription, 6),
+        OwnedKind("event_rule", "EventBridge rule(s)", _rules, _delete_rule, 6),
         OwnedKind("sqs_queue", "SQS queue(s)", _queues, _delete_queue, 7),
     )
 }

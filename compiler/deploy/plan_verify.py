@@ -31,7 +31,9 @@ def payload_content(change: Change) -> Any:
         return plain_item(payload)
     if change.kind in ROLE_KEYS:
         role_key = ROLE_KEYS[change.kind]
-        return {"definition": json.loads(payload["definition"], parse_float=Decimal), role_key: payload[role_key]}
+        settings = {k: payload[k] for k in ("loggingConfiguration", "tracingConfiguration") if k in payload}
+        return {"definition": json.loads(payload["definition"], parse_float=Decimal), role_key: payload[role_key],
+                **settings}
     if change.kind == "s3_object":
         return {"sha256": payload["sha256"]}
     raise ValueError(f"unknown kind {change.kind!r}")

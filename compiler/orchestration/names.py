@@ -30,6 +30,7 @@ STATE_MACHINE_FLOWS: tuple[str, ...] = (LIVE, BACKFILL)
 LIVE_ENTRY = "live-entry"
 LIVE_ENTRY_DLQ = "live-entry-dlq"
 SCHEDULES_DLQ = "schedules-dlq"
+LIVE_OUTCOME = "live-outcome"  # state machine + EventBridge rule: a failed 15-minute pipeline marks its lock
 
 # Artifact kinds of the orchestration (manifest `kind`).
 STATE_MACHINE_KIND = "state_machine"
@@ -40,7 +41,8 @@ SQS_QUEUE_KIND = "sqs_queue"
 SNS_SUBSCRIPTION_KIND = "sns_subscription"
 PIPE_KIND = "pipe"
 SCHEDULE_KIND = "schedule"
-WIRING_KINDS: tuple[str, ...] = (SQS_QUEUE_KIND, SNS_SUBSCRIPTION_KIND, PIPE_KIND, SCHEDULE_KIND)
+EVENT_RULE_KIND = "event_rule"
+WIRING_KINDS: tuple[str, ...] = (SQS_QUEUE_KIND, SNS_SUBSCRIPTION_KIND, PIPE_KIND, SCHEDULE_KIND, EVENT_RULE_KIND)
 
 # Optional `orchestration:` settings of an environment in ndrc.yaml, with their defaults.
 DEFAULT_SETTINGS: dict[str, int] = {

@@ -32,6 +32,13 @@ from compiler.orchestration.wiring import ATTEMPT_ATTRIBUTE, ERROR_ATTRIBUTE, EX
 MAX_EPOCH_SECONDS = 253402300800
 WINDOW_FIELDS = ("project_name", "mini_batch_id", "mini_batch_s3_prefix", "batch_start_ts_iso", "batch_end_ts_iso")
 LOCK_KEY = "$states.input.lock_key"
+# The lock item's status attribute: absent while held, LOCK_FAILED once its pipeline failed or was stopped.
+LOCK_STATUS = "lock_status"
+LOCK_FAILED = "failed"
+# SageMaker's EventBridge event of a pipeline execution status change (SageMaker Developer Guide, "Events that
+# Amazon SageMaker AI sends to Amazon EventBridge": SageMaker model building pipeline execution status change).
+PIPELINE_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+PIPELINE_ENDED_BADLY = ("Failed", "Stopped")
 # A distributed Map without ResultWriter returns its children's outputs as one array, within Step Functions'
 # 256 KB state output quota: each window answers one word ("completed", "duplicate": 12 bytes with quotes and
 # comma), so 20,000 windows take at most 240,000 bytes.
@@ -244,8 +251,10 @@ def lock_and_start(
                         ttl_seconds=o.setting("lock_ttl_days") * 86400,
                     )
                 ),
-                "ConditionExpression": "attribute_not_exists(#lock_key)",
-                "ExpressionAttributeNames": {"#lock_key": n.LOCK_KEY_ATTRIBUTE},
+                # a lock marked failed by the live-outcome machine (its pipeline failed) may be taken again
+                "ConditionExpression": "attribute_not_exists(#lock_key) OR #lock_status = :failed",
+                "ExpressionAttributeNames": {"#lock_key": n.LOCK_KEY_ATTRIBUTE, "#lock_status": LOCK_STATUS},
+                "ExpressionAttributeValues": {":failed": {"S": LOCK_FAILED}},
             },
             retry=_copy(RETRY_DYNAMODB),
             catches=[
@@ -756,7 +765,112 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
     return asl.state_machine(comment, "ParseRequest", states)
 
 
-MACHINES = {n.LIVE: (live_machine, "live"), n.BACKFILL: (backfill_machine, "backfill")}
+def outcome_machine(o: Orchestration) -> dict[str, Any]:
+    """Started by the EventBridge rule `<prefix>live-outcome` with SageMaker's status-change event of a failed or
+    stopped `<prefix>feature-15m` execution. The execution's description (set by `StartPipeline`:
+    `<source> <lock_key> by <execution ARN>`) names the lock and who took it; the lock item is marked
+    `lock_status = failed` only if that execution still holds it, so a redelivered event (live) or a re-run
+    (backfill) may take the window again; then an alert goes to `orchestration.alert_topic_arn` (if set).
+    ParseOutcome -> CheckOutcome -> MarkLockFailed [-> Alert]; anything else ends in Ignored / NotHeld."""
+    topic = o.environment.get("orchestration.alert_topic_arn")
+    parse = inline(
+        "( $d := $states.input.detail; $description := $d.pipelineExecutionDescription; "
+        "$rest := $substringAfter($description, ' '); "
+        "{'status': $d.currentPipelineExecutionStatus, 'pipeline_execution_arn': $d.pipelineExecutionArn, "
+        "'lock_key': $substringBefore($rest, ' by '), 'execution_arn': $substringAfter($rest, ' by '), "
+        "'ndrc': $type($description) = 'string' and $contains($description, ' by arn:') and "
+        "$lowercase($d.pipelineArn) = #{pipeline}} )",
+        pipeline=o.pipeline_arn(n.FEATURE_15M).lower(),
+    )
+    marked = "$merge([$outcome, {'lock': 'marked failed'}])"
+    states: dict[str, State] = {
+        "ParseOutcome": asl.pass_state(
+            "CheckOutcome",
+            comment="The status-change event -> status, lock key and the execution that took the lock.",
+            assigns=asl.assign(outcome=parse),
+        ),
+        "CheckOutcome": asl.choice(
+            [asl.rule(f"$outcome.ndrc and $outcome.status in {json_literal(list(PIPELINE_ENDED_BADLY))}",
+                      "MarkLockFailed")],
+            "Ignored",
+        ),
+        "Ignored": asl.succeed(comment="Not a failed or stopped execution that ndrc started: nothing to do."),
+        "MarkLockFailed": asl.task(
+            "arn:aws:states:::dynamodb:updateItem",
+            comment="Mark the window's lock failed, only while the execution that started this pipeline holds it.",
+            arguments={
+                "TableName": o.tables["lock"],
+                "Key": {n.LOCK_KEY_ATTRIBUTE: {"S": asl.field("$outcome.lock_key")}},
+                "UpdateExpression": "SET #lock_status = :failed, #failed_at = :now, "
+                "#pipeline_execution_arn = :pipeline, #pipeline_status = :status",
+                "ConditionExpression": "#execution_arn = :execution_arn AND "
+                "(attribute_not_exists(#lock_status) OR #lock_status <> :failed)",
+                "ExpressionAttributeNames": {
+                    "#lock_status": LOCK_STATUS,
+                    "#failed_at": "failed_at",
+                    "#pipeline_execution_arn": "pipeline_execution_arn",
+                    "#pipeline_status": "pipeline_status",
+                    "#execution_arn": "execution_arn",
+                },
+                "ExpressionAttributeValues": {
+                    ":failed": {"S": LOCK_FAILED},
+                    ":now": {"S": asl.field("$now()")},
+                    ":pipeline": {"S": asl.field("$outcome.pipeline_execution_arn")},
+                    ":status": {"S": asl.field("$outcome.status")},
+                    ":execution_arn": {"S": asl.field("$outcome.execution_arn")},
+                },
+            },
+            retry=_copy(RETRY_DYNAMODB),
+            catches=[
+                asl.catch("NotHeld", "$outcome", errors=("DynamoDB.ConditionalCheckFailedException",)),
+                asl.catch("MarkFailed"),
+            ],
+            output=marked,
+            next_state="Alert" if topic else None,
+        ),
+        "NotHeld": asl.succeed(
+            comment="No lock of that execution to mark: released by the backfill, expired, taken again by a newer "
+            "execution, or already marked (EventBridge delivers at least once).",
+        ),
+        "MarkFailed": asl.fail(
+            "MarkFailed",
+            inline(
+                "'could not mark the lock in table ' & #{table} & ': ' & $states.input.Error & ': ' & "
+                "$states.input.Cause",
+                table=o.tables["lock"],
+            ),
+        ),
+    }
+    if topic:
+        states["Alert"] = asl.task(
+            "arn:aws:states:::sns:publish",
+            comment="Tell the operators: the window's lock is released for a retry, the window has no features yet.",
+            arguments={
+                "TopicArn": str(topic),
+                "Subject": asl.field(inline("#{title} & ' ' & $outcome.status",
+                                            title=f"ndrc {o.environment.name}: {o.name(n.FEATURE_15M)}")),
+                "Message": asl.field(
+                    "$string({'pipeline_execution_arn': $outcome.pipeline_execution_arn, 'status': $outcome.status, "
+                    "'lock_key': $outcome.lock_key, 'started_by': $outcome.execution_arn, "
+                    "'lock': 'marked failed: a redelivered event or a backfill re-run may start the window again'})"
+                ),
+            },
+            retry=[{"ErrorEquals": ["States.TaskFailed"], **_BACKOFF}],
+            output=marked,
+        )
+    comment = (
+        f"Outcome of {o.name(n.FEATURE_15M)} for {o.environment.name}: a failed or stopped execution marks its "
+        "window's lock failed (so the window can be started again) and alerts. Started by the EventBridge rule "
+        f"{o.name(n.LIVE_OUTCOME)}. Compiled by ndrc; do not edit."
+    )
+    return asl.state_machine(comment, "ParseOutcome", states)
+
+
+MACHINES = {
+    n.LIVE: (live_machine, "live"),
+    n.BACKFILL: (backfill_machine, "backfill"),
+    n.LIVE_OUTCOME: (outcome_machine, "outcome"),
+}
 
 
 def state_machine_definition(o: Orchestration, flow: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from compiler.orchestration.names import Orchestration
 # SQS: a message may wait at most 14 days; SendMessage delays at most 900 seconds (SQS Developer Guide).
 MAX_RETENTION_SECONDS = 14 * 86400
 MAX_DELAY_SECONDS = 900
+MAX_REDRIVE_SOURCES = 10  # RedriveAllowPolicy `byQueue`: at most 10 sourceQueueArns (SQS API Reference)
 ENTRY_VISIBILITY_SECONDS = 300
 ENTRY_RETENTION_SECONDS = 4 * 86400
 # Pipe -> StartExecution failures (throttling excepted) are retried by SQS until this many receives.
@@ -90,14 +91,26 @@ def topic_arn(o: Orchestration) -> str | None:
     return str(topic) if topic else None
 
 
-def dead_letter_queue(o: Orchestration, name: str) -> dict[str, Any]:
-    """Keeps a message the longest SQS allows. (No RedriveAllowPolicy: moto 5.2.5 drops it, so a plan would
-    never converge on the emulator; the default lets any queue of the account use it.)"""
+def redrive_allow_policy(source_queue_arns: list[str]) -> dict[str, Any]:
+    """Which queues may name a dead-letter queue in their RedrivePolicy (SQS API Reference, `SetQueueAttributes`,
+    `RedriveAllowPolicy`): `byQueue` with 1-10 `sourceQueueArns`, or `denyAll` (no list) for a queue that only
+    receives `SendMessage` (the schedules' DLQ: Scheduler sends to it, no queue redrives to it)."""
+    if not source_queue_arns:
+        return {"redrivePermission": "denyAll"}
+    if len(source_queue_arns) > MAX_REDRIVE_SOURCES:
+        raise WiringError(f"a dead-letter queue admits at most {MAX_REDRIVE_SOURCES} source queues")
+    return {"redrivePermission": "byQueue", "sourceQueueArns": sorted(source_queue_arns)}
+
+
+def dead_letter_queue(o: Orchestration, name: str, source_queue_arns: list[str]) -> dict[str, Any]:
+    """Keeps a message the longest SQS allows; only the named source queues may redrive to it. (moto 5.2.5
+    drops RedriveAllowPolicy: publish compares it only against AWS, see compiler/deploy/wiring.py.)"""
     return {
         "QueueName": name,
         "Attributes": {
             "MessageRetentionPeriod": str(MAX_RETENTION_SECONDS),
             "ReceiveMessageWaitTimeSeconds": "0",
+            "RedriveAllowPolicy": _policy_json(redrive_allow_policy(source_queue_arns)),
             "SqsManagedSseEnabled": "true",
             "VisibilityTimeout": "30",
         },
@@ -105,7 +118,7 @@ def dead_letter_queue(o: Orchestration, name: str) -> dict[str, Any]:
 
 
 def entry_dead_letter_queue(o: Orchestration) -> dict[str, Any]:
-    return dead_letter_queue(o, o.name(n.LIVE_ENTRY_DLQ))
+    return dead_letter_queue(o, o.name(n.LIVE_ENTRY_DLQ), [o.queue_arn(o.name(n.LIVE_ENTRY))])
 
 
 def entry_queue(o: Orchestration) -> dict[str, Any]:
@@ -198,6 +211,46 @@ def pipe_batch(pipe: dict[str, Any], messages: list[dict[str, Any]], region: str
     size = int(pipe["SourceParameters"]["SqsQueueParameters"]["BatchSize"])
     records = [pipe_record(message, pipe["Source"], region) for message in messages]
     return [records[i : i + size] for i in range(0, len(records), size)]
+
+
+# --- the live-outcome rule ----------------------------------------------------------------------------
+
+# EventBridge's default retry of a target, stated (EventBridge User Guide, "Retrying events"): 24 h, 185 attempts.
+OUTCOME_RETRY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+
+
+def outcome_event_pattern(o: Orchestration) -> dict[str, Any]:
+    """SageMaker's status-change events of the shared 15-minute pipeline that ended badly. SageMaker puts the
+    pipeline's ARN lowercased in the event; ndrc's names are lowercase (name_prefix + flow)."""
+    from compiler.orchestration.stepfunctions import PIPELINE_ENDED_BADLY, PIPELINE_STATUS_CHANGE
+
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": [PIPELINE_STATUS_CHANGE],
+        "detail": {
+            "currentPipelineExecutionStatus": list(PIPELINE_ENDED_BADLY),
+            "pipelineArn": [o.pipeline_arn(n.FEATURE_15M).lower()],
+        },
+    }
+
+
+def outcome_rule(o: Orchestration) -> dict[str, Any]:
+    """PutRule's request plus `Targets`, PutTargets' list for it (publish makes both calls): the rule starts the
+    live-outcome state machine with the event itself (no input transformer) as `roles.events`."""
+    return {
+        "Name": o.name(n.LIVE_OUTCOME),
+        "Description": f"ndrc: a failed or stopped {o.name(n.FEATURE_15M)} execution -> {o.name(n.LIVE_OUTCOME)}",
+        "EventPattern": json.dumps(outcome_event_pattern(o), sort_keys=True),
+        "State": "ENABLED",
+        "Targets": [
+            {
+                "Id": n.LIVE_OUTCOME,
+                "Arn": o.state_machine_arn(n.LIVE_OUTCOME),
+                "RoleArn": _role(o, "events"),
+                "RetryPolicy": dict(OUTCOME_RETRY),
+            }
+        ],
+    }
 
 
 # --- schedules ---------------------------------------------------------------------------------------
@@ -316,7 +369,7 @@ def schedules(o: Orchestration, workspace: CompiledWorkspace) -> list[CompiledSc
 
 
 def schedules_dead_letter_queue(o: Orchestration) -> dict[str, Any]:
-    return dead_letter_queue(o, o.name(n.SCHEDULES_DLQ))
+    return dead_letter_queue(o, o.name(n.SCHEDULES_DLQ), [])
 
 
 def has_account(o: Orchestration) -> bool:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from compiler.model import Artifact, CompiledWorkspace
-from compiler.orchestration import images, names, wiring
+from compiler.orchestration import images, names, observability, wiring
 from compiler.orchestration.canonical import canonical_json
 from compiler.orchestration.names import IAM_POLICY_KIND, Orchestration
 from compiler.orchestration.stepfunctions import MACHINES
@@ -26,6 +26,7 @@ PROCESSING_STEP_ACTIONS = [
 ]
 PIPELINES_POLICY = "sagemaker-pipelines"
 PIPE_POLICY = "live-entry-pipe"
+OUTCOME_RULE_POLICY = "live-outcome-rule"
 SCHEDULER_POLICY = "schedules"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace excluded
 
@@ -53,7 +54,9 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-SID_SERVICES = {"dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs", "s3": "S3"}
+SID_SERVICES = {
+    "dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs", "s3": "S3", "sns": "Sns",
+}
 WRITE_BUCKETS = ("features", "models", "artifacts")
 
 
@@ -103,6 +106,8 @@ def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list
                 # the QueueUrl is JSONata (the account comes from the machine's ARN): its queue is the last literal
                 queue = arguments["QueueUrl"].rsplit("'/' & ", 1)[1].strip(' "%}')
                 calls.append((action, o.queue_arn(queue)))
+            elif action == "sns:Publish":
+                calls.append((action, arguments["TopicArn"]))
             elif action == "sagemaker:DescribePipelineExecution":
                 # the execution ARN is a run-time value: the pipelines this scope started
                 calls += [(action, f"{o.sagemaker_arn(f'pipeline/{name}')}/execution/*") for name in started]
@@ -122,13 +127,18 @@ def _scope_calls(o: Orchestration, states: dict[str, Any], machine: str) -> list
 
 
 def machine_policy(o: Orchestration, flow: str, definition: dict[str, Any]) -> dict[str, Any]:
-    """The policy of a state machine's role: exactly the calls its compiled definition makes."""
+    """The policy of a state machine's role: exactly the calls its compiled definition makes, plus what its
+    tracing (always on) and its log delivery (when `orchestration.logging.log_group_arn` is set) take."""
     by_action: dict[str, set[str]] = {}
     for action, resource in _scope_calls(o, definition["States"], flow):
         by_action.setdefault(action, set()).add(resource)
-    return _policy(
-        [_statement(_sid(action), [action], sorted(resources)) for action, resources in sorted(by_action.items())]
-    )
+    statements = [
+        _statement(_sid(action), [action], sorted(resources)) for action, resources in sorted(by_action.items())
+    ]
+    statements.append(_statement("XRayTracing", observability.XRAY_ACTIONS, ["*"]))
+    if observability.logging_configuration(o.environment)["level"] != "OFF":
+        statements.append(_statement("LogDelivery", observability.LOG_DELIVERY_ACTIONS, ["*"]))
+    return _policy(statements)
 
 
 def _spec_values(workspace: CompiledWorkspace, job: str, *path: str) -> list[str]:
@@ -326,6 +336,13 @@ def pipe_policy(o: Orchestration) -> dict[str, Any]:
     )
 
 
+def outcome_rule_policy(o: Orchestration) -> dict[str, Any]:
+    """The live-outcome rule's role: start the live-outcome state machine (EventBridge User Guide, "Using IAM
+    roles to invoke targets": Step Functions targets)."""
+    return _policy([_statement("StartLiveOutcome", ["states:StartExecution"],
+                               [o.state_machine_arn(names.LIVE_OUTCOME)])])
+
+
 def scheduler_policy(o: Orchestration, workspace: CompiledWorkspace) -> dict[str, Any]:
     """The schedules' role: start the scheduled pipelines (the universal target calls the API as this role)
     and send what it could not deliver to the schedules' dead-letter queue."""
@@ -367,6 +384,8 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
     ]
     if wiring.has_account(o) and wiring.has_role(o, "pipe"):
         policies.append((o.name(PIPE_POLICY), pipe_policy(o), ("ndrc.yaml",)))
+    if wiring.has_account(o) and wiring.has_role(o, "events"):
+        policies.append((o.name(OUTCOME_RULE_POLICY), outcome_rule_policy(o), ("ndrc.yaml",)))
     if wiring.has_account(o) and wiring.has_role(o, "scheduler"):
         sources = tuple(schedule_sources) or ("ndrc.yaml",)
         policies.append((o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace), sources))

@@ -7,6 +7,7 @@ from collections import Counter
 from compiler.dynamodb_json import item_size
 from compiler.errors import NdrcError
 from compiler.model import Artifact, CompiledWorkspace
+from compiler.orchestration import observability
 from compiler.orchestration.canonical import canonical_json
 from compiler.orchestration.names import STATE_MACHINE_KIND, Orchestration
 from compiler.orchestration.stepfunctions import MACHINES
@@ -41,6 +42,7 @@ def check_query_page(workspace: CompiledWorkspace) -> None:
 
 def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
     check_query_page(workspace)
+    observability.settings(workspace.environment)  # a bad logging setting fails the compile, not the publish
     orchestration = Orchestration(workspace.environment)
     artifacts = []
     for flow, (build, role) in MACHINES.items():

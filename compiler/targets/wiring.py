@@ -1,7 +1,8 @@
 """Wiring target: the live entry (queues, subscription, pipe) and the schedules, as AWS request documents.
 
 `wiring/<name>.queue.json` (CreateQueue), `wiring/<name>.subscription.json` (Subscribe),
-`wiring/<name>.pipe.json` (CreatePipe), `wiring/schedules/<name>.schedule.json` (CreateSchedule); see
+`wiring/<name>.pipe.json` (CreatePipe), `wiring/<name>.rule.json` (PutRule + its Targets),
+`wiring/schedules/<name>.schedule.json` (CreateSchedule); see
 `compiler/orchestration/wiring.py`. Publish creates or updates them (`compiler/deploy/wiring.py`).
 """
 
@@ -24,7 +25,8 @@ def _artifact(kind: str, name: str, path: str, document: dict[str, Any], sources
 
 def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
     """Without `account_id` nothing (the documents name queues by ARN); without `roles.pipe` no pipe, without
-    `roles.scheduler` no schedules (an environment that starts the live machine and the pipelines its own way)."""
+    `roles.events` no live-outcome rule, without `roles.scheduler` no schedules (an environment that starts the
+    live machine and the pipelines its own way)."""
     o = Orchestration(workspace.environment)
     if not wiring.has_account(o):
         return []
@@ -37,6 +39,11 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
     if wiring.has_role(o, "pipe"):
         artifacts.append(
             _artifact(n.PIPE_KIND, queue, f"wiring/{queue}.pipe.json", wiring.entry_pipe(o), ENVIRONMENT_SOURCES)
+        )
+    if wiring.has_role(o, "events"):
+        rule = o.name(n.LIVE_OUTCOME)
+        artifacts.append(
+            _artifact(n.EVENT_RULE_KIND, rule, f"wiring/{rule}.rule.json", wiring.outcome_rule(o), ENVIRONMENT_SOURCES)
         )
     subscription = wiring.entry_subscription(o)
     if subscription is not None:

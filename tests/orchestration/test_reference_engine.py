@@ -23,6 +23,7 @@ import pytest
 from orchestration_harness import Deployment, deploy, execute, moto_server, start, wait_all
 from test_backfill_execution import send_windows
 from test_live_entry import TEST_EVENT, s3_notification
+from test_live_outcome import status_change_event
 
 from compiler.compilation.compile import CompileResult
 from compiler.local.emulator import JSONATA_TRACE_ENV
@@ -83,6 +84,18 @@ def _entry_events() -> list[Any]:
     ]
 
 
+def _outcome_events(deployment: Deployment, started: dict[str, Any], environment: Any) -> list[dict[str, Any]]:
+    """SageMaker status-change events for the live-outcome machine: a failure to mark (then its duplicate), a
+    success, a hand-started execution and an event without detail."""
+    sagemaker, account = deployment.client("sagemaker"), str(environment.get("account_id"))
+    failed = status_change_event(sagemaker, started["pipeline_execution_arn"], "Failed", environment.region, account)
+    succeeded = status_change_event(sagemaker, started["pipeline_execution_arn"], "Succeeded", environment.region,
+                                    account)
+    manual = json.loads(json.dumps(failed))
+    manual["detail"]["pipelineExecutionDescription"] = "by hand"
+    return [failed, failed, succeeded, manual, {"detail-type": "x"}]
+
+
 def _window(batch: str, start: str, end: str) -> dict[str, str]:
     prefix = f"s3://ndr-ingestion-local/paloalto/globex/hq/ndr-prod/2025/03/05/{batch}/"
     return {
@@ -121,9 +134,10 @@ def traced(repo_root: Path, compile_result: CompileResult, tmp_path_factory: pyt
         with moto_server(repo_root) as endpoint:
             deployment = deploy(endpoint, compile_result.out_dir, tables, str(environment.get("roles.state_machine")))
             sfn = deployment.client("stepfunctions")
-            execute(sfn, deployment.state_machines["live"], _live_events()[:1])
+            [fresh] = execute(sfn, deployment.state_machines["live"], _live_events()[:1])
             execute(sfn, deployment.state_machines["live"], _live_events()[1:])
             execute(sfn, deployment.state_machines["live"], _entry_events())
+            execute(sfn, deployment.state_machines["outcome"], _outcome_events(deployment, fresh.output, environment))
             windows = [
                 _window("w1", "2025-03-05T00:08:00Z", "2025-03-05T00:09:30Z"),
                 _window("w2", "2025-03-05T00:23:00Z", "2025-03-05T00:30:00.250Z") | {"feature_spec_version": "v2"},
@@ -211,6 +225,6 @@ def test_the_trace_covers_the_expensive_expressions(traced: list[str]) -> None:
     """The parse, project and window expressions (where the engines could differ) were all evaluated."""
     text = "\n".join(traced)
     fragments = ("$isDate := function", "$natural := function", "'lock_key': $join(", "$isDay := function",
-                 "$decodeUrlComponent(", "$parse(")
+                 "$decodeUrlComponent(", "$parse(", "$substringBefore($rest, ' by ')")
     for fragment in fragments:
         assert fragment in text, fragment

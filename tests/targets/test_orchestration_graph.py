@@ -22,6 +22,7 @@ def test_markdown_has_one_mermaid_block_per_state_machine_and_pipeline(repo_root
     assert headings == [
         "ndr-prod-live-inference",
         "ndr-prod-backfill",
+        "ndr-prod-live-outcome",
         "ndr-prod-feature-15m",
         "ndr-prod-fg-b-baseline",
         "ndr-prod-backfill-extractor",
@@ -64,4 +65,4 @@ def test_usage_errors(repo_root: Path, tmp_path: Path) -> None:
     code, output = _run(repo_root, "--format", "mermaid")
     assert code == 2 and "draws one diagram" in output
     code, output = _run(repo_root, "--out", str(tmp_path / "graphs.md"))
-    assert code == 0 and (tmp_path / "graphs.md").read_text().count("```mermaid") == 7
+    assert code == 0 and (tmp_path / "graphs.md").read_text().count("```mermaid") == 8

@@ -9,6 +9,7 @@ from typing import Any
 
 from compiler.compilation.compile import CompileResult
 from compiler.model import JobItem
+from compiler.orchestration.observability import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS
 from compiler.targets import iam
 
 
@@ -39,6 +40,7 @@ def test_live_state_machine_policy(builds: dict[str, CompileResult]) -> None:
             "arn:aws:sqs:eu-west-1:345678901234:ndr-prod-live-entry",
             "arn:aws:sqs:eu-west-1:345678901234:ndr-prod-live-entry-dlq",
         },
+        **{action: {"*"} for action in XRAY_ACTIONS},  # tracing is always on
     }
 
 
@@ -65,7 +67,8 @@ def _calls(states: dict[str, Any]) -> list[tuple[str, str]]:
         if state["Type"] == "Task":
             arguments = state["Arguments"]
             queue = re.search(r"\"([^\"]+)\" %}$", arguments.get("QueueUrl", ""))
-            name = arguments.get("TableName") or arguments.get("PipelineName") or (queue.group(1) if queue else "")
+            name = (arguments.get("TableName") or arguments.get("PipelineName") or arguments.get("TopicArn")
+                    or (queue.group(1) if queue else ""))
             found.append((state["Resource"], name))
         for scope in [state.get("ItemProcessor"), *state.get("Branches", [])]:
             if scope:
@@ -88,12 +91,16 @@ def test_state_machine_policies_grant_exactly_what_the_definitions_call(builds: 
                 arn = f"arn:aws:dynamodb:{account}:table/{target}"
             elif service == "sqs":
                 arn = f"arn:aws:sqs:{account}:{target}"
+            elif service == "sns":
+                arn = target
             elif api == "startPipelineExecution":
                 arn = f"arn:aws:sagemaker:{account}:pipeline/{target}"
             else:
                 continue  # describePipelineExecution: checked above, per started pipeline
             expected.setdefault(action, set()).add(arn)
         grants = _grants(_policy(build, artifact.name))
+        assert all(grants.pop(action) == {"*"} for action in XRAY_ACTIONS), artifact.name  # tracing: always on
+        assert not any(action.startswith("logs:") for action in grants)  # prod sets no log group
         described = grants.pop("sagemaker:DescribePipelineExecution", set())
         if artifact.role == "backfill":  # the Map reads the extractor's items file where the pipelines may write
             buckets = ("artifacts", "features", "models")
@@ -223,3 +230,20 @@ def test_pipelines_policy_grants_every_call_the_runtime_makes(builds: dict[str, 
     assert not unknown, f"map these runtime calls to IAM actions: {sorted(unknown)}"
     grants = _grants(_policy(builds["prod"], "ndr-prod-sagemaker-pipelines"))
     assert {RUNTIME_ACTIONS[c] for c in calls} <= set(grants)
+
+
+def test_a_log_group_adds_exactly_the_log_delivery_grants(builds: dict[str, CompileResult]) -> None:
+    """Step Functions delivers logs through CloudWatch Logs' vended-log APIs, which take no resource ARN
+    (Step Functions Developer Guide, "IAM policies for logging to CloudWatch Logs")."""
+    compiled = builds["prod"].compiled
+    assert compiled is not None
+    env = compiled.environment
+    group = "arn:aws:logs:eu-west-1:345678901234:log-group:/aws/vendedlogs/states/ndr-prod"
+    settings = {**env.settings, "orchestration": {**env.settings.get("orchestration", {}),
+                                                  "logging": {"log_group_arn": group}}}
+    logged = replace(compiled, environment=replace(env, settings=settings))
+    for artifact in iam.build_artifacts(logged):
+        grants = _grants(json.loads(artifact.content))
+        if artifact.name in ("ndr-prod-live-inference", "ndr-prod-backfill"):
+            assert {a for a in grants if a.startswith("logs:")} == set(LOG_DELIVERY_ACTIONS)
+            assert all(grants[a] == {"*"} for a in LOG_DELIVERY_ACTIONS)

@@ -25,7 +25,7 @@ def _documents(build: CompileResult, kind: str) -> list[tuple[str, Any]]:
 def test_asl_validator_accepts_every_state_machine(builds: dict[str, CompileResult], env: str, repo_root: Path) -> None:
     validator = repo_root / ASL_VALIDATOR
     paths = [build_path for build_path, _ in _documents(builds[env], "state_machine")]
-    assert len(paths) == 2
+    assert len(paths) == 3  # live, backfill, live-outcome
     arguments = [str(validator)]
     for path in paths:
         arguments += ["--json-path", str(builds[env].out_dir / path)]

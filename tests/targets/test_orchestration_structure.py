@@ -31,6 +31,7 @@ def test_manifest_lists_roles_kinds_and_paths(builds: dict[str, CompileResult]) 
     assert {n: (e["role"], e["path"]) for n, e in machines.items()} == {
         "ndr-local-live-inference": ("live", "stepfunctions/ndr-local-live-inference.asl.json"),
         "ndr-local-backfill": ("backfill", "stepfunctions/ndr-local-backfill.asl.json"),
+        "ndr-local-live-outcome": ("outcome", "stepfunctions/ndr-local-live-outcome.asl.json"),
     }
     pipelines = sorted(e["path"] for e in manifest["artifacts"] if e["kind"] == "sagemaker_pipeline")
     assert pipelines == [f"sagemaker/ndr-local-{k}.json" for k in sorted(FLOWS_BY_KEY)]
@@ -39,6 +40,8 @@ def test_manifest_lists_roles_kinds_and_paths(builds: dict[str, CompileResult]) 
         "ndr-local-backfill",
         "ndr-local-live-entry-pipe",
         "ndr-local-live-inference",
+        "ndr-local-live-outcome",
+        "ndr-local-live-outcome-rule",
         "ndr-local-sagemaker-pipelines",
         "ndr-local-schedules",
     ]
@@ -285,7 +288,7 @@ def test_names_follow_the_prefix(builds: dict[str, CompileResult], prefix: str) 
     assert compiled is not None
     renamed = _with_settings(compiled, name_prefix=prefix)
     names = sorted(a.name for a in stepfunctions.build_artifacts(renamed))
-    assert names == [f"{prefix}backfill", f"{prefix}live-inference"]
+    assert names == [f"{prefix}backfill", f"{prefix}live-inference", f"{prefix}live-outcome"]
     live = next(json.loads(a.content) for a in stepfunctions.build_artifacts(renamed) if a.role == "live")
     assert live["States"]["StartPipeline"]["Arguments"]["PipelineName"] == f"{prefix}feature-15m"
 

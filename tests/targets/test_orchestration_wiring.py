@@ -155,4 +155,58 @@ def test_wiring_pieces_without_their_settings_are_left_out(builds: dict[str, Com
     without_roles = replace(compiled, environment=EnvironmentConfig("local", {**compiled.environment.settings,
                                                                                 "roles": roles}))
     kinds = sorted(a.kind for a in wiring.build_artifacts(without_roles))
-    assert kinds == ["sns_subscription", "sqs_queue", "sqs_queue"]  # the entry queues, no pipe, no schedules
+    # the entry queues and the live-outcome rule (roles.events), no pipe, no schedules
+    assert kinds == ["event_rule", "sns_subscription", "sqs_queue", "sqs_queue"]
+
+
+def _redrive_allow_problems(policy: dict[str, Any]) -> list[str]:
+    """AWS's rule for a queue's RedriveAllowPolicy (SQS API Reference, SetQueueAttributes): `redrivePermission`
+    is `allowAll`, `denyAll` or `byQueue`; `sourceQueueArns` (1-10 queue ARNs) is required with `byQueue` and
+    not allowed otherwise. moto 5.2.5 drops the attribute, so only this check holds the documents to it."""
+    problems = []
+    permission = policy.get("redrivePermission")
+    if permission not in ("allowAll", "denyAll", "byQueue"):
+        problems.append(f"redrivePermission {permission!r}")
+    sources = policy.get("sourceQueueArns")
+    if permission == "byQueue":
+        if not isinstance(sources, list) or not 1 <= len(sources) <= 10:
+            problems.append("byQueue needs 1-10 sourceQueueArns")
+        elif not all(re.fullmatch(r"arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}", s) for s in sources):
+            problems.append(f"not queue ARNs: {sources}")
+    elif sources is not None:
+        problems.append(f"sourceQueueArns with {permission}")
+    if set(policy) - {"redrivePermission", "sourceQueueArns"}:
+        problems.append(f"unknown keys {sorted(set(policy) - {'redrivePermission', 'sourceQueueArns'})}")
+    return problems
+
+
+def test_every_dead_letter_queue_admits_exactly_the_queues_that_redrive_to_it(
+    builds: dict[str, CompileResult],
+) -> None:
+    for build in builds.values():
+        queues = {q["QueueName"]: q["Attributes"] for q in _documents(build, "sqs_queue")}
+        arn_prefix = "arn:aws:sqs:eu-west-1:" if build is builds["prod"] else "arn:aws:sqs:"
+        redriving: dict[str, list[str]] = {}
+        for name, attributes in queues.items():
+            if "RedrivePolicy" in attributes:
+                target = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[1]
+                source_arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[0]
+                redriving.setdefault(target, []).append(f"{source_arn}:{name}")
+        dead_letter = [name for name in queues if name.endswith("-dlq")]
+        assert dead_letter and all(name.startswith(arn_prefix) for names in redriving.values() for name in names)
+        for name in dead_letter:
+            policy = json.loads(queues[name]["RedriveAllowPolicy"])
+            assert _redrive_allow_problems(policy) == [], name
+            if name in redriving:
+                assert policy == {"redrivePermission": "byQueue", "sourceQueueArns": sorted(redriving[name])}
+            else:  # the schedules' DLQ: Scheduler sends to it, no queue redrives to it
+                assert policy == {"redrivePermission": "denyAll"}
+
+
+def test_the_redrive_allow_rule_check_rejects_what_aws_rejects() -> None:
+    good = "arn:aws:sqs:eu-west-1:345678901234:q"
+    assert _redrive_allow_problems({"redrivePermission": "byQueue", "sourceQueueArns": [good]}) == []
+    assert _redrive_allow_problems({"redrivePermission": "byQueue"})
+    assert _redrive_allow_problems({"redrivePermission": "byQueue", "sourceQueueArns": [good] * 11})
+    assert _redrive_allow_problems({"redrivePermission": "denyAll", "sourceQueueArns": [good]})
+    assert _redrive_allow_problems({"redrivePermission": "bySource"})

@@ -13,7 +13,7 @@ from compiler.deploy.publish import make_plan, publish
 from compiler.errors import UsageError
 
 pytestmark = pytest.mark.emulator
-WIRING = {"sqs_queue", "sns_subscription", "pipe", "schedule"}
+WIRING = {"sqs_queue", "sns_subscription", "pipe", "schedule", "event_rule"}
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def test_publish_creates_the_wiring_then_a_second_publish_changes_nothing(worksp
     queue, dead_letter = workspace.name("live-entry"), workspace.name("live-entry-dlq")
     assert ("sqs_queue", dead_letter) in created and ("sqs_queue", queue) in created
     assert ("pipe", queue) in created and sum(kind == "schedule" for kind, _ in created) == 6
+    assert ("event_rule", workspace.name("live-outcome")) in created
 
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
@@ -137,3 +138,32 @@ def test_wiring_the_build_no_longer_has_is_deleted_only_with_prune_and_never_a_f
     assert endpoints == {foreign_arn}
     assert aws.client("scheduler").list_schedules(NamePrefix=workspace.name(""))["Schedules"] == []
     assert not [c for c in make_plan(workspace.workspace, "local", aws=aws).changes if c.kind in WIRING]
+
+
+def test_the_live_outcome_rule_is_published_compared_and_pruned_but_never_a_foreign_rule(workspace: Sandbox) -> None:
+    aws, _ = workspace.aws()
+    assert publish(workspace.workspace, "local", aws=aws).ok
+    events = aws.client("events")
+    rule = events.describe_rule(Name=workspace.name("live-outcome"))
+    assert json.loads(rule["EventPattern"])["detail"]["currentPipelineExecutionStatus"] == ["Failed", "Stopped"]
+    [target] = events.list_targets_by_rule(Rule=workspace.name("live-outcome"))["Targets"]
+    assert target["Arn"].endswith(":stateMachine:" + workspace.name("live-outcome"))
+    assert target["RoleArn"] == workspace.env.get("roles.events")
+    events.put_rule(Name=workspace.name("their-rule"), EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+
+    events.put_rule(Name=workspace.name("live-outcome"), EventPattern=rule["EventPattern"], State="DISABLED")
+    (change,) = [c for c in make_plan(workspace.workspace, "local", aws=aws).changes if c.kind in WIRING]
+    assert (change.action, change.kind, [f["path"] for f in change.fields]) == ("update", "event_rule", ["State"])
+    assert publish(workspace.workspace, "local", aws=aws).ok
+    assert events.describe_rule(Name=workspace.name("live-outcome"))["State"] == "ENABLED"
+
+    _drop_from_local_environment(workspace, "roles", "events")  # no events role: no rule
+    plan = make_plan(workspace.workspace, "local", aws=aws)
+    assert [(c.action, c.kind, c.target) for c in plan.changes if c.kind in WIRING] == [
+        ("delete", "event_rule", workspace.name("live-outcome"))
+    ]
+    assert plan.deleted_kinds == ["event_rule"]
+    assert publish(workspace.workspace, "local", aws=aws, prune=True, delete_kinds=frozenset({"event_rule"})).ok
+    assert [r["Name"] for r in events.list_rules(NamePrefix=workspace.name(""))["Rules"]] == [
+        workspace.name("their-rule")
+    ]
