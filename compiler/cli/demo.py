@@ -72,23 +72,31 @@ def _projects(value: str) -> tuple[str, ...]:
               show_default=True, help="The workspace whose specs the demo copies.")
 @click.option("--step-budget", type=int, default=2, show_default=True,
               help="Pipeline steps run at once (warm Spark workers).")
+@click.option("--keep-running", is_flag=True,
+              help="Leave the demo's emulator and model server running afterwards: `ndrc local status "
+                   "--workspace <state-dir>/workspace` lists the executions, `ndrc local down --workspace "
+                   "<state-dir>/workspace` stops them.")
 @handle_errors
 def demo_command(hours: int, projects: str, seed: int, out: Path, state_dir: Path, source: Path,
-                 step_budget: int) -> None:
+                 step_budget: int, keep_running: bool) -> None:
     """Run the whole compiled platform locally: publish a demo-sized copy of the sample workspace onto a
     throwaway emulator, generate traffic with one anomalous host, backfill, build FG-B baselines, train and
     deploy, replay live batches through SNS/SQS and the published pipe, then print a summary and write an
     HTML report."""
     options = DemoOptions(hours=hours, projects=_projects(projects), seed=seed, out=out, state_dir=state_dir,
-                          source=source, step_budget=step_budget)
+                          source=source, step_budget=step_budget, keep_running=keep_running)
     options.check()
     try:
         result = run_demo(options, StageLine(sys.stderr))
     except RuntimeError as err:
-        click.echo(f"ndrc: error: the demo stopped: {err} (step logs under {state_dir / 'pipelines'})", err=True)
+        logs = state_dir / "workspace" / ".ndrc" / "pipelines"
+        click.echo(f"ndrc: error: the demo stopped: {err} (step logs under {logs})", err=True)
         exit_with(ExitCode.FINDINGS)
     for line in result.summary():
         click.echo(line)
+    if keep_running:
+        click.echo(f"  still running: `ndrc local status --workspace {state_dir / 'workspace'}` lists the "
+                   f"executions; `ndrc local down --workspace {state_dir / 'workspace'}` stops them")
 
 
 COMMANDS = [demo_command]

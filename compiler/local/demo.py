@@ -15,7 +15,6 @@ producer topic -> SNS -> SQS -> the published pipe applied by `entry_poller` -> 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import uuid
@@ -31,7 +30,7 @@ from compiler.deploy.aws import Aws
 from compiler.deploy.provision import provision
 from compiler.deploy.publish import publish
 from compiler.errors import UsageError
-from compiler.local import demo_workspace, entry_poller, model_server
+from compiler.local import daemon, demo_workspace, entry_poller, model_server
 from compiler.local.demo_report import Deviation, HostScore, RunReport, render_html, summary_lines
 from compiler.local.demo_world import (
     BASELINE_DAY,
@@ -42,7 +41,7 @@ from compiler.local.demo_world import (
     write_batch,
     write_inventory,
 )
-from compiler.local.emulator import PipelineOptions, free_port, running_emulator
+from compiler.local.emulator import LOOPBACK, free_port
 from compiler.local.executions import trigger
 from compiler.local.run_collect import live_batches
 from compiler.local.run_scores import deviations, host_scores, peaks
@@ -78,6 +77,7 @@ class DemoOptions:
     state_dir: Path = Path(".ndrc/demo")
     source: Path = Path(".")
     step_budget: int = 2
+    keep_running: bool = False
     timeout: float = 1800.0
 
     def check(self) -> None:
@@ -394,30 +394,28 @@ def collect(ctx: Context, html: Path) -> DemoResult:
 
 @contextmanager
 def demo_environment(options: DemoOptions) -> Iterator[Context]:
-    """A fresh state folder with the demo workspace and an emulator of its own (free port), stopped (with its
-    warm workers and the model server) on exit."""
+    """A fresh state folder holding the demo workspace, whose own emulator (`ndrc local up` of that workspace,
+    on a free port, steps calling a model server on another free port) runs the demo. On exit the emulator,
+    its warm workers and the model server stop, unless `keep_running` (then `ndrc local status|down
+    --workspace <state>/workspace` inspect and stop them)."""
     state = options.state_dir.resolve()
     if state.exists():
         shutil.rmtree(state)
     state.mkdir(parents=True)
     workspace_dir = state / "workspace"
     demo_workspace.prepare(options.source, workspace_dir, options.projects, demo_workspace.read_overlay())
-    config = workspace_dir / "ndrc.yaml"
-    storage = workspace_dir / str(load_workspace(workspace_dir).environment(ENVIRONMENT).settings["local_storage_root"])
-    model_port = free_port()
-    step_env = (("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{model_port}"),
-                ("MLFLOW_TRACKING_URI", (state / "mlruns").as_uri()))
-    pipelines = PipelineOptions(str(state / "pipelines"), str(storage), options.step_budget, environment=step_env)
-    process_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process_env["AWS_DEFAULT_REGION"] = "us-east-1"
-    with running_emulator(state, pipelines, process_env) as endpoint:
-        demo_workspace.prepare_endpoint(config, ENVIRONMENT, endpoint)
-        environment = load_workspace(workspace_dir).environment(ENVIRONMENT)
-        ctx = Context(options, workspace_dir, environment, model_port)
-        try:
-            yield ctx
-        finally:
-            model_server.down(load_workspace(workspace_dir))
+    port, model_port = free_port(), free_port()
+    demo_workspace.prepare_endpoint(workspace_dir / "ndrc.yaml", ENVIRONMENT, f"http://{LOOPBACK}:{port}")
+    workspace = load_workspace(workspace_dir)
+    environment = workspace.environment(ENVIRONMENT)
+    daemon.up(workspace, environment, port=port, model_url=f"http://{LOOPBACK}:{model_port}",
+              step_budget=options.step_budget)
+    try:
+        yield Context(options, workspace_dir, environment, model_port)
+    finally:
+        if not options.keep_running:
+            model_server.down(workspace)
+            daemon.down(workspace, environment)
 
 
 def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
