@@ -344,12 +344,13 @@ def stage_live(ctx: Context) -> str:
 
 
 def _skipped(ctx: Context, project: str) -> str | None:
-    """The reason inference recorded for a live batch it skipped, if any."""
-    folder = ctx.storage_root / ctx.bucket("features") / project / "v1" / "predictions" / "_metrics"
-    for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
-        metrics = json.loads(path.read_text())
-        if metrics.get("status") == "skipped":
-            return str(metrics.get("reason"))
+    """The reason inference recorded for skipping a live batch of the project, if it skipped one."""
+    folder = ctx.storage_root / ctx.bucket("features") / project / "v1" / "predictions"
+    for batch in ctx.traffic[project].phase("live"):
+        for path in sorted(folder.rglob(f"_metrics/inference_predictions/mini_batch_id={batch.mini_batch_id}.json")):
+            metrics = json.loads(path.read_text())
+            if metrics.get("status") == "skipped":
+                return str(metrics.get("reason"))
     return None
 
 

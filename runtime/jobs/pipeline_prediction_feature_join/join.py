@@ -25,20 +25,21 @@ class JoinResult:
 
 
 def inference_skipped(storage: Storage, spec: PredictionFeatureJoinSpec, batch: BatchContext) -> str | None:
-    """The reason inference recorded for skipping this batch (no model in service yet), else None."""
-    if not spec.inference_output_prefix:
-        return None
-    uri = join(
-        spec.inference_output_prefix, "_metrics", "inference_predictions", f"mini_batch_id={batch.mini_batch_id}.json"
-    )
-    if not storage.exists(uri):
-        return None
-    try:
-        metrics = json.loads(storage.read_bytes(uri))
-    except json.JSONDecodeError:
-        return None
-    if isinstance(metrics, dict) and metrics.get("status") == "skipped":
-        return f"inference skipped this batch: {metrics.get('reason', '')}"
+    """The reason inference recorded for skipping this batch (no model in service yet), else None. Inference
+    writes its metrics under its output prefix: `predictions_input.s3_prefix`, with the dataset folder when
+    its output names one."""
+    name = f"mini_batch_id={batch.mini_batch_id}.json"
+    prefixes = dict.fromkeys(p for p in (spec.predictions_s3_prefix, spec.inference_output_prefix) if p)
+    for prefix in prefixes:
+        uri = join(prefix, "_metrics", "inference_predictions", name)
+        if not storage.exists(uri):
+            continue
+        try:
+            metrics = json.loads(storage.read_bytes(uri))
+        except json.JSONDecodeError:
+            return None
+        if isinstance(metrics, dict) and metrics.get("status") == "skipped":
+            return f"inference skipped this batch: {metrics.get('reason', '')}"
     return None
 
 

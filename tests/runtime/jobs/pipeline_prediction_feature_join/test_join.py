@@ -187,10 +187,16 @@ def test_the_step_runs_from_its_published_spec(
     assert read_join(storage) == duck(storage, "inner")
 
 
-def test_a_batch_inference_skipped_for_want_of_a_model_is_skipped_by_the_join_too(storage: LocalStorage) -> None:
+@pytest.mark.parametrize("output_dataset", [None, "predictions"])
+def test_a_batch_inference_skipped_for_want_of_a_model_is_skipped_by_the_join_too(
+    storage: LocalStorage, output_dataset: str | None
+) -> None:
     write_bundles(storage)
+    output: dict[str, Any] = {"s3_prefix": PREDICTIONS}
+    if output_dataset:
+        output["dataset"] = output_dataset  # the sample specs' layout: metrics under .../predictions/predictions/
     payload = {"feature_inputs": {"fg_a": {"s3_prefix": FG_A}}, "model": {"endpoint_name": "e", "model_name": "m"},
-               "output": {"s3_prefix": PREDICTIONS}}
+               "output": output}
     inference = InferenceSpec.from_payload(payload, "test", PROJECT, VERSION)
     skipped = run_inference(inference, BATCH, storage, runtime_client("http://127.0.0.1:9"), "test",
                             endpoint_exists=lambda name: False)
