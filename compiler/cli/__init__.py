@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "compiler.cli.serve",
     "compiler.cli.run",
     "compiler.cli.graph",
+    "compiler.cli.demo",
 )
 
 

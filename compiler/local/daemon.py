@@ -157,9 +157,11 @@ def _locked(lock_file: Path) -> Iterator[None]:
 
 
 def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30.0,
-       port: int | None = None) -> EmulatorStatus:
+       port: int | None = None, model_url: str = LOCAL_MODEL_SERVER_URL, step_budget: int | None = None,
+       ) -> EmulatorStatus:
     """Start this workspace's emulator in the background (on `port`, default the environment's) unless it
-    runs; refuse a port another checkout's emulator or another program holds."""
+    runs; refuse a port another checkout's emulator or another program holds. Its pipeline steps call the
+    model server at `model_url` and run `step_budget` at once (default $NDRC_LOCAL_STEP_BUDGET, else 2)."""
     _, configured = endpoint_of(environment)
     chosen = port or configured
     endpoint = _endpoint(chosen)
@@ -181,7 +183,7 @@ def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30
             process = subprocess.Popen(
                 [sys.executable, "-m", MODULE, "--host", LOOPBACK, "--port", str(chosen),
                  "--workspace", str(workspace.root), "--token", token,
-                 *pipeline_arguments(workspace, environment)],
+                 *pipeline_arguments(workspace, environment, model_url, step_budget)],
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=workspace.root, env=_emulator_environment(environment),
             )
@@ -206,18 +208,19 @@ PIPELINE_WORK_DIR = "pipelines"
 STEP_BUDGET_ENV = "NDRC_LOCAL_STEP_BUDGET"
 
 
-def pipeline_arguments(workspace: Workspace, environment: EnvironmentConfig) -> list[str]:
+def pipeline_arguments(workspace: Workspace, environment: EnvironmentConfig,
+                       model_url: str = LOCAL_MODEL_SERVER_URL, step_budget: int | None = None) -> list[str]:
     """An environment with a local storage root gets an emulator that runs its SageMaker pipelines (steps in
     warm workers, $NDRC_LOCAL_STEP_BUDGET at once, default 2), with the local model server as the SageMaker
     runtime endpoint and the environment's MLflow tracking URI."""
     root = storage_root(workspace, environment)
     if root is None:
         return []
-    extra = [("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", LOCAL_MODEL_SERVER_URL)]
+    extra = [("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", model_url)]
     if tracking := environment.settings.get("mlflow_tracking_uri"):
         extra.append(("MLFLOW_TRACKING_URI", str(tracking)))
     try:
-        budget = max(1, int(os.environ.get(STEP_BUDGET_ENV) or 2))
+        budget = step_budget or max(1, int(os.environ.get(STEP_BUDGET_ENV) or 2))
     except ValueError:
         raise UsageError(f"{STEP_BUDGET_ENV} must be a whole number of steps") from None
     options = PipelineOptions(str(workspace.root / STATE_DIR / PIPELINE_WORK_DIR), str(root), budget,

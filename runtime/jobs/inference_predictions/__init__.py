@@ -40,6 +40,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     from runtime.inference.invoke import sagemaker_runtime_client
     from runtime.jobs.inference_predictions.predict import run_inference
+    from runtime.jobs.inference_predictions.service import endpoint_checker
 
     spec: InferenceSpec = load_spec(args, context, InferenceSpec)
     batch = batch_from_args(args, context, args.feature_spec_version or spec.feature_spec_version)
@@ -47,7 +48,11 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     client = sagemaker_runtime_client(model.region, model.timeout_seconds, model.max_workers, args.endpoint_url)
     where = f"{args.project_name}/{args.job_name}#{batch.feature_spec_version}"
     seed = int(args.jitter_seed) if args.jitter_seed is not None else None
-    result = run_inference(spec, batch, context.storage, client, where, seed=seed)
+    result = run_inference(
+        spec, batch, context.storage, client, where, seed=seed, endpoint_exists=endpoint_checker(model.region)
+    )
+    if result.metrics.get("status") == "skipped":
+        return {"skipped": True, "reason": result.metrics["reason"], "metrics_uri": result.metrics_uri}
     return {
         "output_uris": result.output_uris,
         "join_output_uris": result.join_output_uris,

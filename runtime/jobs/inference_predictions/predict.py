@@ -9,6 +9,7 @@ two conversions and parallelise nothing that matters here.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from runtime.config.output import OutputSpec
 from runtime.errors import RuntimeJobError
 from runtime.inference import features as feature_io
 from runtime.inference import invoke, payloads, tables
+from runtime.jobs.inference_predictions.service import no_model_in_service
 from runtime.jobs.inference_predictions.spec import InferenceSpec
 from runtime.modelops.attributes import ModelAttributes, read_attributes
 from runtime.modelops.drift import feature_psi
@@ -77,10 +79,24 @@ def run_inference(
     client: Any,
     where: str,
     seed: int | None = None,
+    endpoint_exists: Callable[[str], bool] | None = None,
 ) -> InferenceResult:
+    """`endpoint_exists` (DescribeEndpoint) lets a project with no model in service yet skip (see `service`);
+    None: always score."""
     import pyarrow as pa
 
     started = time.perf_counter()
+    report_uri = metrics_uri(spec.output, JOB_NAME, batch.mini_batch_id)
+    if endpoint_exists is not None and (reason := no_model_in_service(storage, spec.model, endpoint_exists)):
+        skipped = {
+            **batch.metrics_header(JOB_NAME),
+            "status": "skipped",
+            "reason": reason,
+            "endpoint_name": spec.model.endpoint_name,
+            "output_rows": 0,
+        }
+        tables_write_metrics(storage, report_uri, skipped)
+        return InferenceResult([], [], report_uri, skipped)
     joined = feature_io.read_feature_bundles(storage, spec.feature_inputs, spec.join_keys, batch, where)
     attributes = (
         read_attributes(storage, spec.model.attributes_s3_prefix, spec.model.model_version)
@@ -121,7 +137,6 @@ def run_inference(
         "invoke_seconds": round(invoke_seconds, 6),
         **drift,
     }
-    report_uri = metrics_uri(spec.output, JOB_NAME, batch.mini_batch_id)
     failed = [r for r in results if r.error is not None]
     if failed:
         metrics["status"] = "failed"

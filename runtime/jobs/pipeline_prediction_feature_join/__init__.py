@@ -30,6 +30,8 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
         raise RuntimeJobError(f"the {args.job_name} item did not parse as a PredictionFeatureJoinSpec")
     batch = batch_from_args(args, context, args.feature_spec_version)
     result = run_join(spec, batch, context.storage, f"{args.project_name}/{args.job_name}#{batch.feature_spec_version}")
+    if result.metrics.get("status") == "skipped":
+        return {"skipped": True, "reason": result.metrics["reason"]}
     return {
         "skipped": False,
         "output_uris": result.output_uris,

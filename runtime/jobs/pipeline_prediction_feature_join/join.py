@@ -24,10 +24,31 @@ class JoinResult:
     metrics: dict[str, Any]
 
 
+def inference_skipped(storage: Storage, spec: PredictionFeatureJoinSpec, batch: BatchContext) -> str | None:
+    """The reason inference recorded for skipping this batch (no model in service yet), else None. Inference
+    writes its metrics under its output prefix: `predictions_input.s3_prefix`, with the dataset folder when
+    its output names one."""
+    name = f"mini_batch_id={batch.mini_batch_id}.json"
+    prefixes = dict.fromkeys(p for p in (spec.predictions_s3_prefix, spec.inference_output_prefix) if p)
+    for prefix in prefixes:
+        uri = join(prefix, "_metrics", "inference_predictions", name)
+        if not storage.exists(uri):
+            continue
+        try:
+            metrics = json.loads(storage.read_bytes(uri))
+        except json.JSONDecodeError:
+            return None
+        if isinstance(metrics, dict) and metrics.get("status") == "skipped":
+            return f"inference skipped this batch: {metrics.get('reason', '')}"
+    return None
+
+
 def run_join(spec: PredictionFeatureJoinSpec, batch: BatchContext, storage: Storage, where: str) -> JoinResult:
     import pyarrow as pa
 
     predictions = tables.read_batch(storage, spec.predictions_s3_prefix, batch)
+    if predictions is None and (skipped := inference_skipped(storage, spec, batch)) is not None:
+        return JoinResult([], "", {"status": "skipped", "reason": skipped})
     if predictions is None:
         raise RuntimeJobError(
             f"{where}: no predictions for batch {batch.mini_batch_id} (dt={batch.dt}) under "

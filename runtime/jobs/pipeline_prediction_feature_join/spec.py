@@ -24,6 +24,8 @@ class PredictionFeatureJoinSpec:
     join_keys: tuple[str, ...] = spec_parts.DEFAULT_JOIN_KEYS
     join_type: str = "inner"
     output_dataset: str | None = None
+    inference_output_prefix: str | None = None
+    """`predictions_input.s3_prefix` as given: inference's `output.s3_prefix`, where its per-batch metrics are."""
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any], where: str) -> PredictionFeatureJoinSpec:
@@ -41,4 +43,5 @@ class PredictionFeatureJoinSpec:
             join_keys=spec_parts.join_keys(r),
             join_type=join_type,
             output_dataset=dataset,
+            inference_output_prefix=predictions,
         )

@@ -30,14 +30,57 @@ from tests.runtime.jobs.inference_predictions.conftest import (
 OUT = "s3://features/ndr-prod/v1/predictions/"
 
 
-def payload(fg_a: str = FG_A, fg_c: str = FG_C) -> dict[str, Any]:
+ENDPOINT = "inference-job-test-endpoint"  # deployed on the shared emulator by `deployed_endpoint`
+
+
+def payload(fg_a: str = FG_A, fg_c: str = FG_C, endpoint: str = ENDPOINT) -> dict[str, Any]:
     return {
         "feature_inputs": {"fg_a": {"s3_prefix": fg_a}, "fg_c": {"s3_prefix": fg_c}},
-        "model": {"endpoint_name": "ndr-prod-if-v1", "max_records_per_payload": 20, "max_workers": 2},
+        "model": {"endpoint_name": endpoint, "max_records_per_payload": 20, "max_workers": 2},
         "output": {"s3_prefix": OUT},
     }
 
 
+@pytest.fixture
+def deployed_endpoint(aws_env: str) -> str:
+    """The endpoint exists on the emulator (DescribeEndpoint finds it): the project has a model in service."""
+    import boto3
+
+    sm = boto3.client("sagemaker")
+    if not any(e["EndpointName"] == ENDPOINT for e in sm.list_endpoints(NameContains=ENDPOINT)["Endpoints"]):
+        role = "arn:aws:iam::123456789012:role/r"
+        sm.create_model(ModelName=ENDPOINT, ExecutionRoleArn=role, PrimaryContainer={
+            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1", "ModelDataUrl": "s3://models/m.tar.gz"})
+        sm.create_endpoint_config(EndpointConfigName=ENDPOINT, ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": ENDPOINT, "InitialInstanceCount": 1,
+             "InstanceType": "ml.c5.xlarge"}])
+        sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=ENDPOINT)
+    return ENDPOINT
+
+
+def _argv(params_table: str, storage: LocalStorage) -> list[str]:
+    return ["inference_predictions", "--project-name", PROJECT, "--feature-spec-version", VERSION,
+            "--mini-batch-id", BATCH.mini_batch_id, "--batch-start-ts-iso", BATCH.batch_start_ts_iso,
+            "--batch-end-ts-iso", BATCH.batch_end_ts_iso, "--table-name", params_table,
+            "--storage-root", str(storage.root), "--jitter-seed", "3"]
+
+
+def test_a_project_with_no_model_in_service_skips_through_the_entry_point(
+    ddb: Any, params_table: str, storage: LocalStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No attributes prefix and DescribeEndpoint (real boto3, the emulator) does not find the endpoint: the
+    step succeeds with an explicit skipped outcome instead of failing every 15 minutes until the first training."""
+    write_bundles(storage)
+    spec = payload(endpoint="never-deployed-endpoint")
+    put_item(ddb, params_table, {"project_name": PROJECT, "job_name": f"inference_predictions#{VERSION}", "spec": spec})
+    assert main(_argv(params_table, storage)) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["skipped"] is True
+    assert summary["reason"] == "skipped: no model in service (endpoint never-deployed-endpoint is not deployed)"
+    assert json.loads(storage.read_bytes(summary["metrics_uri"]))["status"] == "skipped"
+
+
+@pytest.mark.usefixtures("deployed_endpoint")
 def test_runs_from_the_published_spec_through_the_entry_point(
     ddb: Any,
     params_table: str,
@@ -55,7 +98,7 @@ def test_runs_from_the_published_spec_through_the_entry_point(
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["metrics"]["records"] == 50 and summary["metrics"]["payloads"] == 3
-    assert [r.endpoint_name for r in model_server.requests] == ["ndr-prod-if-v1"] * 3
+    assert [r.endpoint_name for r in model_server.requests] == [ENDPOINT] * 3
     [uri] = summary["output_uris"]
     assert (
         uri == f"{OUT}feature_spec_version=v1/dt=2025-01-15/mini_batch_id=batch-0001/part-inference_predictions.parquet"

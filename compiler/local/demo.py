@@ -1,0 +1,457 @@
+"""`ndrc demo`: the whole compiled platform running locally, end to end, through the artifacts `ndrc publish`
+deploys (no parallel code path).
+
+Stages (each a small function; `run_demo` chains them and reports each one's time to a `Progress`):
+environment (a throwaway emulator executing pipelines, on its own free port and state folder, so a user's
+`ndrc local up` is untouched) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic
+(`demo_world`) -> inventory (the compiled `machine-inventory-unload` pipeline) -> history backfill (the
+backfill state machine, its extractor, one `feature-15m` per window) -> FG-B baselines (the compiled schedule
+flow) -> training backfill -> training (verifier ... attributes -> deploy, then the local model server serves
+the deployed endpoint) -> live (objects written to the ingestion bucket, their S3 events published to the
+producer topic -> SNS -> SQS -> the published pipe applied by `entry_poller` -> live state machine ->
+`feature-15m`; one delivery replayed on purpose) -> report (terminal summary + self-contained HTML).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from compiler.compilation.compile import compile_workspace
+from compiler.deploy.aws import Aws
+from compiler.deploy.provision import provision
+from compiler.deploy.publish import publish
+from compiler.errors import UsageError
+from compiler.local import daemon, demo_workspace, entry_poller, model_server
+from compiler.local.demo_report import Deviation, HostScore, RunReport, render_html, summary_lines
+from compiler.local.demo_world import (
+    BASELINE_DAY,
+    SAMPLE_PROJECTS,
+    TRAINING_REFERENCE,
+    ProjectTraffic,
+    plan_traffic,
+    write_batch,
+    write_inventory,
+)
+from compiler.local.emulator import LOOPBACK, free_port
+from compiler.local.executions import trigger
+from compiler.local.run_collect import live_batches
+from compiler.local.run_scores import deviations, host_scores, peaks
+from compiler.model import EnvironmentConfig
+from compiler.orchestration.names import (
+    BACKFILL,
+    FEATURE_15M,
+    FG_B_BASELINE,
+    IF_TRAINING,
+    MACHINE_INVENTORY_UNLOAD,
+    Orchestration,
+)
+from compiler.validation.workspace_config import load_workspace
+from runtime.storage import LocalStorage
+
+ENVIRONMENT = "local"
+TRAINING_SPEC = "pipeline_training_data_verifier#v1.yaml"  # a project with the training chain has it
+STAGES = ("environment", "publish", "traffic", "inventory", "history backfill", "FG-B baselines",
+          "training backfill", "training + deploy", "live batches", "report")
+
+
+class Progress(Protocol):
+    def start(self, index: int, total: int, name: str) -> None: ...
+    def done(self, name: str, seconds: float, detail: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    hours: int = 3
+    projects: tuple[str, ...] = SAMPLE_PROJECTS
+    seed: int = 7
+    out: Path = Path("ndrc-demo.html")
+    state_dir: Path = Path(".ndrc/demo")
+    source: Path = Path(".")
+    step_budget: int = 2
+    keep_running: bool = False
+    timeout: float = 1800.0
+
+    def check(self) -> None:
+        """Bad input as one-line usage errors (the CLI exits 2)."""
+        if not 1 <= self.hours <= 24:
+            raise UsageError(f"--hours must be between 1 and 24 (got {self.hours})")
+        if not self.projects:
+            raise UsageError("--projects needs at least one project")
+        unknown = [p for p in self.projects if p not in SAMPLE_PROJECTS]
+        if unknown:
+            raise UsageError(f"--projects: {', '.join(unknown)} not a sample project (choose from "
+                             f"{', '.join(SAMPLE_PROJECTS)})")
+        if len(set(self.projects)) != len(self.projects):
+            raise UsageError("--projects names a project twice")
+        if self.step_budget < 1:
+            raise UsageError(f"--step-budget must be at least 1 (got {self.step_budget})")
+        if not (self.source / "ndrc.yaml").is_file():
+            raise UsageError(f"{self.source} is not an ndrc workspace (no ndrc.yaml)")
+
+
+@dataclass(frozen=True)
+class StageResult:
+    name: str
+    seconds: float
+    detail: str
+
+
+@dataclass
+class DemoResult:
+    stages: list[StageResult]
+    report: RunReport
+    html: Path
+    backfill: dict[str, dict[str, int]]  # project -> {"windows", "succeeded"} over both backfills
+    live_pipelines: dict[str, list[str]]  # project -> statuses of the live batches' feature-15m executions
+    predictions: dict[str, int]  # project -> prediction rows
+    skipped_inference: dict[str, str] = field(default_factory=dict)  # project -> why nothing was scored
+
+    def summary(self) -> list[str]:
+        lines = summary_lines(self.report)
+        lines.insert(1, "  stages (seconds):")
+        for offset, stage in enumerate(self.stages, start=2):
+            lines.insert(offset, f"    {stage.name:<20} {stage.seconds:7.1f}  {stage.detail}")
+        lines.append(f"  report: {self.html}")
+        return lines
+
+
+@dataclass
+class Context:
+    """What the stages share: the running environment and the demo's workspace copy."""
+
+    options: DemoOptions
+    workspace_dir: Path
+    environment: EnvironmentConfig
+    model_port: int
+    traffic: dict[str, ProjectTraffic] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def aws(self) -> Aws:
+        return Aws(self.environment)
+
+    @property
+    def orchestration(self) -> Orchestration:
+        return Orchestration(self.environment)
+
+    @property
+    def storage_root(self) -> Path:
+        return self.workspace_dir / str(self.environment.settings["local_storage_root"])
+
+    def bucket(self, purpose: str) -> str:
+        return str(self.environment.settings["buckets"][purpose])
+
+
+# --- waiting on executions -----------------------------------------------------------------------------
+
+
+def wait_machine(ctx: Context, arn: str) -> dict[str, Any]:
+    sfn = ctx.aws.client("stepfunctions")
+    deadline = time.monotonic() + ctx.options.timeout
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{arn} still running after {ctx.options.timeout:.0f} s")
+        time.sleep(1.0)
+    return dict(described)
+
+
+def wait_pipeline(ctx: Context, arn: str) -> dict[str, Any]:
+    sagemaker = ctx.aws.client("sagemaker")
+    deadline = time.monotonic() + ctx.options.timeout
+    while (described := sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn))[
+            "PipelineExecutionStatus"] == "Executing":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{arn} still executing after {ctx.options.timeout:.0f} s")
+        time.sleep(1.0)
+    return dict(described)
+
+
+def _require_succeeded(described: dict[str, Any], what: str) -> None:
+    if described["PipelineExecutionStatus"] != "Succeeded":
+        raise RuntimeError(f"{what} {described['PipelineExecutionStatus']}: {described.get('FailureReason', '')}")
+
+
+def pipeline_runs(ctx: Context, flow: str) -> list[dict[str, Any]]:
+    """Every execution of a pipeline with its parameters (oldest first)."""
+    sagemaker = ctx.aws.client("sagemaker")
+    found = sagemaker.list_pipeline_executions(PipelineName=ctx.orchestration.name(flow), SortOrder="Ascending")
+    runs = []
+    for summary in found["PipelineExecutionSummaries"]:
+        arn = summary["PipelineExecutionArn"]
+        parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+        runs.append({"arn": arn, "status": summary["PipelineExecutionStatus"],
+                     "parameters": {p["Name"]: p["Value"] for p in parameters}})
+    return runs
+
+
+def _trigger_all(ctx: Context, flow: str, projects: list[str], reference: str) -> str:
+    """Start the schedule-started flow for every project at once (the step budget runs them side by side)."""
+    started = {p: trigger(ctx.aws, ctx.orchestration, flow, p, "v1", reference) for p in projects}
+    for project, arn in started.items():
+        _require_succeeded(wait_pipeline(ctx, arn), f"{flow} for {project}")
+    return f"{len(started)} execution(s) of {ctx.orchestration.name(flow)} succeeded"
+
+
+# --- stages --------------------------------------------------------------------------------------------
+
+
+def stage_publish(ctx: Context) -> str:
+    workspace = load_workspace(ctx.workspace_dir)
+    provision(workspace, ENVIRONMENT, seed_routing=True, aws=ctx.aws)
+    build = compile_workspace(workspace, ENVIRONMENT).out_dir
+    result = publish(workspace, ENVIRONMENT, aws=ctx.aws, build_dir=build, confirm=lambda plan: True)
+    if not result.ok:
+        raise RuntimeError(f"publish failed: {result}")
+    # reference data the specs point at (port sets), where the artifacts bucket lives locally
+    reference = ctx.options.source / "reference"
+    if reference.is_dir():
+        shutil.copytree(reference, ctx.storage_root / ctx.bucket("artifacts") / "reference", dirs_exist_ok=True)
+    return f"{len(ctx.options.projects)} project(s) published to {ctx.environment.endpoint_url}"
+
+
+def _route(workspace_dir: Path, project: str) -> tuple[str, str]:
+    import yaml
+
+    routing = yaml.safe_load((workspace_dir / "specs" / project / "routing.yaml").read_text(encoding="utf-8"))
+    for route in routing.get("routes", []):
+        if route.get("enabled", True):
+            return str(route["org1"]), str(route["org2"])
+    raise UsageError(f"project {project!r} has no enabled ingestion route")
+
+
+def stage_traffic(ctx: Context) -> str:
+    storage = LocalStorage(ctx.storage_root)
+    bucket_uri = f"s3://{ctx.bucket('ingestion')}"
+    written = 0
+    for index, project in enumerate(ctx.options.projects):
+        org1, org2 = _route(ctx.workspace_dir, project)
+        traffic = plan_traffic(project, org1, org2, bucket_uri, ctx.options.seed + index, ctx.options.hours,
+                               inject=index == 0)
+        for batch in traffic.phase("history") + traffic.phase("training"):
+            write_batch(storage, traffic, batch)
+            written += 1
+        write_inventory(ctx.storage_root, traffic)
+        ctx.traffic[project] = traffic
+    first = ctx.traffic[ctx.options.projects[0]]
+    return (f"{written} batches written ({first.phases.history} history + {first.phases.training} training per "
+            f"project; {first.phases.live} live later); injected host {first.injected_ip} in {first.project}")
+
+
+def stage_inventory(ctx: Context) -> str:
+    return _trigger_all(ctx, MACHINE_INVENTORY_UNLOAD, list(ctx.options.projects), f"{BASELINE_DAY:%Y-%m-%dT%H:%M:%SZ}")
+
+
+def _backfill(ctx: Context, day: datetime, phase: str) -> str:
+    """One backfill execution per project over `day`, side by side; each must run one `feature-15m` per
+    window the extractor found and succeed."""
+    sfn = ctx.aws.client("stepfunctions")
+    started = {}
+    for project in ctx.options.projects:
+        payload = {"project_name": project, "start_date": f"{day:%Y-%m-%d}", "end_date": f"{day:%Y-%m-%d}"}
+        started[project] = sfn.start_execution(stateMachineArn=ctx.orchestration.state_machine_arn(BACKFILL),
+                                               name=f"demo-{phase}-{uuid.uuid4().hex[:8]}",
+                                               input=json.dumps(payload))["executionArn"]
+    windows = 0
+    for project, arn in started.items():
+        described = wait_machine(ctx, arn)
+        expected = len(ctx.traffic[project].phase(phase))
+        output = json.loads(described.get("output") or "{}")
+        if described["status"] != "SUCCEEDED" or (output.get("completed"), output.get("failed")) != (expected, 0):
+            raise RuntimeError(f"the {phase} backfill of {project} ended {described['status']} "
+                               f"({described.get('error', '')} {described.get('cause', '')} {output})")
+        windows += expected
+    return f"{windows} window(s) -> {windows} feature-15m execution(s) succeeded"
+
+
+def stage_history(ctx: Context) -> str:
+    return _backfill(ctx, BASELINE_DAY - timedelta(days=1), "history")
+
+
+def stage_baselines(ctx: Context) -> str:
+    return _trigger_all(ctx, FG_B_BASELINE, list(ctx.options.projects), f"{BASELINE_DAY:%Y-%m-%dT%H:%M:%SZ}")
+
+
+def stage_training_backfill(ctx: Context) -> str:
+    return _backfill(ctx, BASELINE_DAY, "training")
+
+
+def trained_projects(ctx: Context) -> list[str]:
+    return [p for p in ctx.options.projects if (ctx.workspace_dir / "specs" / p / TRAINING_SPEC).is_file()]
+
+
+def stage_training(ctx: Context) -> str:
+    projects = trained_projects(ctx)
+    for project in ctx.options.projects:
+        if project not in projects:
+            ctx.notes.append(f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
+                             "its inference reports 'skipped: no model in service'")
+    if not projects:
+        return "no project has a training chain"
+    done = _trigger_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
+    served = model_server.serve_deployed_model(load_workspace(ctx.workspace_dir), ctx.environment, ctx.model_port)
+    if served.state != "running":
+        raise RuntimeError(f"the deployed model is not served: {served.describe()}")
+    if len(projects) > 1:
+        ctx.notes.append(f"one local model server serves {served.model.endpoint_name if served.model else '?'}; "
+                         "other endpoints are not served")
+    return f"{done}; {served.describe()}"
+
+
+def _s3_event(bucket: str, key: str, event_time: str) -> dict[str, Any]:
+    """The producer bucket's ObjectCreated notification (the emulator's S3 sends none: this stands in for the
+    bucket's notification configuration publishing to the producer topic)."""
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                         "eventTime": event_time, "eventName": "ObjectCreated:Put",
+                         "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}}}]}
+
+
+def stage_live(ctx: Context) -> str:
+    storage = LocalStorage(ctx.storage_root)
+    sns = ctx.aws.client("sns")
+    topic = str(ctx.environment.settings["entry"]["topic_arn"])
+    pipe = entry_poller.published_pipe(ctx.aws, ctx.orchestration)
+    events = []
+    for project in ctx.options.projects:
+        traffic = ctx.traffic[project]
+        for batch in traffic.phase("live"):
+            write_batch(storage, traffic, batch)
+            event_time = (datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(seconds=5))
+            event = _s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
+            sns.publish(TopicArn=topic, Message=json.dumps(event))
+            events.append(event)
+    deliveries = entry_poller.drain(ctx.aws, pipe)
+    # the producer delivers the first event again (at-least-once): the live lock must suppress it
+    sns.publish(TopicArn=topic, Message=json.dumps(events[0]))
+    deliveries += entry_poller.drain(ctx.aws, pipe)
+    for delivery in deliveries:
+        wait_machine(ctx, delivery.execution_arn)
+    live_ids = {b.mini_batch_id: p for p, t in ctx.traffic.items() for b in t.phase("live")}
+    runs = [r for r in pipeline_runs(ctx, FEATURE_15M) if r["parameters"].get("MiniBatchId") in live_ids]
+    for run in runs:
+        what = f"feature-15m of live batch {run['parameters']['MiniBatchId']}"
+        _require_succeeded(wait_pipeline(ctx, run["arn"]), what)
+    return (f"{len(events) + 1} deliveries ({len(events)} batches + 1 duplicate) -> {len(deliveries)} live "
+            f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded")
+
+
+def _skipped(ctx: Context, project: str) -> str | None:
+    """The reason inference recorded for skipping a live batch of the project, if it skipped one."""
+    folder = ctx.storage_root / ctx.bucket("features") / project / "v1" / "predictions"
+    for batch in ctx.traffic[project].phase("live"):
+        for path in sorted(folder.rglob(f"_metrics/inference_predictions/mini_batch_id={batch.mini_batch_id}.json")):
+            metrics = json.loads(path.read_text())
+            if metrics.get("status") == "skipped":
+                return str(metrics.get("reason"))
+    return None
+
+
+def collect(ctx: Context, html: Path) -> DemoResult:
+    batches, steps = live_batches(ctx.aws, ctx.orchestration)
+    scores: list[HostScore] = []
+    devs: list[Deviation] = []
+    predictions, skipped = {}, {}
+    features = f"s3://{ctx.bucket('features')}"
+    for project in ctx.options.projects:
+        found = host_scores(ctx.storage_root, f"{features}/{project}/v1/predictions/", project)
+        predictions[project] = len(found)
+        scores += found
+        devs += deviations(ctx.storage_root, f"{features}/{project}/v1/fg_c/", peaks(found))
+        if (reason := _skipped(ctx, project)) is not None:
+            skipped[project] = reason
+            ctx.notes.append(f"{project}: {reason}")
+    injected = ctx.traffic[ctx.options.projects[0]].injected_ip
+    report = RunReport(
+        title=f"ndrc demo: {ctx.options.hours} h of traffic, {len(ctx.options.projects)} project(s)",
+        generated=datetime.now(UTC).replace(microsecond=0), batches=tuple(batches), steps=tuple(steps),
+        scores=tuple(scores), deviations=tuple(devs), injected_host=injected, notes=tuple(ctx.notes),
+    )
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(render_html(report), encoding="utf-8")
+    live_ids = {b.mini_batch_id: p for p, t in ctx.traffic.items() for b in t.phase("live")}
+    live: dict[str, list[str]] = {p: [] for p in ctx.options.projects}
+    backfill: dict[str, dict[str, int]] = {p: {"windows": 0, "succeeded": 0} for p in ctx.options.projects}
+    backfilled = {b.mini_batch_id: p for p, t in ctx.traffic.items() for b in t.phase("history") + t.phase("training")}
+    for run in pipeline_runs(ctx, FEATURE_15M):
+        batch_id = run["parameters"].get("MiniBatchId")
+        if batch_id in live_ids:
+            live[live_ids[batch_id]].append(run["status"])
+        elif batch_id in backfilled:
+            backfill[backfilled[batch_id]]["windows"] += 1
+            backfill[backfilled[batch_id]]["succeeded"] += run["status"] == "Succeeded"
+    return DemoResult([], report, html, backfill, live, predictions, skipped)
+
+
+# --- the chain -----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def demo_environment(options: DemoOptions) -> Iterator[Context]:
+    """A fresh state folder holding the demo workspace, whose own emulator (`ndrc local up` of that workspace,
+    on a free port, steps calling a model server on another free port) runs the demo. On exit the emulator,
+    its warm workers and the model server stop, unless `keep_running` (then `ndrc local status|down
+    --workspace <state>/workspace` inspect and stop them)."""
+    state = options.state_dir.resolve()
+    if state.exists():
+        shutil.rmtree(state)
+    state.mkdir(parents=True)
+    workspace_dir = state / "workspace"
+    demo_workspace.prepare(options.source, workspace_dir, options.projects, demo_workspace.read_overlay())
+    port, model_port = free_port(), free_port()
+    demo_workspace.prepare_endpoint(workspace_dir / "ndrc.yaml", ENVIRONMENT, f"http://{LOOPBACK}:{port}")
+    workspace = load_workspace(workspace_dir)
+    environment = workspace.environment(ENVIRONMENT)
+    daemon.up(workspace, environment, port=port, model_url=f"http://{LOOPBACK}:{model_port}",
+              step_budget=options.step_budget)
+    try:
+        yield Context(options, workspace_dir, environment, model_port)
+    finally:
+        if not options.keep_running:
+            model_server.down(workspace)
+            daemon.down(workspace, environment)
+
+
+def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
+    options.check()
+    stages: list[StageResult] = []
+    total = len(STAGES)
+
+    def timed(name: str, action: Callable[[], str]) -> None:
+        progress.start(len(stages) + 1, total, name)
+        began = time.monotonic()
+        detail = action()
+        stage = StageResult(name, time.monotonic() - began, detail)
+        stages.append(stage)
+        progress.done(name, stage.seconds, detail)
+
+    progress.start(1, total, STAGES[0])
+    began = time.monotonic()
+    with demo_environment(options) as ctx:
+        stages.append(StageResult(STAGES[0], time.monotonic() - began, f"emulator at {ctx.environment.endpoint_url}; "
+                                  f"state in {options.state_dir}"))
+        progress.done(STAGES[0], stages[-1].seconds, stages[-1].detail)
+        timed("publish", lambda: stage_publish(ctx))
+        timed("traffic", lambda: stage_traffic(ctx))
+        timed("inventory", lambda: stage_inventory(ctx))
+        timed("history backfill", lambda: stage_history(ctx))
+        timed("FG-B baselines", lambda: stage_baselines(ctx))
+        timed("training backfill", lambda: stage_training_backfill(ctx))
+        timed("training + deploy", lambda: stage_training(ctx))
+        timed("live batches", lambda: stage_live(ctx))
+        result: list[DemoResult] = []
+        timed("report", lambda: _report(ctx, options.out, result))
+    result[0].stages = stages
+    return result[0]
+
+
+def _report(ctx: Context, out: Path, into: list[DemoResult]) -> str:
+    into.append(collect(ctx, out.resolve()))
+    return f"written {out}"

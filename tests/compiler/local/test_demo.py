@@ -1,0 +1,121 @@
+"""`ndrc demo` end to end at a small size (2 hours: 2 history, 1 training, 1 live batch per project), once per
+module: the compiled artifacts published onto a throwaway emulator that executes pipelines in warm workers,
+the stages chained exactly as the command runs them. Plus the command's option errors (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from compiler.cli import cli
+from compiler.local.demo import STAGES, DemoOptions, DemoResult, run_demo
+from tests.compiler.local.test_demo_report import RENDER_CHECK, _chromium
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.finished: list[tuple[str, float, str]] = []
+
+    def start(self, index: int, total: int, name: str) -> None:
+        assert (index, total) == (len(self.started) + 1, len(STAGES))
+        self.started.append(name)
+
+    def done(self, name: str, seconds: float, detail: str) -> None:
+        self.finished.append((name, seconds, detail))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, Recorder, Path]]:
+    folder = tmp_path_factory.mktemp("demo")
+    recorder = Recorder()
+    options = DemoOptions(hours=2, out=folder / "report.html", state_dir=folder / "state", source=REPO)
+    yield run_demo(options, recorder), recorder, folder
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_every_stage_ran_in_order_and_succeeded(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    result, recorder, _ = demo
+    assert recorder.started == [name for name, _, _ in recorder.finished] == list(STAGES)
+    assert [stage.name for stage in result.stages] == list(STAGES)
+    assert all(stage.seconds > 0 for stage in result.stages)
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_n_backfill_windows_ran_n_feature_pipelines_that_succeeded(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    result, _, _ = demo
+    # 2 hours = 4 batches per project: 2 history + 1 training backfilled, 1 live
+    assert result.backfill == {"ndr-prod": {"windows": 3, "succeeded": 3},
+                               "ndr-acme-prod": {"windows": 3, "succeeded": 3}}
+    assert result.live_pipelines == {"ndr-prod": ["Succeeded"], "ndr-acme-prod": ["Succeeded"]}
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_the_replayed_delivery_was_suppressed_as_a_duplicate(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    result, _, _ = demo
+    statuses = sorted(batch.status for batch in result.report.batches)
+    assert statuses == ["Duplicate", "Succeeded", "Succeeded"]
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_the_injected_host_ranks_first_among_the_scored_hosts(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    result, _, _ = demo
+    assert result.predictions["ndr-prod"] > 5
+    injected = result.report.injected_host
+    assert injected is not None and result.report.ranked_hosts()[0][0] == injected
+    assert f"1. {injected}" in "\n".join(result.summary())
+    # ndr-acme-prod has no training chain in the sample workspace: its inference skips, explicitly
+    assert result.predictions["ndr-acme-prod"] == 0
+    assert result.skipped_inference["ndr-acme-prod"].startswith("skipped: no model in service")
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_the_html_report_draws_its_charts_in_headless_chromium(
+    demo: tuple[DemoResult, Recorder, Path], chromium: str, tmp_path: Path
+) -> None:
+    result, _, _ = demo
+    html = result.html.read_text()
+    shot = _chromium(chromium, tmp_path / "profile", f"--screenshot={tmp_path / 'report.png'}",
+                     "--window-size=1000,2400", result.html.as_uri())
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert [line for line in shot.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line] == []
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", RENDER_CHECK))
+    dumped = _chromium(chromium, tmp_path / "profile2", "--dump-dom", probe.as_uri())
+    match = re.search(r'<div id="render-check">(.*?)</div>', dumped.stdout)
+    assert match, dumped.stdout[-2000:]
+    charts = {label: (width, height, marks) for label, width, height, marks in json.loads(match.group(1))}
+    assert all(width > 300 and height > 40 and marks > 0 for width, height, marks in charts.values()), charts
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--hours", "0"], "--hours must be between 1 and 24 (got 0)"),
+    (["--hours", "25"], "--hours must be between 1 and 24 (got 25)"),
+    (["--projects", "ndr-prod,nope"], "--projects: nope not a sample project"),
+    (["--projects", "ndr-prod,ndr-prod"], "--projects names a project twice"),
+    (["--projects", " , "], "--projects needs at least one project"),
+    (["--step-budget", "0"], "--step-budget must be at least 1 (got 0)"),
+])
+def test_bad_options_are_one_line_errors_with_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--state-dir", str(tmp_path / "state"), "--workspace", str(REPO),
+                                      *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_folder_that_is_not_a_workspace_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--workspace", str(tmp_path), "--state-dir", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "is not an ndrc workspace (no ndrc.yaml)" in result.output
