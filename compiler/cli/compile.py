@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, workspace_option
-from compiler.compilation.check import BuildCheck, check_build
-from compiler.compilation.compile import compile_workspace
-from compiler.validation.reporters import render_text
-from compiler.validation.workspace_config import load_workspace
+from compiler.compilation.uptodate import current_build
+
+if TYPE_CHECKING:
+    from compiler.compilation.check import BuildCheck
+
+# The compiler proper is imported only when the build record cannot show that nothing changed.
 
 
 @click.command("compile")
@@ -32,6 +35,16 @@ from compiler.validation.workspace_config import load_workspace
 @handle_errors
 def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: Path | None, check: bool) -> None:
     """Compile specs into DynamoDB items, state machines and pipelines. Writes nothing if anything is invalid."""
+    if not check:
+        current = current_build(workspace_dir, env_name, out_dir)
+        if current is not None:
+            unchanged(current.out_dir, current.artifacts)
+            return
+    from compiler.compilation.check import check_build
+    from compiler.compilation.compile import compile_workspace
+    from compiler.validation.reporters import render_text
+    from compiler.validation.workspace_config import load_workspace
+
     if check:
         report_check(check_build(load_workspace(workspace_dir), env_name, out_dir))
         return
@@ -40,13 +53,16 @@ def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: P
     if warnings:
         click.echo(render_text(warnings), nl=False, err=True)
     if result.compiled is None:
-        count = len(result.artifacts)
-        click.echo(f"nothing changed since the last build: {result.out_dir} ({count} artifact(s), unchanged)")
+        unchanged(result.out_dir, len(result.artifacts))
         return
     click.echo(
         f"compiled {len(result.compiled.items)} job item(s) and {len(result.compiled.routes)} route(s) "
         f"into {len(result.artifacts)} artifact(s): {result.out_dir} (written)"
     )
+
+
+def unchanged(out_dir: Path, count: int) -> None:
+    click.echo(f"nothing changed since the last build: {out_dir} ({count} artifact(s), unchanged)")
 
 
 def report_check(outcome: BuildCheck) -> None:

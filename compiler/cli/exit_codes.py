@@ -10,7 +10,6 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from compiler.errors import NdrcError, WorkspaceInvalid
-from compiler.validation.reporters import render_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +32,8 @@ def fail(error: NdrcError) -> click.exceptions.Exit:
 
 def invalid_workspace(invalid: WorkspaceInvalid) -> click.exceptions.Exit:
     """The located diagnostics on stderr, then the one-line summary."""
+    from compiler.validation.reporters import render_text
+
     click.echo(render_text(invalid.diagnostics), nl=False, err=True)
     return fail(invalid)
 

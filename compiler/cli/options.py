@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from compiler.load.workspace import Workspace
-from compiler.local.daemon import ensure_running, with_endpoint
-from compiler.model import EnvironmentConfig
-from compiler.validation.workspace_config import load_workspace
+if TYPE_CHECKING:
+    from compiler.load.workspace import Workspace
+    from compiler.model import EnvironmentConfig
+
+# The workspace loader and the emulator daemon (boto3) are imported by the functions that use them: every
+# command imports these options, and `ndrc compile` with nothing to do needs neither.
 
 workspace_option = click.option(
     "--workspace",
@@ -32,6 +35,8 @@ def open_environment(
 ) -> tuple[Workspace, EnvironmentConfig]:
     """The workspace and its selected environment; with `start_emulator`, the local emulator runs afterwards when
     the environment points at it (the commands that talk to AWS decide this, not the library)."""
+    from compiler.validation.workspace_config import load_workspace
+
     workspace = load_workspace(workspace_dir)
     environment = workspace.environment(env_name)
     if start_emulator:
@@ -42,5 +47,7 @@ def open_environment(
 def local_endpoint(workspace: Workspace, environment: EnvironmentConfig) -> EnvironmentConfig:
     """Start this workspace's local emulator when the environment points at one; the environment then names the
     port it really listens on (`ndrc local up --port N`)."""
+    from compiler.local.daemon import ensure_running, with_endpoint
+
     running = ensure_running(workspace, environment)
     return with_endpoint(environment, running.endpoint) if running is not None else environment

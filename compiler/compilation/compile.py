@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from compiler.compilation.cache import FileCache, inputs_fingerprint
 from compiler.compilation.sources import Source, read_sources
+from compiler.compilation.uptodate import record_build, recorded_build, selection
 from compiler.diagnostics import Diagnostic
 from compiler.errors import UsageError, WorkspaceInvalid
 from compiler.load.workspace import Workspace
@@ -49,14 +50,14 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def manifest_bytes(environment: str, artifacts: list[Artifact]) -> bytes:
+def manifest_bytes(environment: str, artifacts: list[Artifact], digests: dict[str, str] | None = None) -> bytes:
     entries = []
     for artifact in sorted(artifacts, key=lambda a: a.path):
         entry: dict[str, object] = {
             "kind": artifact.kind,
             "name": artifact.name,
             "path": artifact.path,
-            "sha256": sha256(artifact.content),
+            "sha256": digests[artifact.path] if digests is not None else sha256(artifact.content),
             "sources": list(artifact.sources),
         }
         if artifact.role:
@@ -147,10 +148,17 @@ def compile_workspace(
     """
     environment = workspace.environment(environment_name)
     out_dir = (out_root or workspace.root / "build") / environment.name
+    if workspace.config_sha256 is not None:
+        recorded = recorded_build(workspace.root, workspace.config_sha256, environment_name, out_root)
+        stored = _stored_build(out_dir, None) if recorded is not None and recorded.out_dir == out_dir else None
+        if stored is not None:
+            return CompileResult(out_dir, stored, [], None, reused=True)
     sources = read_sources(workspace)
     stamp = inputs_fingerprint(environment, [(source.relative, source.digest) for source in sources[0]])
     stored = _stored_build(out_dir, stamp) if not sources[1] else None
     if stored is not None:
+        _record(workspace, environment_name, out_root, sources[0], out_dir, stored, stamp,
+                {artifact.path: sha256(artifact.content) for artifact in stored})
         return CompileResult(out_dir, stored, [], None, reused=True)
     with collector_paused():  # one pause for the whole build: each resume rescans what the pause allocated
         validation = validate_with_cache(workspace, environment.name, sources)
@@ -162,15 +170,36 @@ def compile_workspace(
         artifacts: list[Artifact] = []
         for target in all_targets():
             artifacts.extend(target(compiled))
-        _write_atomically(out_dir, compiled.environment.name, artifacts, stamp)
+        digests = {artifact.path: sha256(artifact.content) for artifact in artifacts}
+        _write_atomically(out_dir, compiled.environment.name, artifacts, stamp, digests)
+    _record(workspace, environment_name, out_root, sources[0], out_dir, artifacts, stamp, digests)
     return CompileResult(out_dir, artifacts, validation.diagnostics, compiled)
 
 
-def _stored_build(out_dir: Path, stamp: str) -> list[Artifact] | None:
-    """The artifacts of the build in out_dir if it was made from these inputs and no file of it was touched
-    since (each file read once: hashed and kept), else None."""
+def _record(
+    workspace: Workspace, environment_name: str | None, out_root: Path | None, sources: list[Source],
+    out_dir: Path, artifacts: list[Artifact], stamp: str, digests: dict[str, str],
+) -> None:
+    """The build record `compiler.compilation.uptodate` decides the next unchanged compile from."""
+    if workspace.config_sha256 is None:
+        return
+    environment = workspace.environment(environment_name).name
+    files = [
+        *digests.items(),
+        (MANIFEST, sha256(manifest_bytes(environment, artifacts, digests))),
+        (BUILD_STAMP, sha256(f"{stamp}\n".encode())),
+    ]
+    record_build(
+        workspace.root, selection(workspace.root, environment_name, out_root), workspace.config_sha256,
+        [(source.relative, source.stat) for source in sources], out_dir, files, len(artifacts),
+    )
+
+
+def _stored_build(out_dir: Path, stamp: str | None) -> list[Artifact] | None:
+    """The artifacts of the build in out_dir if it was made from these inputs (a stamp of None: known to
+    be) and no file of it was touched since (each file read once: hashed and kept), else None."""
     try:
-        if (out_dir / BUILD_STAMP).read_text(encoding="utf-8").strip() != stamp:
+        if stamp is not None and (out_dir / BUILD_STAMP).read_text(encoding="utf-8").strip() != stamp:
             return None
         artifacts = []
         for entry in json.loads((out_dir / MANIFEST).read_bytes())["artifacts"]:
@@ -192,7 +221,9 @@ def _stored_build(out_dir: Path, stamp: str) -> list[Artifact] | None:
         return None
 
 
-def _write_atomically(out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str) -> None:
+def _write_atomically(
+    out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str, digests: dict[str, str] | None = None
+) -> None:
     """Write into a sibling folder and swap it in, so readers never see a half-written build. If anything
     fails, the previous build stays in place and nothing is left behind."""
     staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
@@ -204,7 +235,7 @@ def _write_atomically(out_dir: Path, environment: str, artifacts: list[Artifact]
             target = staging / artifact.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(artifact.content)
-        (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts))
+        (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts, digests))
         (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
         if out_dir.exists():
             out_dir.rename(retired)

@@ -41,6 +41,7 @@ class Source:
     path: Path
     relative: str
     digest: str
+    stat: Stat | None = None  # the metadata the digest was taken with (None: unknown)
 
 
 def _stat_key(status: os.stat_result) -> Stat:
@@ -92,15 +93,19 @@ class DigestRecord:
         """The file's content hash: the recorded one if its metadata is unchanged, else read and hashed.
         Metadata (`status`, else a fresh stat) is taken before the bytes are read, so a write between the
         two is seen next time."""
+        return self.digest_and_stat(path, relative, status)[0]
+
+    def digest_and_stat(self, path: Path, relative: str, status: os.stat_result | None = None) -> tuple[str, Stat]:
+        """`digest`, with the metadata it was taken with."""
         stat_key = _stat_key(status or path.stat())
         known = self.known.get(relative)
         if known is not None and known[0] == stat_key:
             self.seen[relative] = known
-            return known[1]
+            return known[1], stat_key
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         self.seen[relative] = (stat_key, digest)
         self.changed = True
-        return digest
+        return digest, stat_key
 
     def save(self) -> None:
         if self.path is None or not (self.changed or self.seen.keys() != self.known.keys()):
@@ -131,7 +136,8 @@ def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:
     sources, problems = [], list(tree.problems)
     for path, relative in tree.files:
         try:
-            sources.append(Source(path, relative, record.digest(path, relative, tree.stats.get(relative))))
+            digest, stat_key = record.digest_and_stat(path, relative, tree.stats.get(relative))
+            sources.append(Source(path, relative, digest, stat_key))
         except OSError as problem:
             problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
     record.save()

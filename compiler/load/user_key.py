@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
 
 KEY_FILE = "ndrc/cache-key"
@@ -33,6 +32,8 @@ def cache_key() -> bytes | None:
     key = _read_key(path)
     if key is not None:
         return key
+    import secrets  # only when the key is made (it imports random, which seeds a generator at import)
+
     temporary = path.with_name(f".cache-key.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,17 +9,22 @@ from typing import Any
 
 from compiler.errors import UsageError
 from compiler.model import EnvironmentConfig
-from runtime.contract import LEGACY_PARAMETERS_TABLE_ENV, PARAMETERS_TABLE_ENV
+from runtime.contract import ENVIRONMENT_NAME_ENV, LEGACY_PARAMETERS_TABLE_ENV, PARAMETERS_TABLE_ENV
 
 CONFIG_FILE = "ndrc.yaml"
 SPECS_DIR = "specs"
 DEFAULT_ENVIRONMENT = "local"
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+# Every environment variable `Workspace.environment` reads: the same ndrc.yaml selects the same settings
+# while these are unchanged (compiler.compilation.uptodate keys its record on them).
+ENVIRONMENT_VARIABLES = (ENVIRONMENT_NAME_ENV, PARAMETERS_TABLE_ENV, LEGACY_PARAMETERS_TABLE_ENV, ENDPOINT_VARIABLE)
 
 
 @dataclass(frozen=True)
 class Workspace:
     root: Path
     config: dict[str, Any]
+    config_sha256: str | None = None  # of ndrc.yaml's bytes as read (load_workspace), for the build record
 
     @property
     def specs_dir(self) -> Path:
@@ -31,7 +36,8 @@ class Workspace:
 
     def environment(self, name: str | None = None) -> EnvironmentConfig:
         """The named environment (else NDRC_ENV, else the config's default, else `local`)."""
-        chosen = name or os.environ.get("NDRC_ENV") or self.config.get("default_environment") or DEFAULT_ENVIRONMENT
+        chosen = (name or os.environ.get(ENVIRONMENT_NAME_ENV) or self.config.get("default_environment")
+                  or DEFAULT_ENVIRONMENT)
         environments = self.config.get("environments", {})
         if chosen not in environments:
             known = ", ".join(self.environment_names) or "none"
@@ -51,7 +57,7 @@ def _with_overrides(settings: dict[str, Any]) -> dict[str, Any]:
     table = os.environ.get(PARAMETERS_TABLE_ENV) or os.environ.get(LEGACY_PARAMETERS_TABLE_ENV)
     if table:
         merged["tables"]["parameters"] = table
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = os.environ.get(ENDPOINT_VARIABLE)
     if endpoint:
         merged["endpoint_url"] = endpoint
     return merged

@@ -274,9 +274,13 @@ def scheduled_versions(workspace: CompiledWorkspace, job: str) -> list[tuple[str
     for item in workspace.items:
         if item.job_name == job:
             by_project.setdefault(item.project_name, []).append(item)
+    pinned_by_project: dict[str, set[str | None]] = {}
+    for route in workspace.routes:
+        if route.enabled:
+            pinned_by_project.setdefault(route.project_name, set()).add(route.feature_spec_version)
     chosen = []
     for project, items in sorted(by_project.items()):
-        pinned = {r.feature_spec_version for r in workspace.routes if r.project_name == project and r.enabled}
+        pinned = pinned_by_project.get(project, set())
         picked = [i for i in items if i.feature_spec_version in pinned]
         if not picked:
             picked = [max(items, key=lambda i: _natural(i.feature_spec_version))]
@@ -285,12 +289,28 @@ def scheduled_versions(workspace: CompiledWorkspace, job: str) -> list[tuple[str
     return chosen
 
 
-def _resources(workspace: CompiledWorkspace, project: str, version: str | None, flow: str) -> list[dict[str, str]]:
+class _ItemIndex:
+    """The workspace's items by project and by (project, job, version), built once per call of `schedules`
+    (looking them up in the item list per schedule made a compile quadratic in the number of projects)."""
+
+    def __init__(self, workspace: CompiledWorkspace) -> None:
+        self.by_key: dict[tuple[str, str, str | None], JobItem] = {}
+        self.by_project: dict[str, list[JobItem]] = {}
+        for item in workspace.items:
+            self.by_key.setdefault((item.project_name, item.job_name, item.feature_spec_version), item)
+            self.by_project.setdefault(item.project_name, []).append(item)
+
+    def find(self, project: str, job: str, version: str | None) -> JobItem | None:
+        """As `CompiledWorkspace.find`: the first item with these names."""
+        return self.by_key.get((project, job, version))
+
+
+def _resources(index: _ItemIndex, project: str, version: str | None, flow: str) -> list[dict[str, str]]:
     """The steps' processing resources as pipeline parameters: `spec.processing.<field>`, else the item's
     `pipeline_defaults.<field>` (the versioned item, else the unversioned one) — as the state machines do."""
     parameters = []
     for step in FLOWS_BY_KEY[flow].steps:
-        item = workspace.find(project, step.job, version) or workspace.find(project, step.job, None)
+        item = index.find(project, step.job, version) or index.find(project, step.job, None)
         if item is None:
             continue
         for field, suffix in RESOURCE_FIELDS:
@@ -321,6 +341,7 @@ class CompiledSchedule:
 
 def schedules(o: Orchestration, workspace: CompiledWorkspace) -> list[CompiledSchedule]:
     compiled = []
+    index = _ItemIndex(workspace)
     for scheduled in SCHEDULED_FLOWS:
         cron, window, enabled = _schedule_settings(o, scheduled)
         pipeline = o.name(scheduled.flow)
@@ -330,7 +351,7 @@ def schedules(o: Orchestration, workspace: CompiledWorkspace) -> list[CompiledSc
                 {"Name": "ProjectName", "Value": project},
                 {"Name": "FeatureSpecVersion", "Value": version or ""},
                 {"Name": "ReferenceTsIso", "Value": "<aws.scheduler.scheduled-time>"},
-                *_resources(workspace, project, version, scheduled.flow),
+                *_resources(index, project, version, scheduled.flow),
             ]
             token = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
             request = {
@@ -360,8 +381,8 @@ def schedules(o: Orchestration, workspace: CompiledWorkspace) -> list[CompiledSc
             jobs = FLOWS_BY_KEY[scheduled.flow].jobs
             read = {
                 i.source
-                for i in workspace.items
-                if i.project_name == project and i.job_name in jobs and i.feature_spec_version in (version, None)
+                for i in index.by_project.get(project, ())
+                if i.job_name in jobs and i.feature_spec_version in (version, None)
             }
             sources = tuple(sorted({"ndrc.yaml", item.source, *read}))
             compiled.append(CompiledSchedule(name, scheduled.flow, document, sources))

@@ -44,7 +44,7 @@ def load_workspace(root: Path | None = None, catalog: SchemaCatalog | None = Non
     if any(p.is_error for p in problems):
         raise WorkspaceInvalid(problems)
     assert document is not None
-    return Workspace(folder, document.data)
+    return Workspace(folder, document.data, hashlib.sha256(raw).hexdigest())
 
 
 class ValidVerdict:
