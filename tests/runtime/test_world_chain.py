@@ -409,14 +409,17 @@ def test_chain_outputs_match_duckdb(chain: Chain) -> None:
 
 
 def _churned_in_history(chain: Chain, start: datetime, end: datetime) -> list[tuple[str, str, str]]:
-    """(machine, old ip, new ip) of the workstations whose address changed inside [start, end)."""
+    """(machine, old ip, new ip) of the workstations with FG-A rows under both addresses inside [start, end).
+    A lease changes at a batch end and that batch's flows started before it, so the new address appears from
+    the next batch on."""
+    ends = chain.world.world.batch_ends
     moves = []
     for machine in chain.world.world.churned:
-        old, new = sorted(
-            (lease for lease in chain.world.world.leases if lease.machine == machine), key=lambda x: x.start
-        )
+        leases = sorted((x for x in chain.world.world.leases if x.machine == machine), key=lambda x: x.start)
+        old, new = leases
         assert old.end == new.start and old.ip and new.ip
-        if start < old.end.replace(tzinfo=old.end.tzinfo or UTC) < end:
+        first_new = min((b for b in ends if b > old.end), default=None)
+        if start <= ends[0] < old.end and first_new is not None and first_new < end:
             moves.append((machine, old.ip, new.ip))
     return moves
 
