@@ -151,7 +151,8 @@ def test_the_live_outcome_rule_is_published_compared_and_pruned_but_never_a_fore
     assert target["RoleArn"] == workspace.env.get("roles.events")
     events.put_rule(Name=workspace.name("their-rule"), EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
 
-    events.put_rule(Name=workspace.name("live-outcome"), EventPattern=rule["EventPattern"], State="DISABLED")
+    events.put_rule(Name=workspace.name("live-outcome"), EventPattern=rule["EventPattern"], State="DISABLED",
+                    Description=rule["Description"])  # someone disables it in the console
     (change,) = [c for c in make_plan(workspace.workspace, "local", aws=aws).changes if c.kind in WIRING]
     assert (change.action, change.kind, [f["path"] for f in change.fields]) == ("update", "event_rule", ["State"])
     assert publish(workspace.workspace, "local", aws=aws).ok
