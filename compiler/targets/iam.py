@@ -343,10 +343,12 @@ def outcome_rule_policy(o: Orchestration) -> dict[str, Any]:
                                [o.state_machine_arn(names.LIVE_OUTCOME)])])
 
 
-def scheduler_policy(o: Orchestration, workspace: CompiledWorkspace) -> dict[str, Any]:
+def scheduler_policy(
+    o: Orchestration, workspace: CompiledWorkspace, schedules: list[wiring.CompiledSchedule] | None = None
+) -> dict[str, Any]:
     """The schedules' role: start the scheduled pipelines (the universal target calls the API as this role)
     and send what it could not deliver to the schedules' dead-letter queue."""
-    flows = sorted({s.flow for s in wiring.schedules(o, workspace)})
+    flows = sorted({s.flow for s in (wiring.schedules(o, workspace) if schedules is None else schedules)})
     statements = [_statement("SendUndelivered", ["sqs:SendMessage"], [o.queue_arn(o.name(names.SCHEDULES_DLQ))])]
     if flows:
         pipelines = [o.pipeline_arn(flow) for flow in flows]
@@ -373,11 +375,10 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
             }
         )
     )
-    schedule_sources = (
-        sorted({source for s in wiring.schedules(o, workspace) for source in s.sources})
-        if wiring.has_account(o) and wiring.has_role(o, "scheduler")
-        else []
-    )
+    schedules = (
+        wiring.schedules(o, workspace) if wiring.has_account(o) and wiring.has_role(o, "scheduler") else []
+    )  # built once: the policy and its sources both read them
+    schedule_sources = sorted({source for s in schedules for source in s.sources})
     policies = [
         *((o.name(flow), machine_policy(o, flow, build(o)), ("ndrc.yaml",)) for flow, (build, _) in MACHINES.items()),
         (o.name(PIPELINES_POLICY), pipelines, ("ndrc.yaml", *spec_sources)),
@@ -388,7 +389,7 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
         policies.append((o.name(OUTCOME_RULE_POLICY), outcome_rule_policy(o), ("ndrc.yaml",)))
     if wiring.has_account(o) and wiring.has_role(o, "scheduler"):
         sources = tuple(schedule_sources) or ("ndrc.yaml",)
-        policies.append((o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace), sources))
+        policies.append((o.name(SCHEDULER_POLICY), scheduler_policy(o, workspace, schedules), sources))
     return [
         Artifact(KIND, name, f"iam/{name}.policy.json", canonical_json(policy), sources)
         for name, policy, sources in policies
