@@ -6,6 +6,13 @@ Per feature, in this order:
 3. scaling: `standard` (x - mean) / (std + eps), `robust` (x - median) / (IQR + eps),
    `minmax` (x - min) / (max - min + eps), `none` (x);
 4. `outlier_method: zscore_clip` -> clip the scaled value to [-z_max, z_max].
+
+Every statistic (quartiles, fences, centre, spread) is computed on the OBSERVED (finite) training values
+only, never on the imputed matrix: imputation must not shrink the spread. A column that is mostly null (a
+feature that needs a baseline, in windows before the first baseline) would otherwise have most rows at the
+imputed median, an IQR of 0, a scale of eps, and every observed deviation scaled to +-1e6 and clipped at
+z_max, so every host would sit at the same cap. A spread of 0 on the observed values falls back: `robust`
+to the observed standard deviation, then (every method) to 1, i.e. the feature keeps its own units.
 """
 
 from __future__ import annotations
@@ -98,35 +105,40 @@ class Preprocessor:
         )
 
 
+def _positive_or_one(spread: float) -> float:
+    return float(spread) if np.isfinite(spread) and spread > 0 else 1.0
+
+
 def fit_preprocessor(matrix: np.ndarray, features: tuple[str, ...], options: PreprocessingOptions) -> Preprocessor:
-    x = np.array(matrix, dtype=np.float64, copy=True)
-    x[~np.isfinite(x)] = np.nan
-    n = len(features)
-    fill = np.zeros(n)
-    for j in range(n):
-        finite = x[:, j][~np.isnan(x[:, j])]
-        fill[j] = float(np.median(finite)) if len(finite) else 0.0
-    filled = np.where(np.isnan(x), fill, x)
-    q1, q3 = np.percentile(filled, [25, 75], axis=0) if len(filled) else (np.zeros(n), np.zeros(n))
-    iqr = q3 - q1
-    clip_low = np.full(n, -np.inf)
-    clip_high = np.full(n, np.inf)
-    if options.outlier_method == "iqr":
-        clip_low, clip_high = q1 - TUKEY_FAR * iqr, q3 + TUKEY_FAR * iqr
-        filled = np.clip(filled, clip_low, clip_high)
-    eps = options.eps
-    if options.scaling_method == "standard":
-        center, scale = filled.mean(axis=0), filled.std(axis=0) + eps
-    elif options.scaling_method == "robust":
-        lo, hi = np.percentile(filled, [25, 75], axis=0)
-        center, scale = np.median(filled, axis=0), (hi - lo) + eps
-    elif options.scaling_method == "minmax":
-        center, scale = filled.min(axis=0), (filled.max(axis=0) - filled.min(axis=0)) + eps
-    elif options.scaling_method == "none":
-        center, scale = np.zeros(n), np.ones(n)
-    else:
+    if options.scaling_method not in SCALING_METHODS:
         raise ValueError(f"unknown scaling_method {options.scaling_method!r} (one of {', '.join(SCALING_METHODS)})")
     if options.outlier_method not in OUTLIER_METHODS:
         raise ValueError(f"unknown outlier_method {options.outlier_method!r} (one of {', '.join(OUTLIER_METHODS)})")
+    x = np.array(matrix, dtype=np.float64, copy=True)
+    if x.ndim != 2 or x.shape[1] != len(features):
+        raise ValueError(f"expected rows of {len(features)} features, got shape {x.shape}")
+    n = len(features)
+    fill, center, scale = np.zeros(n), np.zeros(n), np.ones(n)
+    clip_low, clip_high = np.full(n, -np.inf), np.full(n, np.inf)
+    eps = options.eps
+    for j in range(n):
+        observed = x[:, j][np.isfinite(x[:, j])]
+        if not len(observed):  # nothing observed: fill 0, no fences, centre 0, the spread falls back to 1
+            scale[j] = 1.0 if options.scaling_method == "none" else 1.0 + eps
+            continue
+        fill[j] = float(np.median(observed))
+        if options.outlier_method == "iqr":
+            q1, q3 = np.percentile(observed, [25, 75])
+            clip_low[j], clip_high[j] = q1 - TUKEY_FAR * (q3 - q1), q3 + TUKEY_FAR * (q3 - q1)
+            observed = np.clip(observed, clip_low[j], clip_high[j])
+        if options.scaling_method == "standard":
+            center[j], scale[j] = observed.mean(), _positive_or_one(observed.std()) + eps
+        elif options.scaling_method == "robust":
+            q1, q3 = np.percentile(observed, [25, 75])
+            spread = q3 - q1 if q3 > q1 else observed.std()
+            center[j], scale[j] = float(np.median(observed)), _positive_or_one(spread) + eps
+        elif options.scaling_method == "minmax":
+            low, high = observed.min(), observed.max()
+            center[j], scale[j] = low, _positive_or_one(high - low) + eps
     z_max = options.z_max if options.outlier_method == "zscore_clip" else None
     return Preprocessor(features, fill, clip_low, clip_high, center, scale, z_max)

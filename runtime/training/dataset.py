@@ -5,6 +5,13 @@ identity columns (join keys, window bounds, project/version/batch/date partition
 sorted by name so the order never depends on file order. FG-C columns that repeat an FG-A column are
 taken from FG-A. Rows are the inner join on `join_keys`, restricted to start <= window_start_ts < end,
 sorted by the join keys.
+
+Rows that carry no baseline are left out: FG-C names the baseline each horizon used in
+`baseline_source_<horizon>` (null when FG-B had neither a host nor a segment baseline for the row), and a
+row whose every `baseline_source_*` is null has every deviation null (the windows before a project's first
+FG-B baseline). Imputed, such rows all sit at the training medians and teach the forest that "no deviation"
+is the normal; they are counted (`rows_without_baseline`) in the training report instead. Frames without
+`baseline_source_*` columns (FG-C written without them) keep every row.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ class TrainingFrame:
     feature_names: tuple[str, ...]
     fg_a_files: tuple[str, ...]
     fg_c_files: tuple[str, ...]
+    rows_without_baseline: int = 0
 
     def matrix(self, names: tuple[str, ...] | None = None) -> np.ndarray:
         columns = list(names or self.feature_names)
@@ -70,6 +78,17 @@ def numeric_features(frame: pd.DataFrame, exclude: frozenset[str]) -> list[str]:
         for c in frame.columns
         if c not in exclude and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     )
+
+
+BASELINE_SOURCE_PREFIX = "baseline_source_"
+
+
+def without_baseline(frame: pd.DataFrame) -> pd.Series:
+    """True for the rows whose every `baseline_source_<horizon>` is null (False everywhere without such columns)."""
+    sources = [c for c in frame.columns if c.startswith(BASELINE_SOURCE_PREFIX)]
+    if not sources:
+        return pd.Series(False, index=frame.index)
+    return frame[sources].isna().all(axis=1)
 
 
 def _utc(series: pd.Series) -> pd.Series:
@@ -112,6 +131,19 @@ def load_training_frame(
     features = tuple(numeric_features(joined, IDENTITY_COLUMNS | frozenset(join_keys)))
     if joined.empty:
         raise RuntimeJobError(f"FG-A and FG-C share no rows on {', '.join(join_keys)} in the window {span}")
+    unbaselined = without_baseline(joined)
+    if bool(unbaselined.all()):
+        raise RuntimeJobError(
+            f"none of the {len(joined)} FG-A + FG-C rows in the window {span} has an FG-B baseline (every "
+            "baseline_source_* is null): build FG-B baselines before training"
+        )
+    joined = joined[~unbaselined].reset_index(drop=True)
     if not features:
         raise RuntimeJobError("the joined FG-A + FG-C data has no numeric feature columns")
-    return TrainingFrame(joined, features, tuple(f.uri for f in fg_a_files), tuple(f.uri for f in fg_c_files))
+    return TrainingFrame(
+        joined,
+        features,
+        tuple(f.uri for f in fg_a_files),
+        tuple(f.uri for f in fg_c_files),
+        int(unbaselined.sum()),
+    )

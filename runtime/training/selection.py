@@ -1,6 +1,8 @@
 """Feature selection on the preprocessed training matrix: variance, correlation, stability, permutation.
 
-One selection pass: drop features whose variance is below `variance_threshold`; then walk the rest by
+One selection pass: drop features whose variance is below `variance_threshold` (the variance of the
+feature's OBSERVED values when the caller passes which cells were observed: imputed cells sit at one value
+and would make a mostly-null feature look constant); then walk the rest by
 decreasing variance (ties by name) and keep a feature only when its absolute Pearson correlation with
 every feature kept so far is at most `corr_threshold`. Stability: the pass runs on `stability_runs`
 bootstrap resamples of the rows (numpy Generator seeded with the training seed); a feature is selected
@@ -29,10 +31,25 @@ class SelectionResult:
     runs: int
 
 
+def observed_variance(matrix: np.ndarray, observed: np.ndarray | None) -> np.ndarray:
+    """Per-column population variance over the observed cells (all cells when `observed` is None; 0 for a
+    column with no observed cell)."""
+    if observed is None:
+        return np.asarray(matrix.var(axis=0), dtype=np.float64)
+    count = observed.sum(axis=0)
+    safe = np.maximum(count, 1)
+    mean = np.where(observed, matrix, 0.0).sum(axis=0) / safe
+    return np.where(count > 0, np.where(observed, (matrix - mean) ** 2, 0.0).sum(axis=0) / safe, 0.0)
+
+
 def select_once(
-    matrix: np.ndarray, names: tuple[str, ...], variance_threshold: float, corr_threshold: float
+    matrix: np.ndarray,
+    names: tuple[str, ...],
+    variance_threshold: float,
+    corr_threshold: float,
+    observed: np.ndarray | None = None,
 ) -> set[str]:
-    variance = matrix.var(axis=0)
+    variance = observed_variance(matrix, observed)
     order = sorted(
         (i for i in range(len(names)) if variance[i] >= variance_threshold), key=lambda i: (-variance[i], names[i])
     )
@@ -59,23 +76,25 @@ def select_features(
     corr_threshold: float,
     runs: int,
     seed: int,
+    observed: np.ndarray | None = None,
 ) -> SelectionResult:
     rng = np.random.default_rng(seed)
     n = len(matrix)
     chosen: list[set[str]] = []
     for _ in range(runs):
-        sample = matrix[rng.integers(0, n, size=n)]
-        chosen.append(select_once(sample, names, variance_threshold, corr_threshold))
+        rows = rng.integers(0, n, size=n)
+        mask = None if observed is None else observed[rows]
+        chosen.append(select_once(matrix[rows], names, variance_threshold, corr_threshold, mask))
     frequency = {name: sum(name in c for c in chosen) / runs for name in names}
     selected = tuple(name for name in names if frequency[name] >= KEEP_FREQUENCY)
     pairs = list(combinations(chosen, 2))
     stability = float(np.mean([jaccard(a, b) for a, b in pairs])) if pairs else 1.0
-    variance = {name: float(v) for name, v in zip(names, matrix.var(axis=0), strict=True)}
+    variance = {name: float(v) for name, v in zip(names, observed_variance(matrix, observed), strict=True)}
     return SelectionResult(selected, frequency, variance, stability, runs)
 
 
-def all_features(matrix: np.ndarray, names: tuple[str, ...]) -> SelectionResult:
-    variance = {name: float(v) for name, v in zip(names, matrix.var(axis=0), strict=True)}
+def all_features(matrix: np.ndarray, names: tuple[str, ...], observed: np.ndarray | None = None) -> SelectionResult:
+    variance = {name: float(v) for name, v in zip(names, observed_variance(matrix, observed), strict=True)}
     return SelectionResult(names, dict.fromkeys(names, 1.0), variance, 1.0, 0)
 
 

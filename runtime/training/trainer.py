@@ -99,6 +99,7 @@ def train(spec: IfTrainingSpec, window: TrainingWindow, storage: Storage, tracki
     candidates = data.feature_names
     raw = data.matrix()
     preprocessed = fit_preprocessor(raw, candidates, spec.preprocessing).transform(raw)
+    observed = np.isfinite(raw)
     sel = spec.selection
     selection = (
         select_features(
@@ -108,9 +109,10 @@ def train(spec: IfTrainingSpec, window: TrainingWindow, storage: Storage, tracki
             corr_threshold=sel.corr_threshold,
             runs=sel.stability_runs,
             seed=seed,
+            observed=observed,
         )
         if sel.enabled
-        else all_features(preprocessed, candidates)
+        else all_features(preprocessed, candidates, observed)
     )
     if not selection.selected:
         raise RuntimeJobError(
@@ -166,7 +168,11 @@ def train(spec: IfTrainingSpec, window: TrainingWindow, storage: Storage, tracki
             "hyperparameters": params,
             "score": "2 ** (-mean path length / c(max_samples)) after preprocessing; higher = more anomalous",
             "score_thresholds": {"alert": threshold, "contamination": contamination},
-            "training": {"rows": len(matrix), "hosts": int(data.frame["host_ip"].nunique())},
+            "training": {
+                "rows": len(matrix),
+                "hosts": int(data.frame["host_ip"].nunique()),
+                "rows_without_baseline": data.rows_without_baseline,
+            },
             "feature_distributions": feature_distributions(data.matrix(names), names),
             "tuning": {
                 "method": spec.tuning.method,
@@ -265,6 +271,7 @@ def _report(
         "data_window": window.as_dict(),
         "data": {
             "rows": len(data.frame),
+            "rows_without_baseline": data.rows_without_baseline,
             "hosts": int(data.frame["host_ip"].nunique()),
             "candidate_features": list(candidates),
             "fg_a_files": len(data.fg_a_files),

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
         "report_html_uri": outcome.report_html_uri,
         "data_window": window.as_dict(),
         "rows": outcome.report["data"]["rows"],
+        "rows_without_baseline": outcome.report["data"]["rows_without_baseline"],
         "features": outcome.report["model"]["feature_names"],
         "hyperparameters": outcome.report["model"]["hyperparameters"],
         "score_thresholds": outcome.report["model"]["score_thresholds"],

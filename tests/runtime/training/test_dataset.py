@@ -20,9 +20,10 @@ WINDOW = TrainingWindow.before(datetime(2025, 6, 1, tzinfo=UTC), 4, 1)
 KEYS = ("host_ip", "window_label", "window_end_ts")
 
 
-def _storage(tmp_path: Path) -> tuple[LocalStorage, pd.DataFrame]:
+def _storage(tmp_path: Path, hosts_without_baseline: int = 2) -> tuple[LocalStorage, pd.DataFrame]:
     storage = LocalStorage(tmp_path)
-    fixture = build_fixture(FixtureOptions(hosts=3, days=2, windows_per_day=4, start=date(2025, 4, 30)))
+    fixture = build_fixture(FixtureOptions(hosts=3, days=2, windows_per_day=4, start=date(2025, 4, 30),
+                                           hosts_without_baseline=hosts_without_baseline))
     write_fixture(fixture, FG_A, FG_C, storage.write_bytes)
     for uri, data in partition_files(fixture.fg_a, FG_A, "v2").items():  # another version: never read
         storage.write_bytes(uri, data)
@@ -42,8 +43,11 @@ def test_the_join_keeps_window_rows_and_sorted_numeric_features(tmp_path: Path) 
     data = load_training_frame(
         storage, fg_a_prefix=FG_A, fg_c_prefix=FG_C, join_keys=KEYS, window=WINDOW, feature_spec_version="v1"
     )
-    expected = fg_a[fg_a["window_start_ts"] < pd.Timestamp("2025-05-01", tz="UTC")]
-    assert len(data.frame) == len(expected) == 12
+    in_window = fg_a[fg_a["window_start_ts"] < pd.Timestamp("2025-05-01", tz="UTC")]
+    # 3 hosts x 4 windows in the window; the fixture's first 2 hosts have no FG-B baseline (every
+    # baseline_source_* null): their 8 rows are left out and counted
+    assert len(in_window) == 12 and data.rows_without_baseline == 8 and len(data.frame) == 4
+    assert data.frame["baseline_source_7d"].notna().all() and data.frame["host_ip"].nunique() == 1
     assert list(data.feature_names) == sorted(data.feature_names)
     assert "is_vdi" not in data.feature_names and "sessions_cnt_w_15m_z_7d" in data.feature_names
     assert data.frame["dt"].unique().tolist() == ["2025-04-30"]
@@ -55,6 +59,22 @@ def test_repeated_join_keys_are_refused(tmp_path: Path) -> None:
     for uri, data in partition_files(pd.concat([day, day.head(2)]), FG_A, "v1").items():
         storage.write_bytes(uri, data)
     with pytest.raises(RuntimeJobError, match="FG-A has 2 rows repeating a join key"):
+        load_training_frame(
+            storage, fg_a_prefix=FG_A, fg_c_prefix=FG_C, join_keys=KEYS, window=WINDOW, feature_spec_version="v1"
+        )
+
+
+def test_every_row_is_kept_when_every_host_has_a_baseline(tmp_path: Path) -> None:
+    storage, _ = _storage(tmp_path, hosts_without_baseline=0)
+    data = load_training_frame(
+        storage, fg_a_prefix=FG_A, fg_c_prefix=FG_C, join_keys=KEYS, window=WINDOW, feature_spec_version="v1"
+    )
+    assert (len(data.frame), data.rows_without_baseline) == (12, 0)
+
+
+def test_a_window_where_no_row_has_a_baseline_is_refused(tmp_path: Path) -> None:
+    storage, _ = _storage(tmp_path, hosts_without_baseline=3)
+    with pytest.raises(RuntimeJobError, match=r"none of the 12 FG-A \+ FG-C rows .* has an FG-B baseline"):
         load_training_frame(
             storage, fg_a_prefix=FG_A, fg_c_prefix=FG_C, join_keys=KEYS, window=WINDOW, feature_spec_version="v1"
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime.training.selection import permutation_importance, select_features, select_once
+from runtime.training.selection import all_features, permutation_importance, select_features, select_once
 
 
 def _matrix() -> tuple[np.ndarray, tuple[str, ...]]:
@@ -32,3 +32,21 @@ def test_permutation_importance_ranks_the_feature_the_score_uses() -> None:
     matrix, names = _matrix()
     importance = permutation_importance(lambda m: np.abs(m[:, 1]), matrix, names, seed=1)
     assert importance["b"] > 0 and importance["a"] == importance["constant"] == 0.0
+
+
+def test_the_variance_check_reads_only_the_observed_cells() -> None:
+    # a feature observed in 2 rows of 100 (imputed to 0 elsewhere): observed values -1 and +1, variance 1;
+    # over every cell it is 2/100 = 0.02, below a threshold of 0.5
+    sparse = np.zeros(100)
+    sparse[:2] = [-1.0, 1.0]
+    dense = np.tile([0.0, 2.0], 50)  # variance 1 everywhere
+    matrix = np.column_stack([sparse, dense])
+    observed = np.ones_like(matrix, dtype=bool)
+    observed[2:, 0] = False
+    names = ("sparse", "dense")
+    assert select_once(matrix, names, variance_threshold=0.5, corr_threshold=0.95) == {"dense"}
+    assert select_once(matrix, names, 0.5, 0.95, observed) == {"sparse", "dense"}
+    nothing = observed.copy()
+    nothing[:, 0] = False  # never observed: variance 0, dropped
+    assert select_once(matrix, names, 0.5, 0.95, nothing) == {"dense"}
+    assert all_features(matrix, names, observed).variance == {"sparse": 1.0, "dense": 1.0}

@@ -147,7 +147,11 @@ def test_the_injected_host_scores_in_the_top_percentile(trained: Trained, tmp_pa
     flagged = joined.merge(trained.fixture.anomalous_rows, on=["host_ip", "window_label"])
     assert len(flagged) == 6 and (flagged["score"] >= cutoff).all(), flagged["score"].tolist()
     assert joined.groupby("host_ip")["score"].max().idxmax() == "10.0.0.99"
-    assert trained.first["rows"] == len(joined) == 21 * 12 * 20  # the out-of-window partitions were not read
+    assert len(joined) == 21 * 12 * 20  # the out-of-window partitions were not read
+    # the fixture's hosts without an FG-B baseline (every baseline_source_* null) are left out and counted
+    with_baseline = int(joined["baseline_source_7d"].notna().sum())
+    assert (trained.first["rows"], trained.first["rows_without_baseline"]) == (with_baseline, 504)
+    assert with_baseline + 504 == len(joined)
     assert trained.first["data_window"]["start_ts"] == "2025-01-01T00:00:00Z"
     assert trained.first["data_window"]["end_ts"] == "2025-05-01T00:00:00Z"
 
