@@ -194,8 +194,10 @@ def pipeline_runs(ctx: Context, flow: str) -> list[dict[str, Any]]:
 
 
 def _trigger_all(ctx: Context, flow: str, projects: list[str], reference: str) -> str:
-    """Start the schedule-started flow for every project at once (the step budget runs them side by side)."""
-    started = {p: trigger(ctx.aws, ctx.orchestration, flow, p, "v1", reference) for p in projects}
+    """Start the schedule-started flow for every project at once (the step budget runs them side by side), each
+    through the one schedule published for that project (the versions the routes pin; the inventory unload may
+    be unversioned)."""
+    started = {p: trigger(ctx.aws, ctx.orchestration, flow, p, "", reference) for p in projects}
     for project, arn in started.items():
         _require_succeeded(wait_pipeline(ctx, arn), f"{flow} for {project}")
     return f"{len(started)} execution(s) of {ctx.orchestration.name(flow)} succeeded"

@@ -41,6 +41,10 @@ def _described(aws: Aws, sandbox: Sandbox, flow: str) -> dict[str, Any]:
     return dict(client.describe_state_machine(stateMachineArn=state_machine_arn(aws, sandbox.name(flow))))
 
 
+# Every state machine of the build (sorted by name): the live-outcome machine is compiled with `roles.events`.
+MACHINES = ("backfill", "live-inference", "live-outcome")
+
+
 def _machine_changes(sandbox: Sandbox, aws: Aws) -> list[tuple[str, str, list[str]]]:
     plan = make_plan(sandbox.workspace, "local", aws=aws)
     return sorted((c.action, c.target, sorted(f["path"] for f in c.fields))
@@ -50,7 +54,7 @@ def _machine_changes(sandbox: Sandbox, aws: Aws) -> list[tuple[str, str, list[st
 def test_machines_are_created_traced_and_logging_follows_ndrc_yaml(workspace: Sandbox) -> None:
     aws = _set_logging(workspace, None)
     assert publish(workspace.workspace, "local", aws=aws).ok
-    for flow in ("live-inference", "backfill"):
+    for flow in MACHINES:
         described = _described(aws, workspace, flow)
         assert described["tracingConfiguration"] == {"enabled": True}
         assert described["loggingConfiguration"]["level"] == "OFF"  # no log group: nothing logged
@@ -59,7 +63,7 @@ def test_machines_are_created_traced_and_logging_follows_ndrc_yaml(workspace: Sa
     aws = _set_logging(workspace, {"log_group_arn": GROUP})  # default level ERROR with execution data
     changes = _machine_changes(workspace, aws)
     assert [(action, target) for action, target, _ in changes] == [
-        ("update", workspace.name("backfill")), ("update", workspace.name("live-inference"))]
+        ("update", workspace.name(flow)) for flow in MACHINES]
     assert all(any(p.startswith("loggingConfiguration") for p in paths) for _, _, paths in changes)
     assert publish(workspace.workspace, "local", aws=aws).ok
     logging = _described(aws, workspace, "live-inference")["loggingConfiguration"]
@@ -74,7 +78,7 @@ def test_machines_are_created_traced_and_logging_follows_ndrc_yaml(workspace: Sa
     assert _described(aws, workspace, "backfill")["loggingConfiguration"]["level"] == "ALL"
 
     aws = _set_logging(workspace, None)  # switched off again: the update sends OFF
-    assert len(_machine_changes(workspace, aws)) == 2
+    assert len(_machine_changes(workspace, aws)) == len(MACHINES)
     assert publish(workspace.workspace, "local", aws=aws).ok
     assert _described(aws, workspace, "backfill")["loggingConfiguration"]["level"] == "OFF"
     assert _machine_changes(workspace, aws) == []
