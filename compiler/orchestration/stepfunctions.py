@@ -334,6 +334,21 @@ def _max_polls(o: Orchestration, seconds_setting: str) -> int:
     return max(1, -(-o.setting(seconds_setting) // poll))
 
 
+def pipeline_status_choice(
+    o: Orchestration, wait_setting: str, *, succeeded: str, ended: str, exceeded: str, running: str
+) -> State:
+    """The Choice of a pipeline polling loop, after DescribePipelineExecution stored `pipeline_status` and
+    counted `polls`: Succeeded, Failed/Stopped, too many polls for the `wait_setting` budget, else wait."""
+    return asl.choice(
+        [
+            asl.rule("$states.input.pipeline_status = 'Succeeded'", succeeded),
+            asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", ended),
+            asl.rule(f"$states.input.polls >= {_max_polls(o, wait_setting)}", exceeded),
+        ],
+        running,
+    )
+
+
 def run_extractor(o: Orchestration) -> State:
     """Two branches of one Parallel state. AwaitWindows stores this task's token in the lock table under a
     short callback key and waits for the extractor's SendTaskSuccess {"windows": [...]}; StartExtractor
@@ -386,15 +401,13 @@ def run_extractor(o: Orchestration) -> State:
             ),
             next_state="ExtractorStatus",
         ),
-        "ExtractorStatus": asl.choice(
-            [
-                asl.rule("$states.input.pipeline_status = 'Succeeded'", "ExtractorEnded"),
-                asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", "ExtractorPipelineFailed"),
-                asl.rule(
-                    f"$states.input.polls >= {_max_polls(o, 'extractor_timeout_seconds')}", "ExtractorWaitExceeded"
-                ),
-            ],
-            "WaitForExtractor",
+        "ExtractorStatus": pipeline_status_choice(
+            o,
+            "extractor_timeout_seconds",
+            succeeded="ExtractorEnded",
+            ended="ExtractorPipelineFailed",
+            exceeded="ExtractorWaitExceeded",
+            running="WaitForExtractor",
         ),
         "WaitForExtractor": asl.wait(o.setting("pipeline_poll_seconds"), "WatchExtractor"),
         "ExtractorEnded": asl.succeed(comment="The windows arrive through the token (the other branch)."),
@@ -660,15 +673,13 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
             ),
             next_state="PipelineStatus",
         ),
-        "PipelineStatus": asl.choice(
-            [
-                asl.rule("$states.input.pipeline_status = 'Succeeded'", "WindowDone"),
-                asl.rule("$states.input.pipeline_status in ['Failed', 'Stopped']", "ReleaseLockAfterFailure"),
-                asl.rule(
-                    f"$states.input.polls >= {_max_polls(o, 'pipeline_max_wait_seconds')}", "PipelineWaitExceeded"
-                ),
-            ],
-            "WaitForPipeline",
+        "PipelineStatus": pipeline_status_choice(
+            o,
+            "pipeline_max_wait_seconds",
+            succeeded="WindowDone",
+            ended="ReleaseLockAfterFailure",
+            exceeded="PipelineWaitExceeded",
+            running="WaitForPipeline",
         ),
         "PipelineWaitExceeded": asl.fail(
             "PipelineWaitExceeded",
