@@ -223,6 +223,14 @@ def test_an_update_sagemaker_rolled_back_fails_the_step(names: tuple[str, str]) 
             deploy(spec, client, sleep=lambda s: None)
 
 
+def run_deploy_job(params_table: str, storage: LocalStorage, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """`pipeline_model_deploy` for ndr-prod v1 through the entry point; its one-line JSON summary."""
+    argv = ["pipeline_model_deploy", "--project-name", "ndr-prod", "--feature-spec-version", "v1"]
+    assert main([*argv, "--table-name", params_table, "--storage-root", str(storage.root)]) == 0
+    summary: dict[str, Any] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return summary
+
+
 def test_deploy_on_success_false_does_nothing_and_says_so(
     aws_env: str,
     ddb: Any,
@@ -246,19 +254,7 @@ def test_deploy_on_success_false_does_nothing_and_says_so(
             "spec": {"model": {"version": "if-1"}, "deployment": {"deploy_on_success": False}},
         },
     )
-    argv = [
-        "pipeline_model_deploy",
-        "--project-name",
-        "ndr-prod",
-        "--feature-spec-version",
-        "v1",
-        "--table-name",
-        params_table,
-        "--storage-root",
-        str(storage.root),
-    ]
-    assert main(argv) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = run_deploy_job(params_table, storage, capsys)
     assert summary["deployed"] is False and "deploy_on_success is not true in if_training#v1" in summary["reason"]
     with pytest.raises(Exception, match="Could not find endpoint"):
         boto3.client("sagemaker").describe_endpoint(EndpointName=endpoint)
@@ -288,17 +284,5 @@ def test_deploy_job_deploys_when_asked(
             "spec": {"deployment": {"deploy_on_success": True, "endpoint_config_name": f"{endpoint}-cfg"}},
         },
     )
-    argv = [
-        "pipeline_model_deploy",
-        "--project-name",
-        "ndr-prod",
-        "--feature-spec-version",
-        "v1",
-        "--table-name",
-        params_table,
-        "--storage-root",
-        str(storage.root),
-    ]
-    assert main(argv) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = run_deploy_job(params_table, storage, capsys)
     assert summary["deployed"] is True and summary["endpoint_config_name"] == f"{endpoint}-cfg-v1"
