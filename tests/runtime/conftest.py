@@ -72,6 +72,25 @@ def routing_table(ddb: Any) -> str:
     return name
 
 
+def job_argv(
+    job: str, table: str, root: object, *extra: str, project: str = "ndr-prod", version: str = "v1"
+) -> list[str]:
+    """The entry point's arguments for a project-level job (not per batch) reading its spec from `table`
+    with local storage under `root`; `extra` adds the job's own arguments (e.g. --reference-ts-iso)."""
+    return [
+        job,
+        "--project-name",
+        project,
+        "--feature-spec-version",
+        version,
+        *extra,
+        "--table-name",
+        table,
+        "--storage-root",
+        str(root),
+    ]
+
+
 def put_item(ddb: Any, table: str, item: Mapping[str, Any]) -> None:
     from boto3.dynamodb.types import TypeSerializer
 

@@ -28,6 +28,7 @@ from runtime.entrypoint import main
 from runtime.models.artifact import FOREST_FILE, ArtifactError, extract_archive
 from runtime.models.scoring import load_model_artifact
 from runtime.storage import LocalStorage
+from tests.runtime.conftest import job_argv
 
 GOLDEN_ITEMS = Path(__file__).resolve().parents[4] / "tests" / "golden" / "dynamodb" / "ml_projects_parameters.jsonl"
 REFERENCE = "2025-06-01T00:00:00Z"  # window: 2025-01-01 .. 2025-05-01 (exclusive); the fixture is April 2025
@@ -99,19 +100,7 @@ def trained(emulator_endpoint: str, tmp_path_factory: pytest.TempPathFactory) ->
         for frame, prefix in ((poison.fg_a, fg_a), (poison.fg_c, fg_c)):
             for uri, data in partition_files(frame, prefix, "v1").items():
                 storage.write_bytes(uri, data)
-        argv = [
-            "if_training",
-            "--project-name",
-            "ndr-prod",
-            "--feature-spec-version",
-            "v1",
-            "--reference-ts-iso",
-            REFERENCE,
-            "--table-name",
-            table,
-            "--storage-root",
-            str(root),
-        ]
+        argv = job_argv("if_training", table, root, "--reference-ts-iso", REFERENCE)
         first = capsys_like.run(argv)
         second = capsys_like.run(argv)
         yield Trained(root, fixture, first, second, spec)

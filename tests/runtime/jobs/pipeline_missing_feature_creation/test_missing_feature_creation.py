@@ -20,6 +20,7 @@ from runtime.jobs.job import Job, JobContext, add_batch_arguments, check_batch_a
 from runtime.jobs.registry import REGISTRY
 from runtime.storage import LocalStorage
 from runtime.training.backfill import plan_backfill
+from tests.runtime.conftest import job_argv
 
 REFERENCE = "2025-06-01T00:00:00Z"
 REPORT = "s3://models/verification/ndr-prod/v1/2025-06-01/verification.json"
@@ -68,21 +69,7 @@ def _setup(params_table: str, ddb_put: Any, root: Path, policy: str, max_windows
 
 
 def _main(params_table: str, root: Path) -> int:
-    return main(
-        [
-            "pipeline_missing_feature_creation",
-            "--project-name",
-            "ndr-prod",
-            "--feature-spec-version",
-            "v1",
-            "--reference-ts-iso",
-            REFERENCE,
-            "--table-name",
-            params_table,
-            "--storage-root",
-            str(root),
-        ]
-    )
+    return main(job_argv("pipeline_missing_feature_creation", params_table, root, "--reference-ts-iso", REFERENCE))
 
 
 @pytest.mark.emulator

@@ -18,7 +18,7 @@ from runtime.jobs.pipeline_model_deploy.spec import DeploySpec
 from runtime.jobs.pipeline_model_publish.publish import publish_model
 from runtime.jobs.pipeline_model_publish.spec import PublishSpec
 from runtime.storage import LocalStorage
-from tests.runtime.conftest import put_item
+from tests.runtime.conftest import job_argv, put_item
 from tests.runtime.modelops.artifact_fixture import write_artifact
 
 ARTIFACTS = "s3://models/ndr-prod/v1/if_training/"
@@ -225,8 +225,7 @@ def test_an_update_sagemaker_rolled_back_fails_the_step(names: tuple[str, str]) 
 
 def run_deploy_job(params_table: str, storage: LocalStorage, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """`pipeline_model_deploy` for ndr-prod v1 through the entry point; its one-line JSON summary."""
-    argv = ["pipeline_model_deploy", "--project-name", "ndr-prod", "--feature-spec-version", "v1"]
-    assert main([*argv, "--table-name", params_table, "--storage-root", str(storage.root)]) == 0
+    assert main(job_argv("pipeline_model_deploy", params_table, storage.root)) == 0
     summary: dict[str, Any] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     return summary
 

@@ -14,7 +14,7 @@ from runtime.errors import RuntimeJobError
 from runtime.jobs.pipeline_model_publish.publish import publish_model
 from runtime.jobs.pipeline_model_publish.spec import PublishSpec
 from runtime.storage import LocalStorage
-from tests.runtime.conftest import put_item
+from tests.runtime.conftest import job_argv, put_item
 from tests.runtime.modelops.artifact_fixture import write_artifact
 
 ARTIFACTS = "s3://models/ndr-prod/v1/if_training/"
@@ -97,19 +97,7 @@ def test_publish_job_takes_the_version_from_if_training(
         params_table,
         {"project_name": "ndr-prod", "job_name": "if_training#v1", "spec": {"model": {"version": "if-2025.01"}}},
     )
-    argv = [
-        "pipeline_model_publish",
-        "--project-name",
-        "ndr-prod",
-        "--feature-spec-version",
-        "v1",
-        "--reference-ts-iso",
-        "2025-02-01T00:00:00Z",
-        "--table-name",
-        params_table,
-        "--storage-root",
-        str(storage.root),
-    ]
+    argv = job_argv("pipeline_model_publish", params_table, storage.root, "--reference-ts-iso", "2025-02-01T00:00:00Z")
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["model_version"] == "if-2025.01" and summary["approval_status"] == "PendingManualApproval"

@@ -14,6 +14,7 @@ import pytest
 from devtools.feature_fixture import Fixture, FixtureOptions, build_fixture, partition_files, write_fixture
 from runtime.entrypoint import main
 from runtime.storage import LocalStorage
+from tests.runtime.conftest import job_argv
 
 FG_A, FG_C = "s3://features/ndr-prod/v1/fg_a/", "s3://features/ndr-prod/v1/fg_c/"
 REFERENCE = "2025-06-01T00:00:00Z"  # window 2025-01-01 .. 2025-05-01: 120 days
@@ -44,21 +45,7 @@ def _setup(root: Path, fixture: Fixture, params_table: str, ddb_put: Any, spec: 
 
 
 def _run(params_table: str, root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:
-    code = main(
-        [
-            "pipeline_training_data_verifier",
-            "--project-name",
-            "ndr-prod",
-            "--feature-spec-version",
-            "v1",
-            "--reference-ts-iso",
-            REFERENCE,
-            "--table-name",
-            params_table,
-            "--storage-root",
-            str(root),
-        ]
-    )
+    code = main(job_argv("pipeline_training_data_verifier", params_table, root, "--reference-ts-iso", REFERENCE))
     captured = capsys.readouterr()
     report = json.loads((root / "models/verification/ndr-prod/v1/2025-06-01/verification.json").read_text())
     return code, report, captured.err
