@@ -7,6 +7,7 @@ consistent so a plan taken right after a publish sees that publish.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -92,6 +93,11 @@ class Reader:
         self.layouts = layouts
         self.keep = keep
         self.skip = skip
+        self.skipped_names: defaultdict[str, set[str]] = defaultdict(set)  # kind -> names of the skipped ids
+        for skipped in skip:
+            kind, target, label = json.loads(skipped)
+            if target == label:
+                self.skipped_names[kind].add(target)
         self.readers: dict[str, Callable[[Scope], list[Deployed]]] = {
             OWNED_SCOPE: self._owned,
             "dynamodb_query": self._dynamodb_query,
@@ -124,10 +130,11 @@ class Reader:
                 raise
 
     def _owned(self, scope: Scope) -> list[Deployed]:
+        kind = str(scope.target)
         found: list[Deployed] = []
-        for name in OWNED_KINDS[scope.target].list_owned(self.aws, str(scope.partition)):
-            if resource_id(scope.target, name, name) not in self.skip:
-                found.extend(self.readers[scope.target](Scope(scope.target, name)))
+        for name in OWNED_KINDS[kind].list_owned(self.aws, str(scope.partition), self.skipped_names[kind]):
+            if resource_id(kind, name, name) not in self.skip:
+                found.extend(self.readers[kind](Scope(kind, name)))
         return found
 
     def _dynamodb_query(self, scope: Scope) -> list[Deployed]:

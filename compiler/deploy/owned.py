@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from compiler.deploy.aws import Aws, error_code
 
 MANAGED_BY = ("managed-by", "ndrc")
+Known = frozenset[str] | set[str]
 ENVIRONMENT_TAG = "ndrc-environment"
 
 
@@ -39,12 +40,12 @@ def state_machine_arn(aws: Aws, name: str) -> str:
     return f"arn:{partition}:states:{env.region}:{aws.identity()['account']}:stateMachine:{name}"
 
 
-def _state_machines(aws: Aws, prefix: str) -> Iterator[str]:
+def _state_machines(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
     client = aws.client("stepfunctions")
     for page in client.get_paginator("list_state_machines").paginate():
         for machine in page.get("stateMachines", []):
             name = str(machine["name"])
-            if not name.startswith(prefix):
+            if not name.startswith(prefix) or name in known:
                 continue
             reply = client.list_tags_for_resource(resourceArn=machine["stateMachineArn"])
             if owns({t["key"]: t["value"] for t in reply.get("tags", [])}, aws.environment.name):
@@ -55,14 +56,14 @@ def _delete_state_machine(aws: Aws, name: str) -> None:
     aws.client("stepfunctions").delete_state_machine(stateMachineArn=state_machine_arn(aws, name))
 
 
-def _pipelines(aws: Aws, prefix: str) -> Iterator[str]:
+def _pipelines(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
     client = aws.client("sagemaker")
     request: dict[str, Any] = {"PipelineNamePrefix": prefix, "MaxResults": 100}
     while True:
         reply = client.list_pipelines(**request)
         for summary in reply.get("PipelineSummaries", []):
             name = str(summary["PipelineName"])
-            if not name.startswith(prefix):  # the API matches a prefix; an emulator may match more
+            if not name.startswith(prefix) or name in known:  # the API matches a prefix; an emulator may match more
                 continue
             tags = client.list_tags(ResourceArn=summary["PipelineArn"]).get("Tags", [])
             if owns({t["Key"]: t["Value"] for t in tags}, aws.environment.name):
@@ -81,19 +82,19 @@ def _delete_pipeline(aws: Aws, name: str) -> None:
             raise
 
 
-def _queue_urls(aws: Aws, prefix: str) -> Iterator[tuple[str, str]]:
-    """(name, url) of the prefixed queues carrying ndrc's tags."""
+def _queue_urls(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[tuple[str, str]]:
+    """(name, url) of the prefixed queues carrying ndrc's tags, except the `known` ones."""
     sqs = aws.client("sqs")
     for page in sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix):
         for url in page.get("QueueUrls", []):
             name = str(url).rsplit("/", 1)[-1]
-            if name.startswith(prefix) and owns(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
+            if name.startswith(prefix) and name not in known and owns(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
                                                 aws.environment.name):
                 yield name, str(url)
 
 
-def _queues(aws: Aws, prefix: str) -> Iterator[str]:
-    for name, _ in _queue_urls(aws, prefix):
+def _queues(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
+    for name, _ in _queue_urls(aws, prefix, known):
         yield name
 
 
@@ -102,14 +103,14 @@ def _delete_queue(aws: Aws, name: str) -> None:
     sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
 
-def _subscriptions(aws: Aws, prefix: str) -> Iterator[str]:
+def _subscriptions(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
     """SNS subscriptions cannot be tagged: ndrc owns the SQS subscriptions whose endpoint is a queue it owns
     (the subscription is named by that queue's ARN, as in the build)."""
     owned = {name for name, _ in _queue_urls(aws, prefix)}
     for page in aws.client("sns").get_paginator("list_subscriptions").paginate():
         for subscription in page.get("Subscriptions", []):
             endpoint = str(subscription.get("Endpoint", ""))
-            if subscription.get("Protocol") == "sqs" and endpoint.rsplit(":", 1)[-1] in owned:
+            if subscription.get("Protocol") == "sqs" and endpoint.rsplit(":", 1)[-1] in owned and endpoint not in known:
                 yield endpoint
 
 
@@ -121,13 +122,14 @@ def _delete_subscription(aws: Aws, endpoint: str) -> None:
                 sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
 
 
-def _pipes(aws: Aws, prefix: str) -> Iterator[str]:
+def _pipes(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
     client = aws.client("pipes")
     for page in client.get_paginator("list_pipes").paginate(NamePrefix=prefix):
         for pipe in page.get("Pipes", []):
             name = str(pipe["Name"])
-            if name.startswith(prefix) and owns(client.list_tags_for_resource(resourceArn=pipe["Arn"]).get("tags", {}),
-                                                aws.environment.name):
+            if not name.startswith(prefix) or name in known:
+                continue
+            if owns(client.list_tags_for_resource(resourceArn=pipe["Arn"]).get("tags", {}), aws.environment.name):
                 yield name
 
 
@@ -135,12 +137,12 @@ def _delete_pipe(aws: Aws, name: str) -> None:
     aws.client("pipes").delete_pipe(Name=name)
 
 
-def _rules(aws: Aws, prefix: str) -> Iterator[str]:
+def _rules(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
     client = aws.client("events")
     for page in client.get_paginator("list_rules").paginate(NamePrefix=prefix):
         for rule in page.get("Rules", []):
             name = str(rule["Name"])
-            if not name.startswith(prefix):
+            if not name.startswith(prefix) or name in known:
                 continue
             tags = client.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
             if owns({t["Key"]: t["Value"] for t in tags}, aws.environment.name):
@@ -161,14 +163,14 @@ SCHEDULE_GROUP = "default"
 SCHEDULE_DESCRIPTION = "ndrc: "  # compiler/orchestration/wiring.py starts every schedule's description so
 
 
-def _schedules(aws: Aws, prefix: str) -> Iterator[str]:
+def _schedules(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
     """EventBridge Scheduler tags schedule groups, not schedules: ndrc owns a prefixed schedule of the group it
     writes to whose description is ndrc's and whose target starts a pipeline of the same prefix."""
     client = aws.client("scheduler")
     for page in client.get_paginator("list_schedules").paginate(NamePrefix=prefix, GroupName=SCHEDULE_GROUP):
         for summary in page.get("Schedules", []):
             name = str(summary["Name"])
-            if not name.startswith(prefix):
+            if not name.startswith(prefix) or name in known:
                 continue
             schedule = client.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
             try:
@@ -187,7 +189,10 @@ def _delete_schedule(aws: Aws, name: str) -> None:
 class OwnedKind:
     kind: str
     noun: str  # for messages: "state machine(s)"
-    list_owned: Callable[[Aws, str], Iterator[str]]  # names of the deployed ones ndrc owns (prefix + tags)
+    # names of the deployed ones ndrc owns (prefix + tags), except the `known` names (those the build has: they
+    # are read anyway and never pruned, so their ownership is not checked — one call each saved, e.g. a
+    # GetSchedule per schedule)
+    list_owned: Callable[[Aws, str, Known], Iterator[str]]
     delete: Callable[[Aws, str], None]
     delete_phase: int  # publish deletes in this order (state machines before the pipelines they start)
 

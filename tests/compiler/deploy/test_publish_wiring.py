@@ -23,7 +23,7 @@ def workspace(provisioned: Sandbox) -> Sandbox:
 
 
 def test_publish_creates_the_wiring_then_a_second_publish_changes_nothing(workspace: Sandbox) -> None:
-    aws, _ = workspace.aws()
+    aws, calls = workspace.aws()
     impact = {(c.kind, c.target): c.impact for c in make_plan(workspace.workspace, "local", aws=aws).changes}
     assert impact["schedule", workspace.name("fg-b-baseline-ndr-prod-v1")] == [{
         "kind": "pipeline", "affects": workspace.name("fg-b-baseline"),
@@ -57,8 +57,11 @@ def test_publish_creates_the_wiring_then_a_second_publish_changes_nothing(worksp
     assert schedule["FlexibleTimeWindow"] == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 60}
     assert schedule["Target"]["DeadLetterConfig"]["Arn"].endswith(":" + workspace.name("schedules-dlq"))
 
+    calls.reset()
     again = make_plan(workspace.workspace, "local", aws=aws)
     assert [(c.target, c.fields) for c in again.changes if c.kind in WIRING] == []
+    # each built schedule is read once: the owned listing does not check the ownership of what the build has
+    assert calls.count("scheduler.GetSchedule") == 6
 
 
 def test_a_queue_changed_outside_ndrc_is_planned_back(workspace: Sandbox) -> None:
