@@ -172,3 +172,24 @@ def test_without_a_cache_nothing_is_recorded(workspace_dir: Path, monkeypatch: p
     _built(workspace_dir)
     assert _current(workspace_dir) is None
     assert not (workspace_dir / ".ndrc/cache").exists() or not list((workspace_dir / ".ndrc/cache").glob("build-*"))
+
+
+def test_the_recorded_digest_and_the_walk_agree_on_the_order_of_paths(tmp_path: Path) -> None:
+    """The record is written from the full walk's list (any order) and checked against the metadata walk,
+    which lists each folder by name; names that sort differently as whole paths ('a.yaml' < 'a/') agree."""
+    specs = tmp_path / "specs"
+    for relative in ("a/x.yaml", "a.yaml", "a-b/y.yaml", "a/b/z.yaml", "b.yaml", "a/b.yaml"):
+        (specs / relative).parent.mkdir(parents=True, exist_ok=True)
+        (specs / relative).write_text(relative)
+    names: list[str] = []
+    numbers: list[int] = []
+    assert uptodate._scan(str(specs), "specs", names, numbers)
+    entries = [(path.relative_to(tmp_path).as_posix(), uptodate.stat_key(path.lstat()))
+               for path in specs.rglob("*.yaml")]
+    assert uptodate.specs_digest(reversed(sorted(entries))) == uptodate._walk_digest(names, numbers)
+    assert uptodate.specs_digest(entries[1:]) != uptodate._walk_digest(names, numbers)
+
+
+def test_metadata_beyond_64_bits_still_has_a_digest() -> None:
+    huge = (1, 2, 3, 2**64 - 1, 5)  # some file systems hand out inode numbers above 2**63
+    assert uptodate.specs_digest([("specs/a", huge)]) != uptodate.specs_digest([("specs/a", (1, 2, 3, 4, 5))])
