@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,16 +40,6 @@ def _compile(workspace_dir: Path) -> str:
     return result.output
 
 
-def _edit_keeping_size_and_mtime(path: Path) -> None:
-    """A change within the modification time's granularity: same size, same mtime (only ctime moves)."""
-    status = path.stat()
-    text = path.read_text()
-    edited = text.replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_x/")
-    assert len(edited) == len(text) and edited != text
-    path.write_text(edited)
-    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
-
-
 @pytest.mark.usefixtures("settled")
 def test_an_unchanged_compile_is_decided_without_the_compiler(workspace_dir: Path) -> None:
     out_dir = _built(workspace_dir)
@@ -64,13 +55,15 @@ def test_an_unchanged_compile_is_decided_without_the_compiler(workspace_dir: Pat
     "change",
     ["edited", "same_size_same_mtime", "touched", "added", "removed", "config", "build_file", "build_missing"],
 )
-def test_any_change_goes_to_the_full_path(workspace_dir: Path, change: str) -> None:
+def test_any_change_goes_to_the_full_path(
+    workspace_dir: Path, change: str, same_size_same_mtime_edit: Callable[[Path], str]
+) -> None:
     out_dir = _built(workspace_dir)
     spec = workspace_dir / SPEC
     if change == "edited":
         spec.write_text(spec.read_text().replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_changed/"))
     elif change == "same_size_same_mtime":
-        _edit_keeping_size_and_mtime(spec)
+        same_size_same_mtime_edit(spec)
     elif change == "touched":
         os.utime(spec)
     elif change == "added":
@@ -91,10 +84,12 @@ def test_any_change_goes_to_the_full_path(workspace_dir: Path, change: str) -> N
 
 
 @pytest.mark.usefixtures("settled")
-def test_a_same_size_edit_within_the_mtime_granularity_is_recompiled(workspace_dir: Path) -> None:
+def test_a_same_size_edit_within_the_mtime_granularity_is_recompiled(
+    workspace_dir: Path, same_size_same_mtime_edit: Callable[[Path], str]
+) -> None:
     out_dir = _built(workspace_dir)
     before = (out_dir / "manifest.json").read_bytes()
-    _edit_keeping_size_and_mtime(workspace_dir / SPEC)
+    same_size_same_mtime_edit(workspace_dir / SPEC)
     assert "(written)" in _compile(workspace_dir)
     assert (out_dir / "manifest.json").read_bytes() != before
     assert UNCHANGED in _compile(workspace_dir)
