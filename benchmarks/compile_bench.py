@@ -6,8 +6,9 @@ The floor is the least any compiler must do: read every file with PyYAML's C loa
 Each phase runs in its own process so its peak RSS is its own. The ratio is measured in the same run.
 The unchanged recompile is measured twice: the library call in a process (`compile_workspace`, which also
 returns every artifact's bytes) and the real `ndrc compile` command timed from outside, interpreter start
-included (three runs: the first one right after the cold build hashes the build files still too new to be
-trusted by their metadata).
+included (--runs runs, min and median; the first one right after the cold build hashes the build files
+still too new to be trusted by their metadata). Its baseline in the same run is the bare interpreter start
+(`python -c pass`, same number of runs): the least any Python command costs on this machine at this load.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,15 +69,29 @@ def measure_command(workspace: Path, env: dict[str, str]) -> dict[str, float]:
     """`ndrc compile` as a user runs it: wall, CPU and peak RSS of the whole process."""
     command = [sys.executable, "-c", "from compiler.cli import main; main()", "compile", "--env", "local",
                "--workspace", str(workspace)]  # the selection the cold phase compiled (its build record)
+    usage, output = timed(command, env)
+    if "nothing changed" not in output:
+        raise SystemExit(f"ndrc compile did not reuse the build: {output}")
+    return usage
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[dict[str, float], str]:
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     output = process.stdout.read().decode() if process.stdout else ""
-    if status != 0 or "nothing changed" not in output:
-        raise SystemExit(f"ndrc compile did not reuse the build: {output}")
+    if status != 0:
+        raise SystemExit(f"{command} failed: {output}")
     return {"seconds": round(seconds, 3), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}, output
+
+
+def summary(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Min and median of each figure over several runs of one command."""
+    return {f"{stat}_{name}": round(function(run[name] for run in runs), 3)
+            for name in ("seconds", "cpu_seconds", "peak_rss_mib")
+            for stat, function in (("min", min), ("median", statistics.median))}
 
 
 def measure(phase: str, workspace: Path, env: dict[str, str]) -> dict[str, float]:
@@ -94,6 +110,7 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--child", choices=PHASES)
     parser.add_argument("--workspace", type=Path)
+    parser.add_argument("--runs", type=int, default=9, help="runs of the unchanged `ndrc compile` and its baseline")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.workspace)
@@ -109,8 +126,12 @@ def main() -> None:
         report("ndrc validate + compile (cold): ", cold)
         warm = measure("recompile_unchanged", workspace, env)
         report("compile_workspace, unchanged:   ", warm)
-        for run in range(1, 4):
-            report(f"`ndrc compile`, unchanged, #{run}:", measure_command(workspace, env))
+        commands, starts = [], []
+        for _ in range(args.runs):  # interleaved, so both see the same load
+            commands.append(measure_command(workspace, env))
+            starts.append(timed([sys.executable, "-c", "pass"], env)[0])
+        report_runs("`ndrc compile`, unchanged:", commands)
+        report_runs("baseline: python -c pass: ", starts)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(f"ratio cold / floor: {cold['seconds'] / floor['seconds']:.2f}x wall, "
           f"{cold['cpu_seconds'] / floor['cpu_seconds']:.2f}x CPU   (target <= 2x; unchanged <= 0.5 s)")
@@ -119,6 +140,13 @@ def main() -> None:
 def report(label: str, phase: dict[str, float]) -> None:
     print(f"{label} {phase['seconds']:7.2f} s wall  {phase['cpu_seconds']:7.2f} s CPU  "
           f"peak RSS {phase['peak_rss_mib']:7.1f} MiB", flush=True)
+
+
+def report_runs(label: str, runs: list[dict[str, float]]) -> None:
+    f = summary(runs)
+    print(f"{label} {len(runs)} runs: wall min {f['min_seconds']:.2f} s, median {f['median_seconds']:.2f} s; "
+          f"CPU min {f['min_cpu_seconds']:.2f} s, median {f['median_cpu_seconds']:.2f} s; "
+          f"peak RSS {f['median_peak_rss_mib']:.1f} MiB", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, workspace_option
+from compiler.cli.quick import unchanged_message
 from compiler.compilation.uptodate import current_build
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def compile_command(env_name: str | None, workspace_dir: Path | None, out_dir: P
 
 
 def unchanged(out_dir: Path, count: int) -> None:
-    click.echo(f"nothing changed since the last build: {out_dir} ({count} artifact(s), unchanged)")
+    click.echo(unchanged_message(out_dir, count))
 
 
 def report_check(outcome: BuildCheck) -> None:

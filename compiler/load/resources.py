@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from compiler.errors import UsageError
-
 CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,4 +14,6 @@ def resource_dir(name: str) -> Path:
     for candidate in (CHECKOUT_ROOT / name, Path(sys.prefix) / "share" / "ndrc" / name):
         if candidate.is_dir():
             return candidate
+    from compiler.errors import UsageError  # only here: the unchanged `ndrc compile` imports this module
+
     raise UsageError(f"ndrc's {name}/ folder is missing from this installation (reinstall ndrc)")

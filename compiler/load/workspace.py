@@ -8,16 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from compiler.errors import UsageError
+from compiler.load.root import CONFIG_FILE, ENDPOINT_VARIABLE, ENVIRONMENT_VARIABLES, SPECS_DIR, workspace_root
 from compiler.model import EnvironmentConfig
 from runtime.contract import ENVIRONMENT_NAME_ENV, LEGACY_PARAMETERS_TABLE_ENV, PARAMETERS_TABLE_ENV
 
-CONFIG_FILE = "ndrc.yaml"
-SPECS_DIR = "specs"
+__all__ = ["CONFIG_FILE", "ENVIRONMENT_VARIABLES", "SPECS_DIR", "Workspace", "find_workspace_root"]
+
 DEFAULT_ENVIRONMENT = "local"
-ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
-# Every environment variable `Workspace.environment` reads: the same ndrc.yaml selects the same settings
-# while these are unchanged (compiler.compilation.uptodate keys its record on them).
-ENVIRONMENT_VARIABLES = (ENVIRONMENT_NAME_ENV, PARAMETERS_TABLE_ENV, LEGACY_PARAMETERS_TABLE_ENV, ENDPOINT_VARIABLE)
 
 
 @dataclass(frozen=True)
@@ -65,8 +62,8 @@ def _with_overrides(settings: dict[str, Any]) -> dict[str, Any]:
 
 def find_workspace_root(start: Path | None = None) -> Path:
     """The folder holding `ndrc.yaml`: `start` itself or its nearest parent."""
+    found = workspace_root(start)
+    if found is not None:
+        return Path(found)
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
     raise UsageError(f"no {CONFIG_FILE} in {here} or any parent folder; pass --workspace DIR")

@@ -1,4 +1,4 @@
-"""Commands are imported on demand: an unchanged `ndrc compile` never loads the compiler's heavy dependencies."""
+"""Commands are imported on demand: an unchanged `ndrc compile` loads neither click nor any heavy dependency."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from compiler.compilation import sources, uptodate
 from compiler.compilation.compile import compile_workspace
 from compiler.validation.workspace_config import load_workspace
 
-HEAVY = ("boto3", "botocore", "jsonschema", "fastjsonschema", "jinja2", "yaml", "sqlglot", "compiler.targets",
+HEAVY = ("click", "boto3", "botocore", "jsonschema", "fastjsonschema", "jinja2", "yaml", "sqlglot", "compiler.targets",
          "compiler.validation.validate", "compiler.compilation.compile")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,18 +44,14 @@ def test_unchanged_files_are_not_read_again(workspace_dir: Path, monkeypatch: py
     assert second == first
 
 
-def test_an_edit_that_keeps_size_and_mtime_is_still_seen(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch, same_size_same_mtime_edit: Callable[[Path], str]
+) -> None:
     """`touch -d` can restore the modification time, but not the change time: the edit is hashed."""
     _settle(monkeypatch)
     workspace = load_workspace(workspace_dir)
-    path = workspace_dir / SPEC
     before = {s.relative: s.digest for s in sources.read_sources(workspace)[0]}
-    status = path.stat()
-    text = path.read_text()
-    edited = text.replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_x/")
-    assert len(edited) == len(text) and edited != text
-    path.write_text(edited)
-    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    edited = same_size_same_mtime_edit(workspace_dir / SPEC)
     after = {s.relative: s.digest for s in sources.read_sources(workspace)[0]}
     assert after[SPEC] == hashlib.sha256(edited.encode()).hexdigest() != before[SPEC]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,16 +40,6 @@ def _compile(workspace_dir: Path) -> str:
     return result.output
 
 
-def _edit_keeping_size_and_mtime(path: Path) -> None:
-    """A change within the modification time's granularity: same size, same mtime (only ctime moves)."""
-    status = path.stat()
-    text = path.read_text()
-    edited = text.replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_x/")
-    assert len(edited) == len(text) and edited != text
-    path.write_text(edited)
-    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
-
-
 @pytest.mark.usefixtures("settled")
 def test_an_unchanged_compile_is_decided_without_the_compiler(workspace_dir: Path) -> None:
     out_dir = _built(workspace_dir)
@@ -64,13 +55,15 @@ def test_an_unchanged_compile_is_decided_without_the_compiler(workspace_dir: Pat
     "change",
     ["edited", "same_size_same_mtime", "touched", "added", "removed", "config", "build_file", "build_missing"],
 )
-def test_any_change_goes_to_the_full_path(workspace_dir: Path, change: str) -> None:
+def test_any_change_goes_to_the_full_path(
+    workspace_dir: Path, change: str, same_size_same_mtime_edit: Callable[[Path], str]
+) -> None:
     out_dir = _built(workspace_dir)
     spec = workspace_dir / SPEC
     if change == "edited":
         spec.write_text(spec.read_text().replace("s3://feat-bucket/fg_c/", "s3://feat-bucket/fg_changed/"))
     elif change == "same_size_same_mtime":
-        _edit_keeping_size_and_mtime(spec)
+        same_size_same_mtime_edit(spec)
     elif change == "touched":
         os.utime(spec)
     elif change == "added":
@@ -91,10 +84,12 @@ def test_any_change_goes_to_the_full_path(workspace_dir: Path, change: str) -> N
 
 
 @pytest.mark.usefixtures("settled")
-def test_a_same_size_edit_within_the_mtime_granularity_is_recompiled(workspace_dir: Path) -> None:
+def test_a_same_size_edit_within_the_mtime_granularity_is_recompiled(
+    workspace_dir: Path, same_size_same_mtime_edit: Callable[[Path], str]
+) -> None:
     out_dir = _built(workspace_dir)
     before = (out_dir / "manifest.json").read_bytes()
-    _edit_keeping_size_and_mtime(workspace_dir / SPEC)
+    same_size_same_mtime_edit(workspace_dir / SPEC)
     assert "(written)" in _compile(workspace_dir)
     assert (out_dir / "manifest.json").read_bytes() != before
     assert UNCHANGED in _compile(workspace_dir)
@@ -172,3 +167,24 @@ def test_without_a_cache_nothing_is_recorded(workspace_dir: Path, monkeypatch: p
     _built(workspace_dir)
     assert _current(workspace_dir) is None
     assert not (workspace_dir / ".ndrc/cache").exists() or not list((workspace_dir / ".ndrc/cache").glob("build-*"))
+
+
+def test_the_recorded_digest_and_the_walk_agree_on_the_order_of_paths(tmp_path: Path) -> None:
+    """The record is written from the full walk's list (any order) and checked against the metadata walk,
+    which lists each folder by name; names that sort differently as whole paths ('a.yaml' < 'a/') agree."""
+    specs = tmp_path / "specs"
+    for relative in ("a/x.yaml", "a.yaml", "a-b/y.yaml", "a/b/z.yaml", "b.yaml", "a/b.yaml"):
+        (specs / relative).parent.mkdir(parents=True, exist_ok=True)
+        (specs / relative).write_text(relative)
+    names: list[str] = []
+    numbers: list[int] = []
+    assert uptodate._scan(str(specs), "specs", names, numbers)
+    entries = [(path.relative_to(tmp_path).as_posix(), uptodate.stat_key(path.lstat()))
+               for path in specs.rglob("*.yaml")]
+    assert uptodate.specs_digest(reversed(sorted(entries))) == uptodate._walk_digest(names, numbers)
+    assert uptodate.specs_digest(entries[1:]) != uptodate._walk_digest(names, numbers)
+
+
+def test_metadata_beyond_64_bits_still_has_a_digest() -> None:
+    huge = (1, 2, 3, 2**64 - 1, 5)  # some file systems hand out inode numbers above 2**63
+    assert uptodate.specs_digest([("specs/a", huge)]) != uptodate.specs_digest([("specs/a", (1, 2, 3, 4, 5))])
