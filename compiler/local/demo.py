@@ -30,7 +30,7 @@ from compiler.deploy.aws import Aws
 from compiler.deploy.provision import provision
 from compiler.deploy.publish import publish
 from compiler.errors import UsageError
-from compiler.local import daemon, demo_workspace, entry_poller, model_server
+from compiler.local import daemon, demo_state, demo_workspace, entry_poller, model_server
 from compiler.local.demo_report import Deviation, HostScore, RunReport, render_html, summary_lines
 from compiler.local.demo_world import (
     BASELINE_DAY,
@@ -77,7 +77,7 @@ class DemoOptions:
     state_dir: Path = Path(".ndrc/demo")
     source: Path = Path(".")
     step_budget: int = 2
-    keep_running: bool = False
+    keep_running: bool = True
     timeout: float = 1800.0
 
     def check(self) -> None:
@@ -395,12 +395,24 @@ def collect(ctx: Context, html: Path) -> DemoResult:
 # --- the chain -----------------------------------------------------------------------------------------
 
 
+def stop_previous(options: DemoOptions) -> None:
+    """Stop what an earlier demo left running: the one recorded in the source workspace and the one in this
+    state folder (its files are about to be replaced)."""
+    candidates = [demo_state.recorded(options.source.resolve()), options.state_dir.resolve() / "workspace"]
+    for folder in dict.fromkeys(c for c in candidates if c is not None and (c / "ndrc.yaml").is_file()):
+        demo = demo_state.open_demo(folder)
+        if demo is not None:
+            demo_state.stop(demo)
+
+
 @contextmanager
 def demo_environment(options: DemoOptions) -> Iterator[Context]:
     """A fresh state folder holding the demo workspace, whose own emulator (`ndrc local up` of that workspace,
-    on a free port, steps calling a model server on another free port) runs the demo. On exit the emulator,
-    its warm workers and the model server stop, unless `keep_running` (then `ndrc local status|down
-    --workspace <state>/workspace` inspect and stop them)."""
+    on a free port, steps calling a model server on another free port) runs the demo. The source workspace
+    records it (`demo_state`), so a plain `ndrc local status|down` there lists and stops it. It keeps running
+    afterwards (also after a failed stage, to be inspected) unless `keep_running` is off; an interrupt
+    (Ctrl-C) stops it."""
+    stop_previous(options)
     state = options.state_dir.resolve()
     if state.exists():
         shutil.rmtree(state)
@@ -411,14 +423,19 @@ def demo_environment(options: DemoOptions) -> Iterator[Context]:
     demo_workspace.prepare_endpoint(workspace_dir / "ndrc.yaml", ENVIRONMENT, f"http://{LOOPBACK}:{port}")
     workspace = load_workspace(workspace_dir)
     environment = workspace.environment(ENVIRONMENT)
+    demo_state.remember(options.source.resolve(), workspace_dir)
     daemon.up(workspace, environment, port=port, model_url=f"http://{LOOPBACK}:{model_port}",
               step_budget=options.step_budget)
+    keep = options.keep_running
     try:
         yield Context(options, workspace_dir, environment, model_port)
+    except BaseException as err:
+        keep = keep and not isinstance(err, KeyboardInterrupt)
+        raise
     finally:
-        if not options.keep_running:
-            model_server.down(workspace)
-            daemon.down(workspace, environment)
+        if not keep:
+            demo_state.stop(demo_state.DemoEnvironment(workspace, environment))
+            demo_state.forget(options.source.resolve())
 
 
 def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
