@@ -205,7 +205,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
     options = parse_args(argv)
-    load_start = list(os.getloadavg())
     demo = DemoOptions(hours=2, projects=(PROJECT,), out=options.state_dir / "unused.html",
                        state_dir=options.state_dir, source=REPO, step_budget=options.step_budget,
                        keep_running=False, live_batches=options.events, timeout=options.timeout, remember=False)
@@ -223,24 +222,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         emulator = daemon.status(loaded, ctx.environment)
         served = model_server.status(loaded)
         pipe = entry_poller.published_pipe(ctx.aws, ctx.orchestration)
-        samples = []
+        samples: list[dict[str, float]] = []
+        lines: list[str] = []
+        load_start = list(os.getloadavg())  # when the events start (the setup's load is not the figure's)
         assert emulator.pid is not None and served.pid is not None
         with RssSampler(emulator.pid) as tree, RssSampler(served.pid) as server:
             for index, batch in enumerate(ctx.traffic[PROJECT].phase("live"), start=1):
                 sample = one_event(ctx, pipe, batch, options.timeout)
                 samples.append(sample)
                 print(f"event {index}/{options.events}: {sample['total']:.1f} s", flush=True)
+                lines = _write(options.out, samples, load_start, tree.peak, server.peak, setup_seconds)
+    for line in lines:
+        print(line)
+    print(f"written {options.out}")
+
+
+def _write(out: Path, samples: list[dict[str, float]], load_start: list[float], tree_peak: int, server_peak: int,
+           setup_seconds: float) -> list[str]:
+    """The figures so far as JSON (after every event: an interrupted run keeps what it measured); the table."""
     load_end = list(os.getloadavg())
     summary = summarize(samples)
-    rss = {"emulator_tree": tree.peak, "model_server": server.peak,
+    rss = {"emulator_tree": tree_peak, "model_server": server_peak,
            "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
-    for line in render(summary, len(samples), (load_start, load_end), rss, setup_seconds):
-        print(line)
-    options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps({"events": len(samples), "summary": summary, "samples": samples,
-                                       "load_average": {"start": load_start, "end": load_end},
-                                       "peak_rss_bytes": rss, "setup_seconds": setup_seconds}, indent=2) + "\n")
-    print(f"written {options.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"events": len(samples), "summary": summary, "samples": samples,
+                               "load_average": {"start": load_start, "end": load_end},
+                               "peak_rss_bytes": rss, "setup_seconds": setup_seconds}, indent=2) + "\n")
+    return render(summary, len(samples), (load_start, load_end), rss, setup_seconds)
 
 
 if __name__ == "__main__":
