@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -210,3 +211,14 @@ def test_bad_options_are_one_line_errors_with_exit_2(args: list[str], message: s
 def test_a_folder_that_is_not_a_workspace_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--workspace", str(tmp_path), "--state-dir", str(tmp_path / "s")])
     assert result.exit_code == 2 and "is not an ndrc workspace (no ndrc.yaml)" in result.output
+
+
+def test_the_demo_keeps_its_environment_running_unless_told_to_stop() -> None:
+    """The contract: after `ndrc demo`, `ndrc local status` lists the executions (so the environment is still
+    up by default); `--stop` ends it with the demo."""
+    from compiler.cli.demo import demo_command
+
+    option = next(p for p in demo_command.params if p.name == "keep_running")
+    assert isinstance(option, click.Option)
+    assert (option.default, option.opts, option.secondary_opts) == (True, ["--keep-running"], ["--stop"])
+    assert DemoOptions().keep_running is True
