@@ -72,10 +72,10 @@ def _projects(value: str) -> tuple[str, ...]:
               show_default=True, help="The workspace whose specs the demo copies.")
 @click.option("--step-budget", type=int, default=2, show_default=True,
               help="Pipeline steps run at once (warm Spark workers).")
-@click.option("--keep-running", is_flag=True,
-              help="Leave the demo's emulator and model server running afterwards: `ndrc local status "
-                   "--workspace <state-dir>/workspace` lists the executions, `ndrc local down --workspace "
-                   "<state-dir>/workspace` stops them.")
+@click.option("--keep-running/--stop", default=True, show_default=True,
+              help="Leave the demo's emulator, warm workers and model server running afterwards (a plain `ndrc "
+                   "local status` in this workspace lists the demo's executions, `ndrc local down` stops them), "
+                   "or stop everything the demo started when it ends.")
 @handle_errors
 def demo_command(hours: int, projects: str, seed: int, out: Path, state_dir: Path, source: Path,
                  step_budget: int, keep_running: bool) -> None:
@@ -91,12 +91,18 @@ def demo_command(hours: int, projects: str, seed: int, out: Path, state_dir: Pat
     except RuntimeError as err:
         logs = state_dir / "workspace" / ".ndrc" / "pipelines"
         click.echo(f"ndrc: error: the demo stopped: {err} (step logs under {logs})", err=True)
+        if keep_running:
+            click.echo("ndrc: its environment is left running to inspect: `ndrc local status`, then "
+                       "`ndrc local down`", err=True)
         exit_with(ExitCode.FINDINGS)
     for line in result.summary():
         click.echo(line)
     if keep_running:
-        click.echo(f"  still running: `ndrc local status --workspace {state_dir / 'workspace'}` lists the "
-                   f"executions; `ndrc local down --workspace {state_dir / 'workspace'}` stops them")
+        where = "" if source.resolve() == Path.cwd().resolve() else f" --workspace {source}"
+        click.echo(f"  still running: `ndrc local status{where}` lists the demo's executions; `ndrc local "
+                   f"down{where}` stops everything the demo started")
+    else:
+        click.echo("  stopped: everything the demo started (--stop)")
 
 
 COMMANDS = [demo_command]

@@ -4,10 +4,9 @@ pipe applied."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,7 +14,7 @@ from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
 from compiler.cli.options import env_option, open_environment, workspace_option
 from compiler.deploy.aws import Aws
 from compiler.errors import UsageError
-from compiler.local import daemon, entry_poller, model_server, scheduler
+from compiler.local import daemon, demo_state, entry_poller, model_server, scheduler
 from compiler.local.executions import Run, recent_runs, scheduled_time
 from compiler.local.scheduler import Fired, Schedule
 from compiler.orchestration.names import Orchestration
@@ -23,20 +22,6 @@ from compiler.orchestration.names import Orchestration
 if TYPE_CHECKING:
     from compiler.load.workspace import Workspace
     from compiler.model import EnvironmentConfig
-
-ACTIONS: dict[str, Callable[..., daemon.EmulatorStatus]] = {
-    "up": daemon.up,
-    "down": daemon.down,
-    "status": daemon.status,
-}
-
-
-def _run(action: str, env_name: str | None, workspace_dir: Path | None, **options: Any) -> daemon.EmulatorStatus:
-    workspace, environment = open_environment(workspace_dir, env_name)
-    status = ACTIONS[action](workspace, environment, **options)
-    click.echo(status.describe())
-    return status
-
 
 @click.group("local")
 def local_group() -> None:
@@ -77,10 +62,18 @@ def up_command(env_name: str | None, workspace_dir: Path | None, port: int | Non
 @workspace_option
 @handle_errors
 def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
-    """Stop the emulator and the model server this workspace started; its tables and state machines are gone
-    afterwards."""
-    _run("down", env_name, workspace_dir)
-    click.echo(model_server.down(open_environment(workspace_dir, env_name)[0]).describe())
+    """Stop the emulator and the model server this workspace started, and the environment `ndrc demo` left
+    running from this workspace (its own emulator, warm workers and model server); their tables and state
+    machines are gone afterwards."""
+    workspace, environment = open_environment(workspace_dir, env_name)
+    click.echo(daemon.down(workspace, environment).describe())
+    click.echo(model_server.down(workspace).describe())
+    demo = demo_state.find(workspace.root)
+    if demo is not None:
+        click.echo(f"{demo.label}:")
+        for line in demo_state.stop(demo):
+            click.echo(f"  {line}")
+    demo_state.forget(workspace.root)
 
 
 @local_group.command("status")
@@ -91,16 +84,31 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @click.option("--steps/--no-steps", default=True, show_default=True, help="List each pipeline execution's steps.")
 @handle_errors
 def status_command(env_name: str | None, workspace_dir: Path | None, limit: int, steps: bool) -> None:
-    """Say whether the emulator runs and list its recent state machine and pipeline executions; exit 0 when it
-    answers, 1 when it is stopped."""
+    """Say whether the emulator runs and list its recent state machine and pipeline executions, then the same
+    for the environment `ndrc demo` left running from this workspace; exit 0 when one of them answers, 1 when
+    every one is stopped."""
     workspace, environment = open_environment(workspace_dir, env_name)
     status = daemon.status(workspace, environment)
     click.echo(status.describe())
-    if status.state not in ("running", "external"):
+    answered = status.state in ("running", "external")
+    if answered:
+        aws = Aws(daemon.with_endpoint(environment, status.endpoint))
+        for line in render_runs(recent_runs(aws, Orchestration(environment), limit, steps)):
+            click.echo(line)
+    demo = demo_state.find(workspace.root)
+    if demo is not None:
+        emulator, served = demo_state.status(demo)
+        click.echo(f"{demo.label}:")
+        click.echo(f"  {emulator.describe()}")
+        click.echo(f"  {served.describe()}")
+        if emulator.state == "running":
+            answered = True
+            aws = Aws(daemon.with_endpoint(demo.environment, emulator.endpoint))
+            for line in render_runs(recent_runs(aws, Orchestration(demo.environment), limit, steps)):
+                click.echo(f"  {line}")
+            click.echo("  `ndrc local down` stops the demo environment")
+    if not answered:
         exit_with(ExitCode.FINDINGS)
-    aws = Aws(daemon.with_endpoint(environment, status.endpoint))
-    for line in render_runs(recent_runs(aws, Orchestration(environment), limit, steps)):
-        click.echo(line)
 
 
 def _schedules(workspace: Workspace, environment: EnvironmentConfig, aws: Aws) -> tuple[list[Schedule], str]:

@@ -3,13 +3,15 @@ deploys (no parallel code path).
 
 Stages (each a small function; `run_demo` chains them and reports each one's time to a `Progress`):
 environment (a throwaway emulator executing pipelines, on its own free port and state folder, so a user's
-`ndrc local up` is untouched) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic
-(`demo_world`) -> inventory (the compiled `machine-inventory-unload` pipeline) -> history backfill (the
-backfill state machine, its extractor, one `feature-15m` per window) -> FG-B baselines (the compiled schedule
-flow) -> training backfill -> training (verifier ... attributes -> deploy, then the local model server serves
-the deployed endpoint) -> live (objects written to the ingestion bucket, their S3 events published to the
-producer topic -> SNS -> SQS -> the published pipe applied by `entry_poller` -> live state machine ->
-`feature-15m`; one delivery replayed on purpose) -> report (terminal summary + self-contained HTML).
+`ndrc local up` is untouched; it keeps running afterwards, found again by a plain `ndrc local status|down`
+through `demo_state`) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic
+(`demo_world`) -> inventory (the compiled `machine-inventory-unload` pipeline) beside the history backfill
+(the backfill state machine, its extractor, one `feature-15m` per window) -> FG-B baselines (the compiled
+schedule flow) -> training backfill -> training (verifier ... attributes -> deploy, then the local model
+server serves the deployed endpoint; the untrained projects' training backfill finishes beside it) -> live
+(objects written to the ingestion bucket, their S3 events published to the producer topic -> SNS -> SQS ->
+the published pipe applied by `entry_poller` -> live state machine -> `feature-15m`; one delivery replayed on
+purpose) -> report (terminal summary + self-contained HTML).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from compiler.deploy.aws import Aws
 from compiler.deploy.provision import provision
 from compiler.deploy.publish import publish
 from compiler.errors import UsageError
-from compiler.local import daemon, demo_workspace, entry_poller, model_server
+from compiler.local import daemon, demo_state, demo_workspace, entry_poller, model_server
 from compiler.local.demo_report import Deviation, HostScore, RunReport, render_html, summary_lines
 from compiler.local.demo_world import (
     BASELINE_DAY,
@@ -59,7 +61,8 @@ from runtime.storage import LocalStorage
 
 ENVIRONMENT = "local"
 TRAINING_SPEC = "pipeline_training_data_verifier#v1.yaml"  # a project with the training chain has it
-STAGES = ("environment", "publish", "traffic", "inventory", "history backfill", "FG-B baselines",
+WAIT_POLL_SECONDS = 0.25  # the demo's own Describe* polling (cheap calls on the emulator; each wait ends sooner)
+STAGES = ("environment", "publish", "traffic", "inventory + history backfill", "FG-B baselines",
           "training backfill", "training + deploy", "live batches", "report")
 
 
@@ -77,8 +80,10 @@ class DemoOptions:
     state_dir: Path = Path(".ndrc/demo")
     source: Path = Path(".")
     step_budget: int = 2
-    keep_running: bool = False
+    keep_running: bool = True
     timeout: float = 1800.0
+    live_batches: int | None = None  # live batches per project instead of a third of --hours (the live benchmark)
+    remember: bool = True  # record the environment in the source workspace (a benchmark's throwaway one: not)
 
     def check(self) -> None:
         """Bad input as one-line usage errors (the CLI exits 2)."""
@@ -134,6 +139,7 @@ class Context:
     model_port: int
     traffic: dict[str, ProjectTraffic] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    pending: dict[str, str] = field(default_factory=dict)  # project -> a backfill started, not yet waited for
 
     @property
     def aws(self) -> Aws:
@@ -160,7 +166,7 @@ def wait_machine(ctx: Context, arn: str) -> dict[str, Any]:
     while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
         if time.monotonic() > deadline:
             raise RuntimeError(f"{arn} still running after {ctx.options.timeout:.0f} s")
-        time.sleep(1.0)
+        time.sleep(WAIT_POLL_SECONDS)
     return dict(described)
 
 
@@ -171,7 +177,7 @@ def wait_pipeline(ctx: Context, arn: str) -> dict[str, Any]:
             "PipelineExecutionStatus"] == "Executing":
         if time.monotonic() > deadline:
             raise RuntimeError(f"{arn} still executing after {ctx.options.timeout:.0f} s")
-        time.sleep(1.0)
+        time.sleep(WAIT_POLL_SECONDS)
     return dict(described)
 
 
@@ -193,14 +199,21 @@ def pipeline_runs(ctx: Context, flow: str) -> list[dict[str, Any]]:
     return runs
 
 
-def _trigger_all(ctx: Context, flow: str, projects: list[str], reference: str) -> str:
+def _start_all(ctx: Context, flow: str, projects: list[str], reference: str) -> dict[str, str]:
     """Start the schedule-started flow for every project at once (the step budget runs them side by side), each
     through the one schedule published for that project (the versions the routes pin; the inventory unload may
-    be unversioned)."""
-    started = {p: trigger(ctx.aws, ctx.orchestration, flow, p, "", reference) for p in projects}
+    be unversioned); project -> execution ARN."""
+    return {p: trigger(ctx.aws, ctx.orchestration, flow, p, "", reference) for p in projects}
+
+
+def _wait_all(ctx: Context, flow: str, started: dict[str, str]) -> str:
     for project, arn in started.items():
         _require_succeeded(wait_pipeline(ctx, arn), f"{flow} for {project}")
     return f"{len(started)} execution(s) of {ctx.orchestration.name(flow)} succeeded"
+
+
+def _trigger_all(ctx: Context, flow: str, projects: list[str], reference: str) -> str:
+    return _wait_all(ctx, flow, _start_all(ctx, flow, projects, reference))
 
 
 # --- stages --------------------------------------------------------------------------------------------
@@ -237,7 +250,7 @@ def stage_traffic(ctx: Context) -> str:
     for index, project in enumerate(ctx.options.projects):
         org1, org2 = _route(ctx.workspace_dir, project)
         traffic = plan_traffic(project, org1, org2, bucket_uri, ctx.options.seed + index, ctx.options.hours,
-                               inject=index == 0)
+                               inject=index == 0, live=ctx.options.live_batches)
         for batch in traffic.phase("history") + traffic.phase("training"):
             write_batch(storage, traffic, batch)
             written += 1
@@ -248,20 +261,20 @@ def stage_traffic(ctx: Context) -> str:
             f"project; {first.phases.live} live later); injected host {first.injected_ip} in {first.project}")
 
 
-def stage_inventory(ctx: Context) -> str:
-    return _trigger_all(ctx, MACHINE_INVENTORY_UNLOAD, list(ctx.options.projects), f"{BASELINE_DAY:%Y-%m-%dT%H:%M:%SZ}")
-
-
-def _backfill(ctx: Context, day: datetime, phase: str) -> str:
-    """One backfill execution per project over `day`, side by side; each must run one `feature-15m` per
-    window the extractor found and succeed."""
+def _start_backfills(ctx: Context, day: datetime, phase: str, projects: list[str]) -> dict[str, str]:
+    """One backfill execution per project over `day`, side by side; project -> execution ARN."""
     sfn = ctx.aws.client("stepfunctions")
     started = {}
-    for project in ctx.options.projects:
+    for project in projects:
         payload = {"project_name": project, "start_date": f"{day:%Y-%m-%d}", "end_date": f"{day:%Y-%m-%d}"}
         started[project] = sfn.start_execution(stateMachineArn=ctx.orchestration.state_machine_arn(BACKFILL),
                                                name=f"demo-{phase}-{uuid.uuid4().hex[:8]}",
                                                input=json.dumps(payload))["executionArn"]
+    return started
+
+
+def _wait_backfills(ctx: Context, phase: str, started: dict[str, str]) -> str:
+    """Each backfill must run one `feature-15m` per window the extractor found and succeed."""
     windows = 0
     for project, arn in started.items():
         described = wait_machine(ctx, arn)
@@ -275,7 +288,13 @@ def _backfill(ctx: Context, day: datetime, phase: str) -> str:
 
 
 def stage_history(ctx: Context) -> str:
-    return _backfill(ctx, BASELINE_DAY - timedelta(days=1), "history")
+    """The inventory unloads and the history backfills at once: `feature-15m` does not read the inventory
+    (only FG-B does), so the unloads run while the backfills' extractors start."""
+    projects = list(ctx.options.projects)
+    inventory = _start_all(ctx, MACHINE_INVENTORY_UNLOAD, projects, f"{BASELINE_DAY:%Y-%m-%dT%H:%M:%SZ}")
+    backfilled = _wait_backfills(ctx, "history", _start_backfills(ctx, BASELINE_DAY - timedelta(days=1),
+                                                                  "history", projects))
+    return f"{_wait_all(ctx, MACHINE_INVENTORY_UNLOAD, inventory)}; {backfilled}"
 
 
 def stage_baselines(ctx: Context) -> str:
@@ -283,7 +302,13 @@ def stage_baselines(ctx: Context) -> str:
 
 
 def stage_training_backfill(ctx: Context) -> str:
-    return _backfill(ctx, BASELINE_DAY, "training")
+    """Every project's training backfill starts; the stage waits for the projects that train (the others'
+    finish beside the training, which leaves a core idle: `stage_training`)."""
+    started = _start_backfills(ctx, BASELINE_DAY, "training", list(ctx.options.projects))
+    trained = trained_projects(ctx)
+    ctx.pending = {p: arn for p, arn in started.items() if p not in trained}
+    done = _wait_backfills(ctx, "training", {p: arn for p, arn in started.items() if p in trained})
+    return done + (f"; {', '.join(ctx.pending)} still running beside the training" if ctx.pending else "")
 
 
 def trained_projects(ctx: Context) -> list[str]:
@@ -297,7 +322,7 @@ def stage_training(ctx: Context) -> str:
             ctx.notes.append(f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
                              "its inference reports 'skipped: no model in service'")
     if not projects:
-        return "no project has a training chain"
+        return "no project has a training chain" + _finish_pending(ctx)
     done = _trigger_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
     served = model_server.serve_deployed_model(load_workspace(ctx.workspace_dir), ctx.environment, ctx.model_port)
     if served.state != "running":
@@ -305,10 +330,18 @@ def stage_training(ctx: Context) -> str:
     if len(projects) > 1:
         ctx.notes.append(f"one local model server serves {served.model.endpoint_name if served.model else '?'}; "
                          "other endpoints are not served")
-    return f"{done}; {served.describe()}"
+    return f"{done}; {served.describe()}{_finish_pending(ctx)}"
 
 
-def _s3_event(bucket: str, key: str, event_time: str) -> dict[str, Any]:
+def _finish_pending(ctx: Context) -> str:
+    """Wait for the training backfills of the projects that do not train (started by the previous stage)."""
+    if not ctx.pending:
+        return ""
+    pending, ctx.pending = ctx.pending, {}
+    return f"; training backfill of {', '.join(pending)}: {_wait_backfills(ctx, 'training', pending)}"
+
+
+def s3_event(bucket: str, key: str, event_time: str) -> dict[str, Any]:
     """The producer bucket's ObjectCreated notification (the emulator's S3 sends none: this stands in for the
     bucket's notification configuration publishing to the producer topic)."""
     return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
@@ -327,7 +360,7 @@ def stage_live(ctx: Context) -> str:
         for batch in traffic.phase("live"):
             write_batch(storage, traffic, batch)
             event_time = (datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(seconds=5))
-            event = _s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
+            event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
             sns.publish(TopicArn=topic, Message=json.dumps(event))
             events.append(event)
     deliveries = entry_poller.drain(ctx.aws, pipe)
@@ -395,12 +428,26 @@ def collect(ctx: Context, html: Path) -> DemoResult:
 # --- the chain -----------------------------------------------------------------------------------------
 
 
+def stop_previous(options: DemoOptions) -> None:
+    """Stop what an earlier demo left running: the one recorded in the source workspace and the one in this
+    state folder (its files are about to be replaced)."""
+    candidates: list[Path | None] = [options.state_dir.resolve() / "workspace"]
+    if options.remember:
+        candidates.append(demo_state.recorded(options.source.resolve()))
+    for folder in dict.fromkeys(c for c in candidates if c is not None and (c / "ndrc.yaml").is_file()):
+        demo = demo_state.open_demo(folder)
+        if demo is not None:
+            demo_state.stop(demo)
+
+
 @contextmanager
 def demo_environment(options: DemoOptions) -> Iterator[Context]:
     """A fresh state folder holding the demo workspace, whose own emulator (`ndrc local up` of that workspace,
-    on a free port, steps calling a model server on another free port) runs the demo. On exit the emulator,
-    its warm workers and the model server stop, unless `keep_running` (then `ndrc local status|down
-    --workspace <state>/workspace` inspect and stop them)."""
+    on a free port, steps calling a model server on another free port) runs the demo. The source workspace
+    records it (`demo_state`), so a plain `ndrc local status|down` there lists and stops it. It keeps running
+    afterwards (also after a failed stage, to be inspected) unless `keep_running` is off; an interrupt
+    (Ctrl-C) stops it."""
+    stop_previous(options)
     state = options.state_dir.resolve()
     if state.exists():
         shutil.rmtree(state)
@@ -411,14 +458,21 @@ def demo_environment(options: DemoOptions) -> Iterator[Context]:
     demo_workspace.prepare_endpoint(workspace_dir / "ndrc.yaml", ENVIRONMENT, f"http://{LOOPBACK}:{port}")
     workspace = load_workspace(workspace_dir)
     environment = workspace.environment(ENVIRONMENT)
+    if options.remember:
+        demo_state.remember(options.source.resolve(), workspace_dir)
     daemon.up(workspace, environment, port=port, model_url=f"http://{LOOPBACK}:{model_port}",
               step_budget=options.step_budget)
+    keep = options.keep_running
     try:
         yield Context(options, workspace_dir, environment, model_port)
+    except BaseException as err:
+        keep = keep and not isinstance(err, KeyboardInterrupt)
+        raise
     finally:
-        if not options.keep_running:
-            model_server.down(workspace)
-            daemon.down(workspace, environment)
+        if not keep:
+            demo_state.stop(demo_state.DemoEnvironment(workspace, environment))
+            if options.remember:
+                demo_state.forget(options.source.resolve())
 
 
 def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
@@ -442,8 +496,7 @@ def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
         progress.done(STAGES[0], stages[-1].seconds, stages[-1].detail)
         timed("publish", lambda: stage_publish(ctx))
         timed("traffic", lambda: stage_traffic(ctx))
-        timed("inventory", lambda: stage_inventory(ctx))
-        timed("history backfill", lambda: stage_history(ctx))
+        timed("inventory + history backfill", lambda: stage_history(ctx))
         timed("FG-B baselines", lambda: stage_baselines(ctx))
         timed("training backfill", lambda: stage_training_backfill(ctx))
         timed("training + deploy", lambda: stage_training(ctx))

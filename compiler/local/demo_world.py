@@ -41,12 +41,13 @@ class Phases:
         return self.history + self.training + self.live
 
 
-def phases(hours: int) -> Phases:
+def phases(hours: int, live: int | None = None) -> Phases:
     """`hours` of 30-minute batches: a third history (at least the 2 windows FG-B's support needs), a third
-    live (at least 1), the rest training (at least 1)."""
+    live (at least 1), the rest training (at least 1); `live` batches instead when given (more hours)."""
     count = hours * 60 // BATCH_MINUTES
-    history, live = max(2, count // 3), max(1, count // 3)
-    return Phases(history, max(1, count - history - live), live)
+    history, live_count = max(2, count // 3), max(1, count // 3)
+    shape = Phases(history, max(1, count - history - live_count), live_count)
+    return shape if live is None else Phases(shape.history, shape.training, max(1, live))
 
 
 @dataclass
@@ -75,9 +76,9 @@ class ProjectTraffic:
 
 
 def plan_traffic(project: str, org1: str, org2: str, bucket_uri: str, seed: int, hours: int,
-                 inject: bool) -> ProjectTraffic:
+                 inject: bool, live: int | None = None) -> ProjectTraffic:
     """The project's batches (nothing written yet); the injected host bursts in the first live batch."""
-    shape = phases(hours)
+    shape = phases(hours, live)
     first_end = BASELINE_DAY + timedelta(minutes=8) - timedelta(minutes=BATCH_MINUTES * shape.history)
     traffic = TrafficOptions(org1=org1, org2=org2, project_name=project, hosts=HOSTS, malformed_ratio=0.0, seed=seed)
     options = WorldOptions(traffic=traffic, start=iso_z(first_end), days=1, batches_per_day=BATCHES_PER_DAY,

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from compiler.cli import cli
+from compiler.local import demo_state
 from compiler.local.demo import STAGES, DemoOptions, DemoResult, run_demo
 from tests.compiler.local.test_demo_report import RENDER_CHECK, _chromium
 
@@ -34,10 +38,22 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, Recorder, Path]]:
+    """The demo run from a copy of the sample workspace (it records its environment there), left running as
+    by default; stopped at the end whatever the tests did."""
     folder = tmp_path_factory.mktemp("demo")
+    source = folder / "source"
+    source.mkdir()
+    shutil.copy2(REPO / "ndrc.yaml", source / "ndrc.yaml")
+    for name in ("specs", "reference"):
+        shutil.copytree(REPO / name, source / name)
     recorder = Recorder()
-    options = DemoOptions(hours=2, out=folder / "report.html", state_dir=folder / "state", source=REPO)
-    yield run_demo(options, recorder), recorder, folder
+    options = DemoOptions(hours=2, out=folder / "report.html", state_dir=source / ".ndrc" / "demo", source=source)
+    try:
+        yield run_demo(options, recorder), recorder, source
+    finally:
+        found = demo_state.find(source)
+        if found is not None:
+            demo_state.stop(found)
 
 
 @pytest.mark.spark
@@ -111,6 +127,71 @@ def test_the_html_report_draws_its_charts_in_headless_chromium(
     assert all(width > 300 and height > 40 and marks > 0 for width, height, marks in charts.values()), charts
 
 
+def _descendants(pid: int) -> set[int]:
+    """The process and everything it started (warm workers, their JVMs), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        found.add(current)
+        todo += children.get(current, [])
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_local_status_then_lists_the_demos_executions(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    _, _, source = demo
+    listed = CliRunner().invoke(cli, ["local", "status", "--workspace", str(source), "--limit", "20"])
+    assert listed.exit_code == 0, listed.output
+    assert "demo environment (`ndrc demo`, workspace copy" in listed.output
+    assert re.search(r"^  emulator running at http://127\.0\.0\.1:\d+ \(pid \d+", listed.output, re.M)
+    assert re.search(r"^  model server running at .*'ndr-prod-if-v1'", listed.output, re.M)
+    runs = [line.split() for line in listed.output.splitlines() if line.startswith("    ") and
+            ("state machine" in line or "pipeline" in line)]
+    # 2 backfills x 2 projects, 3 live deliveries (one a duplicate) ...
+    machines = [words[3] for words in runs if words[1:3] == ["state", "machine"]]
+    assert machines.count("ndr-local-backfill") == 4 and machines.count("ndr-local-live-inference") == 3
+    # ... and 3 backfilled + 1 live feature-15m per project, all succeeded
+    pipelines = [(words[0], words[2]) for words in runs if words[1] == "pipeline"]
+    assert pipelines.count(("Succeeded", "ndr-local-feature-15m")) == 8, listed.output
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_local_down_then_stops_everything_the_demo_started(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    _, _, source = demo
+    found = demo_state.find(source)
+    assert found is not None
+    emulator, served = demo_state.status(found)
+    assert emulator.pid is not None and served.pid is not None
+    started = _descendants(emulator.pid) | {served.pid}
+    assert len(started) > 3  # the emulator, its warm workers and their JVMs, the model server
+
+    stopped = CliRunner().invoke(cli, ["local", "down", "--workspace", str(source)])
+
+    assert stopped.exit_code == 0, stopped.output
+    assert "demo environment (`ndrc demo`" in stopped.output and "emulator stopped (was at" in stopped.output
+    deadline = time.monotonic() + 30  # a JVM ends once its Python driver's pipe closes
+    while [pid for pid in started if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [pid for pid in started if _alive(pid)] == []
+    assert demo_state.find(source) is None
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--hours", "0"], "--hours must be between 1 and 24 (got 0)"),
     (["--hours", "25"], "--hours must be between 1 and 24 (got 25)"),
@@ -130,3 +211,14 @@ def test_bad_options_are_one_line_errors_with_exit_2(args: list[str], message: s
 def test_a_folder_that_is_not_a_workspace_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--workspace", str(tmp_path), "--state-dir", str(tmp_path / "s")])
     assert result.exit_code == 2 and "is not an ndrc workspace (no ndrc.yaml)" in result.output
+
+
+def test_the_demo_keeps_its_environment_running_unless_told_to_stop() -> None:
+    """The contract: after `ndrc demo`, `ndrc local status` lists the executions (so the environment is still
+    up by default); `--stop` ends it with the demo."""
+    from compiler.cli.demo import demo_command
+
+    option = next(p for p in demo_command.params if p.name == "keep_running")
+    assert isinstance(option, click.Option)
+    assert (option.default, option.opts, option.secondary_opts) == (True, ["--keep-running"], ["--stop"])
+    assert DemoOptions().keep_running is True
