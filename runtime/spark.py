@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 SPARK_LOG_LEVEL_ENV = "NDRC_SPARK_LOG_LEVEL"
+PYTHON_ENV = "PYSPARK_PYTHON"
 BASE_CONFIG: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
@@ -34,6 +36,14 @@ LOCAL_CONFIG: dict[str, str] = {
 }
 
 
+def use_this_interpreter() -> None:
+    """Local Python workers run this interpreter (the venv's) unless the user chose one with PYSPARK_PYTHON.
+
+    Without it PySpark starts `python3` from PATH, which may lack the project's packages or be another version.
+    """
+    os.environ.setdefault(PYTHON_ENV, sys.executable)
+
+
 def build_spark_session(
     app_name: str = "ndrc-runtime", master: str | None = None, config: Mapping[str, str] | None = None
 ) -> Any:
@@ -44,6 +54,7 @@ def build_spark_session(
     settings = dict(BASE_CONFIG)
     if master:
         builder = builder.master(master)
+        use_this_interpreter()
         settings.update(LOCAL_CONFIG)
     settings.update(config or {})
     for key, value in settings.items():

@@ -11,6 +11,7 @@ Distinct counts avoid Spark's per-distinct row expansion: rows are first reduced
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -146,16 +147,44 @@ def _row_metrics(rows: DataFrame, spec: FgAJobSpec, windows: Windows) -> DataFra
     return rows.groupBy("host_ip").agg(*aggregates).filter(F.col("_present") > 0).drop("_present")
 
 
-def _distinct_metric(rows: DataFrame, windows: Windows, keys: Sequence[str], counted: dict[str, Column]) -> DataFrame:
-    """Per host and horizon: how many distinct `keys` values fall in the window, for each condition.
+@dataclass(frozen=True)
+class DistinctSet:
+    """Distinct `keys` values per host (rows where `where` holds), counted per horizon under each condition of
+    `counted` (metric name -> condition over `keys`, constant per value by construction)."""
 
-    `counted` maps a metric name to a condition over `keys` (constant per group by construction).
+    keys: tuple[str, ...]
+    counted: dict[str, Column]
+    where: Column | None = None
+
+
+def _distinct_metrics(rows: DataFrame, windows: Windows, sets: Sequence[DistinctSet]) -> DataFrame:
+    """Per host and horizon: how many distinct values of each set fall in the window, for each condition.
+
+    One pass for every set: each row yields one entry per set (its key columns, the other sets' key columns
+    null), rows are reduced to one per (host, set, value) with the latest batch start it was seen in, and a
+    value is in window h iff that is > W - h.
     """
-    seen = rows.groupBy("host_ip", *keys).agg(F.max("batch_start_ts").alias(LAST))
+    columns = list(dict.fromkeys(key for s in sets for key in s.keys))
+    types = dict(rows.dtypes)
+    entries = []
+    for index, distinct in enumerate(sets):
+        entry = F.struct(
+            F.lit(index).alias("_set"),
+            *[(F.col(c) if c in distinct.keys else F.lit(None).cast(types[c])).alias(c) for c in columns],
+        )
+        entries.append(entry if distinct.where is None else F.when(distinct.where, entry))
+    exploded = rows.select("host_ip", "batch_start_ts", F.explode(F.array(*entries)).alias("_entry"))
+    seen = (
+        exploded.where(F.col("_entry").isNotNull())
+        .select("host_ip", "batch_start_ts", "_entry.*")
+        .groupBy("host_ip", "_set", *columns)
+        .agg(F.max("batch_start_ts").alias(LAST))
+    )
     aggregates = [
-        F.count(F.when(windows.inside(h, LAST) & condition, 1)).alias(f"{name}_w_{h}")
+        F.count(F.when((F.col("_set") == index) & windows.inside(h, LAST) & condition, 1)).alias(f"{name}_w_{h}")
+        for index, distinct in enumerate(sets)
         for h in windows.horizons
-        for name, condition in counted.items()
+        for name, condition in distinct.counted.items()
     ]
     return seen.groupBy("host_ip").agg(*aggregates)
 
@@ -180,29 +209,21 @@ def fg_a_frame(
     if spec.high_risk_segments:
         peers["high_risk_peers_cnt"] = F.col("_peer_high_risk")
     scoped = {"internal_peers_cnt": F.col("_peer_internal"), "external_peers_cnt": ~F.col("_peer_internal")}
-    parts = [
-        _row_metrics(rows, spec, windows),
-        _distinct_metric(rows, windows, ["peer_ip", *(["_peer_high_risk"] if spec.high_risk_segments else [])], peers),
-        _distinct_metric(rows, windows, ["peer_ip", "_peer_internal"], scoped),
-        _distinct_metric(
-            rows.filter(F.col("peer_port").isNotNull()),
-            windows,
-            ["peer_port"],
-            {"distinct_peer_ports_cnt": F.lit(True)},
-        ),
-        _distinct_metric(
-            rows.filter(F.col("peer_port_set").isNotNull()),
-            windows,
-            ["peer_port_set"],
-            {"distinct_peer_port_sets_cnt": F.lit(True)},
+    sets = [
+        DistinctSet(("peer_ip", *(["_peer_high_risk"] if spec.high_risk_segments else [])), peers),
+        DistinctSet(("peer_ip", "_peer_internal"), scoped),
+        DistinctSet(("peer_port",), {"distinct_peer_ports_cnt": F.lit(True)}, F.col("peer_port").isNotNull()),
+        DistinctSet(
+            ("peer_port_set",), {"distinct_peer_port_sets_cnt": F.lit(True)}, F.col("peer_port_set").isNotNull()
         ),
     ]
     if spec.roles:
-        by_role = {f"{role}_distinct_peers_cnt": F.col("role") == role for role in spec.roles}
-        parts.append(_distinct_metric(rows, windows, ["role", "peer_ip"], by_role))
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.join(part, "host_ip", "left")
+        sets.append(
+            DistinctSet(
+                ("role", "peer_ip"), {f"{role}_distinct_peers_cnt": F.col("role") == role for role in spec.roles}
+            )
+        )
+    joined = _row_metrics(rows, spec, windows).join(_distinct_metrics(rows, windows, sets), "host_ip", "left")
     label = f"{window_start:%Y-%m-%dT%H:%M}Z"
     identity = [
         F.col("host_ip"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
@@ -28,7 +28,7 @@ from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
 from runtime.spark_io.partitions import Partition, find_partitions, read_partitions
-from runtime.spark_io.writers import write_metrics, write_partitioned
+from runtime.spark_io.writers import metric_row, write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match
 from runtime.storage import Storage, as_dir, join
 
@@ -257,6 +257,14 @@ def add_rare_pairs(
     return with_rare_pairs(features, by_counts, has_baseline, by_context, names, spec.horizons)
 
 
+def output_counts(spec: FgCJobSpec) -> dict[str, Column]:
+    """Rows written and, per horizon, rows without a baseline: observed during the write (no second pass)."""
+    return {
+        "rows_out": F.count(F.lit(1)),
+        **{f"no_baseline_{h}": F.sum(F.col(f"baseline_source_{h}").isNull().cast("long")) for h in spec.horizons},
+    }
+
+
 def run_fg_c_builder(spark: Any, spec: FgCJobSpec, batch: BatchContext, storage: Storage) -> BuildResult:
     rows = read_batch_rows(spark, storage, spec, batch)
     metrics = choose_metrics(rows, spec)
@@ -273,24 +281,17 @@ def run_fg_c_builder(spark: Any, spec: FgCJobSpec, batch: BatchContext, storage:
     features = build_features(rows, host, segment, spec, metrics, segments)
     if spec.rare_pair_metrics:
         features = add_rare_pairs(spark, storage, spec, batch, root, features)
+    counted = output_counts(spec)
+    written = Observation(f"fg_c_rows_{batch.mini_batch_id}")
+    features = features.observe(written, *[column.alias(name) for name, column in counted.items()])
     keys = write_partitioned(features, spec.output, storage, JOB, batch.mini_batch_id)
-    counts = (
-        features.agg(
-            F.count(F.lit(1)).alias("rows_out"),
-            *[
-                F.sum(F.col(f"baseline_source_{h}").isNull().cast("long")).alias(f"no_baseline_{h}")
-                for h in spec.horizons
-            ],
-        )
-        .collect()[0]
-        .asDict()
-    )
+    counts = metric_row(written.get, list(counted))
     metrics_doc: dict[str, Any] = {
         **batch.metrics_header(JOB),
         "metrics": metrics,
         "horizons": list(spec.horizons),
         "fg_b_root": root,
-        **{k: int(v or 0) for k, v in counts.items()},
+        **counts,
     }
     metrics_uri = write_metrics(storage, spec.output.s3_prefix, JOB, batch.mini_batch_id, metrics_doc)
     log("fg_c_built", output=spec.output.s3_prefix, rows=metrics_doc["rows_out"])

@@ -53,26 +53,36 @@ def read_batch(
     return frame
 
 
-def _matches(left: Sequence[str], right_prefix: str) -> Column:
-    condition = F.lit(True)
-    for key in left:
-        condition = condition & F.col(key).eqNullSafe(F.col(f"{right_prefix}{key}"))
-    return condition
+PAIR = 0  # (destination_ip, destination_port): new_pair_cnt, new_pair_events
+PEER = 1  # (destination_ip, null): new_peer_cnt
+PORT = 2  # (null, destination_port), non-null ports only: new_port_cnt
 
 
-def _unknown(current: DataFrame, known: DataFrame, keys: Sequence[str], carry: Sequence[str] = ()) -> DataFrame:
-    """Distinct (host_ip, keys) of `current` that `known` lacks (null-safe), with the `carry` columns when
-    (host_ip, keys) is already unique in `current` (no join back: an equi-join would drop a null port)."""
-    mine = current.select("host_ip", *keys, *carry)
-    mine = mine if carry else mine.distinct()
-    theirs = known.select(*[F.col(k).alias(f"_b_{k}") for k in ("host_ip", *keys)]).distinct()
-    return mine.join(theirs, _matches(("host_ip", *keys), "_b_"), "left_anti")
+def _keyed(frame: DataFrame, *extra: str) -> DataFrame:
+    """Each pair row as up to three (host_ip, _kind, destination_ip, destination_port) keys, one per kind."""
+
+    def key(kind: int, ip: Column, port: Column) -> Column:
+        return F.struct(
+            F.lit(kind).alias("_kind"),
+            ip.cast("string").alias("destination_ip"),
+            port.cast("int").alias("destination_port"),
+        )
+
+    ip, port, no_ip, no_port = F.col("destination_ip"), F.col("destination_port"), F.lit(None), F.lit(None)
+    keys = F.array(key(PAIR, ip, port), key(PEER, ip, no_port), F.when(port.isNotNull(), key(PORT, no_ip, port)))
+    exploded = frame.select(F.col("host_ip").cast("string").alias("host_ip"), *extra, F.explode(keys).alias("_k"))
+    return exploded.where(F.col("_k").isNotNull()).select("host_ip", "_k.*", *extra)
 
 
 def pair_count_metrics(
     pairs: DataFrame | None, baseline: DataFrame | None, horizons: Sequence[str], names: Sequence[str]
 ) -> tuple[DataFrame | None, dict[str, bool]]:
-    """Per host, `<name>_<h>` for the listed pair_counts metrics; and which horizons have a pair baseline."""
+    """Per host, `<name>_<h>` for the listed pair_counts metrics; and which horizons have a pair baseline.
+
+    One pass: the batch's pairs and the baseline's pairs become (host, kind, address, port) keys of three
+    kinds (the pair, its address alone, its port alone); a key of the batch is new in h when the baseline has
+    no such key in h (null-safe: a null port or address is one value).
+    """
     present = (
         {row[0] for row in baseline.select("baseline_horizon").distinct().collect()} if baseline is not None else set()
     )
@@ -80,42 +90,48 @@ def pair_count_metrics(
     wanted = [n for n in names if n in PAIR_COUNT_METRICS]
     if pairs is None or not wanted or not any(has.values()):
         return None, has
-    current = (
-        pairs.select(
-            F.col("source_ip").cast("string").alias("host_ip"),
-            F.col("destination_ip").cast("string").alias("destination_ip"),
-            F.col("destination_port").cast("int").alias("destination_port"),
-            F.col("event_count").cast("long").alias("event_count"),
-        )
-        .groupBy("host_ip", "destination_ip", "destination_port")
-        .agg(F.sum("event_count").alias("event_count"))
-        .cache()
-    )
     assert baseline is not None
-    known = baseline.select(
-        F.col("source_ip").cast("string").alias("host_ip"),
-        F.col("destination_ip").cast("string").alias("destination_ip"),
-        F.col("destination_port").cast("int").alias("destination_port"),
-        "baseline_horizon",
-    )
-    result = current.select("host_ip").distinct()
-    for h in [h for h in horizons if has[h]]:
-        known_h = known.where(F.col("baseline_horizon") == h)
-        new_pairs = _unknown(current, known_h, ("destination_ip", "destination_port"), carry=("event_count",))
-        parts = [
-            new_pairs.groupBy("host_ip").agg(
-                F.count(F.lit(1)).cast("long").alias(f"new_pair_cnt_{h}"),
-                F.sum("event_count").cast("long").alias(f"new_pair_events_{h}"),
+    scored = [h for h in horizons if has[h]]
+    key_columns = ("host_ip", "_kind", "destination_ip", "destination_port")
+    current = (
+        _keyed(
+            pairs.select(
+                F.col("source_ip").alias("host_ip"),
+                "destination_ip",
+                "destination_port",
+                F.col("event_count").cast("long").alias("event_count"),
             ),
-            _unknown(current, known_h, ("destination_ip",))
-            .groupBy("host_ip")
-            .agg(F.count(F.lit(1)).cast("long").alias(f"new_peer_cnt_{h}")),
-            _unknown(current.where(F.col("destination_port").isNotNull()), known_h, ("destination_port",))
-            .groupBy("host_ip")
-            .agg(F.count(F.lit(1)).cast("long").alias(f"new_port_cnt_{h}")),
-        ]
-        for part in parts:
-            result = result.join(part, "host_ip", "left")
+            "event_count",
+        )
+        .groupBy(*key_columns)
+        .agg(F.sum("event_count").alias("event_count"))
+    )
+    source = baseline.select(
+        F.col("source_ip").alias("host_ip"), "destination_ip", "destination_port", "baseline_horizon"
+    )
+    known = (
+        _keyed(source, "baseline_horizon")
+        .where(F.col("baseline_horizon").isin(scored))
+        .groupBy(*key_columns)
+        .agg(*[F.max(F.col("baseline_horizon") == h).alias(f"_known_{h}") for h in scored])
+    )
+    known = known.select(*[F.col(c).alias(f"_b_{c}") for c in key_columns], *[f"_known_{h}" for h in scored])
+    same = [F.col(c).eqNullSafe(F.col(f"_b_{c}")) for c in key_columns]
+    condition = same[0]
+    for clause in same[1:]:
+        condition = condition & clause
+    joined = current.join(known, condition, "left")
+
+    def new(kind: int, h: str) -> Column:
+        return (F.col("_kind") == kind) & ~F.coalesce(F.col(f"_known_{h}"), F.lit(False))
+
+    formulas = {
+        "new_pair_cnt": lambda h: F.count(F.when(new(PAIR, h), 1)),
+        "new_pair_events": lambda h: F.sum(F.when(new(PAIR, h), F.col("event_count"))),
+        "new_peer_cnt": lambda h: F.count(F.when(new(PEER, h), 1)),
+        "new_port_cnt": lambda h: F.count(F.when(new(PORT, h), 1)),
+    }
+    result = joined.groupBy("host_ip").agg(*[formulas[n](h).alias(f"{n}_{h}") for n in wanted for h in scored])
     columns = [f"{n}_{h}" for n in wanted for h in horizons if has[h]]
     return result.select("host_ip", *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in columns]), has
 
