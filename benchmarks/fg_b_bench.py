@@ -121,6 +121,7 @@ def compare_outputs(root: Path) -> dict[str, Any]:
 
 def benchmark(hosts: int, days: int, workdir: Path) -> dict[str, Any]:
     root = dataset(workdir, hosts, days)
+    load_before = os.getloadavg()
     shutil.rmtree(root / "out", ignore_errors=True)
     phases = {name: run_phase(name, root, hosts, days) for name in ("spark_fgb", "duckdb_fgb")}
     meta = json.loads((root.parent / "dataset.json").read_text())
@@ -130,8 +131,10 @@ def benchmark(hosts: int, days: int, workdir: Path) -> dict[str, Any]:
         "fg_a_rows": meta["rows"],
         "phases": phases,
         "time_ratio": round(phases["spark_fgb"]["seconds"] / phases["duckdb_fgb"]["seconds"], 2),
+        "cpu_ratio": round(phases["spark_fgb"]["cpu_seconds"] / max(0.1, phases["duckdb_fgb"]["cpu_seconds"]), 2),
         "rss_ratio": round(phases["spark_fgb"]["peak_rss_mb"] / max(1, phases["duckdb_fgb"]["peak_rss_mb"]), 2),
         "outputs": compare_outputs(root),
+        "load_average_before": load_before,
         "load_average": os.getloadavg(),
     }
 

@@ -1,8 +1,8 @@
 """Robust statistics of one metric's history, as Spark column expressions over a sorted array.
 
-Each group's values are collected once (`collect_list`) and sorted (`array_sort`); every statistic is
+Each group's values are collected once (`collect_list`) and sorted (`sort_array`); every statistic is
 then read off the sorted array, so one shuffle serves all of them. Winsorizing is monotone, so the
-clipped array is still sorted.
+clipped values keep the sorted order.
 
 Percentiles use linear interpolation between closest ranks (numpy `linear`, DuckDB `quantile_cont`,
 Spark `percentile`): for n sorted values s[0..n-1] and p in [0, 1], pos = p·(n-1),
@@ -12,6 +12,7 @@ MAD = Q_{|s - median|}(0.5) (unscaled); std is the sample standard deviation (n 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from pyspark.sql import Column, DataFrame
@@ -38,37 +39,49 @@ STAT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def quantile(sorted_values: Column, p: float) -> Column:
+Clamp = Callable[[Column], Column]
+
+
+def unclamped(x: Column) -> Column:
+    return x
+
+
+def quantile(sorted_values: Column, p: float, clamp: Clamp = unclamped) -> Column:
+    """Q(p) of `clamp` applied to every element; a monotone clamp keeps the order, so only two elements are read."""
     n = F.size(sorted_values)
     pos = (n - 1).cast("double") * F.lit(p)
     low = F.floor(pos)
-    lo_value = F.element_at(sorted_values, (low + 1).cast("int"))
-    hi_value = F.element_at(sorted_values, (F.ceil(pos) + 1).cast("int"))
+    lo_value = clamp(F.element_at(sorted_values, (low + 1).cast("int")))
+    hi_value = clamp(F.element_at(sorted_values, (F.ceil(pos) + 1).cast("int")))
     return F.when(n > 0, lo_value + (pos - low) * (hi_value - lo_value))
 
 
-def mean(values: Column) -> Column:
+def mean(values: Column, clamp: Clamp = unclamped) -> Column:
     n = F.size(values)
-    return F.when(n > 0, F.aggregate(values, F.lit(0.0), lambda acc, x: acc + x) / n)
+    return F.when(n > 0, F.aggregate(values, F.lit(0.0), lambda acc, x: acc + clamp(x)) / n)
 
 
-def sample_std(values: Column, center: Column) -> Column:
+def sample_std(values: Column, center: Column, clamp: Clamp = unclamped) -> Column:
     n = F.size(values)
-    squares = F.aggregate(values, F.lit(0.0), lambda acc, x: acc + (x - center) * (x - center))
+    squares = F.aggregate(values, F.lit(0.0), lambda acc, x: acc + (clamp(x) - center) * (clamp(x) - center))
     return F.when(n > 1, F.sqrt(squares / (n - 1)))
 
 
-def mad(sorted_values: Column, median: Column) -> Column:
-    return quantile(F.array_sort(F.transform(sorted_values, lambda x: F.abs(x - median))), 0.5)
+def mad(sorted_values: Column, median: Column, clamp: Clamp = unclamped) -> Column:
+    return quantile(F.sort_array(F.transform(sorted_values, lambda x: F.abs(clamp(x) - median))), 0.5)
 
 
 def with_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
     """Adds STAT_COLUMNS from the `metric` name and the unsorted `values` array of each row.
 
-    Staged projections, so each intermediate (sorted array, median, mean) is computed once per row.
+    Staged projections, so each intermediate (sorted array, median, mean) is computed once per row. The
+    winsorized array is never built: clamping is monotone, so every statistic of the clamped values is read
+    off the sorted raw array with the clamp applied to the elements it touches (the same values, in the same
+    order, as clamping first). `sort_array` (a native sort) rather than `array_sort`, whose default comparator
+    is an interpreted lambda; the values are never null, so the two give the same order.
     """
     capped = F.lit(True) if capping.metrics is None else F.col("metric").isin(list(capping.metrics))
-    frame = frame.withColumn("_raw", F.array_sort("values"))
+    frame = frame.withColumn("_raw", F.sort_array("values"))
     raw = F.col("_raw")
     if capping.method == "quantile":
         low = quantile(raw, float(Decimal(1) - capping.quantile))
@@ -89,22 +102,22 @@ def with_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
         frame = frame.withColumn("cap_low", F.lit(None).cast("double")).withColumn(
             "cap_high", F.lit(None).cast("double")
         )
-    clipped = F.transform(raw, lambda x: F.least(F.greatest(x, F.col("cap_low")), F.col("cap_high")))
-    frame = frame.withColumn(
-        "_s", F.when(F.col("cap_low").isNotNull() | F.col("cap_high").isNotNull(), clipped).otherwise(raw)
-    )
-    s = F.col("_s")
-    frame = frame.withColumn("median", quantile(s, 0.5)).withColumn("mean", mean(s))
+
+    def clamp(x: Column) -> Column:
+        # greatest/least skip nulls: without bounds the value is unchanged
+        return F.least(F.greatest(x, F.col("cap_low")), F.col("cap_high"))
+
+    frame = frame.withColumn("median", quantile(raw, 0.5, clamp)).withColumn("mean", mean(raw, clamp))
     frame = frame.select(
         "*",
-        F.size(s).cast("long").alias("support_count"),
-        mad(s, F.col("median")).alias("mad"),
-        *[quantile(s, p).alias(name) for name, p in QUANTILES],
-        sample_std(s, F.col("mean")).alias("std"),
-        F.element_at(s, 1).alias("min"),
-        F.element_at(s, -1).alias("max"),
+        F.size(raw).cast("long").alias("support_count"),
+        mad(raw, F.col("median"), clamp).alias("mad"),
+        *[quantile(raw, p, clamp).alias(name) for name, p in QUANTILES],
+        sample_std(raw, F.col("mean"), clamp).alias("std"),
+        clamp(F.element_at(raw, 1)).alias("min"),
+        clamp(F.element_at(raw, -1)).alias("max"),
     )
-    return frame.drop("_raw", "_c", "_spread", "_s", "values").select(
-        *[c for c in frame.columns if c not in ("_raw", "_c", "_spread", "_s", "values", *STAT_COLUMNS)],
+    return frame.drop("_raw", "_c", "_spread", "values").select(
+        *[c for c in frame.columns if c not in ("_raw", "_c", "_spread", "values", *STAT_COLUMNS)],
         *[F.col(c).cast("long" if c == "support_count" else "double").alias(c) for c in STAT_COLUMNS],
     )
