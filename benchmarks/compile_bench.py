@@ -61,14 +61,30 @@ def child(phase: str, workspace: Path) -> None:
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(u.ru_utime + u.ru_stime for u in usage)  # workers included: stable when the machine is busy
     peak_mib = max(u.ru_maxrss for u in usage) / 1024
-    print(json.dumps({"phase": phase, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-                      "peak_rss_mib": round(peak_mib, 1)}))
+    print(
+        json.dumps(
+            {
+                "phase": phase,
+                "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu, 3),
+                "peak_rss_mib": round(peak_mib, 1),
+            }
+        )
+    )
 
 
 def measure_command(workspace: Path, env: dict[str, str]) -> dict[str, float]:
     """`ndrc compile` as a user runs it: wall, CPU and peak RSS of the whole process."""
-    command = [sys.executable, "-c", "from compiler.cli import main; main()", "compile", "--env", "local",
-               "--workspace", str(workspace)]  # the selection the cold phase compiled (its build record)
+    command = [
+        sys.executable,
+        "-c",
+        "from compiler.cli import main; main()",
+        "compile",
+        "--env",
+        "local",
+        "--workspace",
+        str(workspace),
+    ]  # the selection the cold phase compiled (its build record)
     usage, output = timed(command, env)
     if "nothing changed" not in output:
         raise SystemExit(f"ndrc compile did not reuse the build: {output}")
@@ -83,15 +99,20 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[dict[str, float], st
     output = process.stdout.read().decode() if process.stdout else ""
     if status != 0:
         raise SystemExit(f"{command} failed: {output}")
-    return {"seconds": round(seconds, 3), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}, output
+    return {
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    }, output
 
 
 def summary(runs: list[dict[str, float]]) -> dict[str, float]:
     """Min and median of each figure over several runs of one command."""
-    return {f"{stat}_{name}": round(function(run[name] for run in runs), 3)
-            for name in ("seconds", "cpu_seconds", "peak_rss_mib")
-            for stat, function in (("min", min), ("median", statistics.median))}
+    return {
+        f"{stat}_{name}": round(function(run[name] for run in runs), 3)
+        for name in ("seconds", "cpu_seconds", "peak_rss_mib")
+        for stat, function in (("min", min), ("median", statistics.median))
+    }
 
 
 def measure(phase: str, workspace: Path, env: dict[str, str]) -> dict[str, float]:
@@ -133,20 +154,28 @@ def main() -> None:
         report_runs("`ndrc compile`, unchanged:", commands)
         report_runs("baseline: python -c pass: ", starts)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print(f"ratio cold / floor: {cold['seconds'] / floor['seconds']:.2f}x wall, "
-          f"{cold['cpu_seconds'] / floor['cpu_seconds']:.2f}x CPU   (target <= 2x; unchanged <= 0.5 s)")
+    print(
+        f"ratio cold / floor: {cold['seconds'] / floor['seconds']:.2f}x wall, "
+        f"{cold['cpu_seconds'] / floor['cpu_seconds']:.2f}x CPU   (target <= 2x; unchanged <= 0.5 s)"
+    )
 
 
 def report(label: str, phase: dict[str, float]) -> None:
-    print(f"{label} {phase['seconds']:7.2f} s wall  {phase['cpu_seconds']:7.2f} s CPU  "
-          f"peak RSS {phase['peak_rss_mib']:7.1f} MiB", flush=True)
+    print(
+        f"{label} {phase['seconds']:7.2f} s wall  {phase['cpu_seconds']:7.2f} s CPU  "
+        f"peak RSS {phase['peak_rss_mib']:7.1f} MiB",
+        flush=True,
+    )
 
 
 def report_runs(label: str, runs: list[dict[str, float]]) -> None:
     f = summary(runs)
-    print(f"{label} {len(runs)} runs: wall min {f['min_seconds']:.2f} s, median {f['median_seconds']:.2f} s; "
-          f"CPU min {f['min_cpu_seconds']:.2f} s, median {f['median_cpu_seconds']:.2f} s; "
-          f"peak RSS {f['median_peak_rss_mib']:.1f} MiB", flush=True)
+    print(
+        f"{label} {len(runs)} runs: wall min {f['min_seconds']:.2f} s, median {f['median_seconds']:.2f} s; "
+        f"CPU min {f['min_cpu_seconds']:.2f} s, median {f['median_cpu_seconds']:.2f} s; "
+        f"peak RSS {f['median_peak_rss_mib']:.1f} MiB",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

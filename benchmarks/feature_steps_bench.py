@@ -87,8 +87,16 @@ class SparkCounter:
 
 def batch_args(batch_id: str, end_iso: str) -> list[str]:
     end = datetime.fromisoformat(end_iso.replace("Z", "+00:00"))
-    return ["--feature-spec-version", "v1", "--mini-batch-id", batch_id,
-            "--batch-start-ts-iso", f"{end.replace(second=0):%Y-%m-%dT%H:%M:%SZ}", "--batch-end-ts-iso", end_iso]
+    return [
+        "--feature-spec-version",
+        "v1",
+        "--mini-batch-id",
+        batch_id,
+        "--batch-start-ts-iso",
+        f"{end.replace(second=0):%Y-%m-%dT%H:%M:%SZ}",
+        "--batch-end-ts-iso",
+        end_iso,
+    ]
 
 
 def run_bench(batches: int, history: int, hosts: int, rows: int) -> list[dict[str, Any]]:
@@ -100,27 +108,47 @@ def run_bench(batches: int, history: int, hosts: int, rows: int) -> list[dict[st
 
     first_end = MIDNIGHT + timedelta(minutes=8 - BATCH_MINUTES * history)
     options = WorldOptions(
-        traffic=TrafficOptions(org1="globex", org2="hq", project_name=PROJECT, hosts=hosts, malformed_ratio=0.0,
-                               seed=5),
-        start=first_end.strftime("%Y-%m-%dT%H:%M:%SZ"), days=1, batches_per_day=24 * 60 // BATCH_MINUTES,
-        rows_per_batch=rows, anomaly_day=0, anomaly_batch=batches - 1,
+        traffic=TrafficOptions(
+            org1="globex", org2="hq", project_name=PROJECT, hosts=hosts, malformed_ratio=0.0, seed=5
+        ),
+        start=first_end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        days=1,
+        batches_per_day=24 * 60 // BATCH_MINUTES,
+        rows_per_batch=rows,
+        anomaly_day=0,
+        anomaly_batch=batches - 1,
     )
     with tempfile.TemporaryDirectory(prefix="ndrc-steps-bench-") as folder, running_emulator(Path(folder)) as endpoint:
         root = Path(folder) / "s3"
         storage = LocalStorage(root)
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1", "ML_PROJECTS_PARAMETERS_TABLE_NAME": "bench_params",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "ML_PROJECTS_PARAMETERS_TABLE_NAME": "bench_params",
             "NDRC_LOCAL_STORAGE_ROOT": str(root),
         }
-        ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                           aws_access_key_id="bench", aws_secret_access_key="bench")
-        ddb.create_table(TableName="bench_params", BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "project_name", "KeyType": "HASH"},
-                                    {"AttributeName": "job_name", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "project_name", "AttributeType": "S"},
-                                               {"AttributeName": "job_name", "AttributeType": "S"}])
+        ddb = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        ddb.create_table(
+            TableName="bench_params",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "project_name", "KeyType": "HASH"},
+                {"AttributeName": "job_name", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "project_name", "AttributeType": "S"},
+                {"AttributeName": "job_name", "AttributeType": "S"},
+            ],
+        )
         for item in published_items():
             ddb.put_item(TableName="bench_params", Item=item)
         port_sets = REPO / "reference" / "port_sets" / "v1" / "port_sets.json"
@@ -131,11 +159,14 @@ def run_bench(batches: int, history: int, hosts: int, rows: int) -> list[dict[st
         saved = dict(os.environ)
 
         def step(argv: list[str]) -> tuple[float, int, int]:
-            answer = run_request({"argv": [*argv[:1], "--project-name", PROJECT, *argv[1:]],
-                                  "environment": environment, "log": log})
+            answer = run_request(
+                {"argv": [*argv[:1], "--project-name", PROJECT, *argv[1:]], "environment": environment, "log": log}
+            )
             if answer["exit_code"]:
-                raise SystemExit(f"{argv[0]} failed (exit {answer['exit_code']}); see the tail of the log:\n"
-                                 + Path(log).read_text()[-3000:])
+                raise SystemExit(
+                    f"{argv[0]} failed (exit {answer['exit_code']}); see the tail of the log:\n"
+                    + Path(log).read_text()[-3000:]
+                )
             return (answer["seconds"], *counter.new())
 
         try:

@@ -36,8 +36,15 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "ndr-prod"
-PIPELINE_STEPS = ("ResolveSpecs", "DeltaBuilder", "PairCountsBuilder", "FgABuilder", "FgCBuilder",
-                  "InferencePredictions", "PredictionFeatureJoin")
+PIPELINE_STEPS = (
+    "ResolveSpecs",
+    "DeltaBuilder",
+    "PairCountsBuilder",
+    "FgABuilder",
+    "FgCBuilder",
+    "InferencePredictions",
+    "PredictionFeatureJoin",
+)
 MAX_EVENTS = 40  # the demo's traffic world is one day of 30-minute batches
 
 
@@ -54,8 +61,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="benchmarks.live_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20, help="live events, one at a time (default 20)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "live_bench.json")
-    parser.add_argument("--state-dir", type=Path, default=Path("/tmp/ndrc-live-bench"),
-                        help="the throwaway environment's folder (replaced)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path("/tmp/ndrc-live-bench"),
+        help="the throwaway environment's folder (replaced)",
+    )
     parser.add_argument("--step-budget", type=int, default=2, help="pipeline steps at once (warm workers)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one event may take")
     args = parser.parse_args(argv)
@@ -82,8 +93,13 @@ def summarize(samples: Sequence[dict[str, float]]) -> dict[str, dict[str, float]
     summary = {}
     for name in names:
         values = [sample[name] for sample in samples if name in sample]
-        summary[name] = {"median": statistics.median(values), "p95": percentile(values, 95),
-                         "min": min(values), "max": max(values), "n": len(values)}
+        summary[name] = {
+            "median": statistics.median(values),
+            "p95": percentile(values, 95),
+            "min": min(values),
+            "max": max(values),
+            "n": len(values),
+        }
     return summary
 
 
@@ -134,8 +150,9 @@ def one_event(ctx: Any, pipe: dict[str, Any], batch: Any, timeout: float) -> dic
     predictions = ctx.storage_root / ctx.bucket("features") / PROJECT / "v1" / "predictions"
     deadline = time.time() + timeout
     published = time.time()
-    ctx.aws.client("sns").publish(TopicArn=str(ctx.environment.settings["entry"]["topic_arn"]),
-                                  Message=json.dumps(event))
+    ctx.aws.client("sns").publish(
+        TopicArn=str(ctx.environment.settings["entry"]["topic_arn"]), Message=json.dumps(event)
+    )
     deliveries: list[Any] = []
     while not deliveries:  # Pipes long-polls its source queue continuously
         deliveries = entry_poller.poll_once(ctx.aws, pipe, wait_seconds=1)
@@ -153,8 +170,12 @@ def one_event(ctx: Any, pipe: dict[str, Any], batch: Any, timeout: float) -> dic
     described = wait_pipeline(ctx, arn)
     if described["PipelineExecutionStatus"] != "Succeeded" or machine["status"] != "SUCCEEDED":
         raise RuntimeError(f"event {batch.mini_batch_id}: {machine['status']} / {described}")
-    steps = {s["StepName"]: s for s in sagemaker.list_pipeline_execution_steps(
-        PipelineExecutionArn=arn, SortOrder="Ascending")["PipelineExecutionSteps"]}
+    steps = {
+        s["StepName"]: s
+        for s in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn, SortOrder="Ascending")[
+            "PipelineExecutionSteps"
+        ]
+    }
     sample = {"total": written - published, "queue": delivered - published}
     if "ResolveSpecs" in steps:  # the live machine: lock, StartPipelineExecution, the first step's start
         sample["machine"] = _utc_seconds(steps["ResolveSpecs"]["StartTime"]) - delivered
@@ -176,18 +197,30 @@ def _pipeline_of(ctx: Any, batch_id: str) -> str:
     return str(found[0])
 
 
-def render(summary: dict[str, dict[str, float]], events: int, load: tuple[list[float], list[float]],
-           rss: dict[str, int], setup_seconds: float) -> list[str]:
-    lines = [f"live event -> predictions written, {events} event(s) one at a time, warm workers "
-             f"(setup {setup_seconds:.0f} s)",
-             f"{'part':<22}{'median s':>10}{'p95 s':>10}{'min':>8}{'max':>8}"]
+def render(
+    summary: dict[str, dict[str, float]],
+    events: int,
+    load: tuple[list[float], list[float]],
+    rss: dict[str, int],
+    setup_seconds: float,
+) -> list[str]:
+    lines = [
+        f"live event -> predictions written, {events} event(s) one at a time, warm workers "
+        f"(setup {setup_seconds:.0f} s)",
+        f"{'part':<22}{'median s':>10}{'p95 s':>10}{'min':>8}{'max':>8}",
+    ]
     for name, figures in summary.items():
-        lines.append(f"{name:<22}{figures['median']:>10.2f}{figures['p95']:>10.2f}{figures['min']:>8.2f}"
-                     f"{figures['max']:>8.2f}")
-    lines.append(f"load average (1/5/15 min) at start {' '.join(f'{x:.1f}' for x in load[0])}, "
-                 f"at end {' '.join(f'{x:.1f}' for x in load[1])}")
-    lines.append(f"peak RSS: emulator + warm workers + JVMs {rss['emulator_tree'] / 2**20:.0f} MiB, "
-                 f"model server {rss['model_server'] / 2**20:.0f} MiB, this process {rss['self'] / 2**20:.0f} MiB")
+        lines.append(
+            f"{name:<22}{figures['median']:>10.2f}{figures['p95']:>10.2f}{figures['min']:>8.2f}{figures['max']:>8.2f}"
+        )
+    lines.append(
+        f"load average (1/5/15 min) at start {' '.join(f'{x:.1f}' for x in load[0])}, "
+        f"at end {' '.join(f'{x:.1f}' for x in load[1])}"
+    )
+    lines.append(
+        f"peak RSS: emulator + warm workers + JVMs {rss['emulator_tree'] / 2**20:.0f} MiB, "
+        f"model server {rss['model_server'] / 2**20:.0f} MiB, this process {rss['self'] / 2**20:.0f} MiB"
+    )
     return lines
 
 
@@ -205,14 +238,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
     options = parse_args(argv)
-    demo = DemoOptions(hours=2, projects=(PROJECT,), out=options.state_dir / "unused.html",
-                       state_dir=options.state_dir, source=REPO, step_budget=options.step_budget,
-                       keep_running=False, live_batches=options.events, timeout=options.timeout, remember=False)
+    demo = DemoOptions(
+        hours=2,
+        projects=(PROJECT,),
+        out=options.state_dir / "unused.html",
+        state_dir=options.state_dir,
+        source=REPO,
+        step_budget=options.step_budget,
+        keep_running=False,
+        live_batches=options.events,
+        timeout=options.timeout,
+        remember=False,
+    )
     demo.check()
     began = time.monotonic()
     with demo_environment(demo) as ctx:
-        for stage in (stage_publish, stage_traffic, stage_history, stage_baselines, stage_training_backfill,
-                      stage_training):
+        for stage in (
+            stage_publish,
+            stage_traffic,
+            stage_history,
+            stage_baselines,
+            stage_training_backfill,
+            stage_training,
+        ):
             print(f"setup: {stage.__name__.removeprefix('stage_')}: {stage(ctx)}", flush=True)
         setup_seconds = time.monotonic() - began
         workspace = ctx.workspace_dir
@@ -237,17 +285,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"written {options.out}")
 
 
-def _write(out: Path, samples: list[dict[str, float]], load_start: list[float], tree_peak: int, server_peak: int,
-           setup_seconds: float) -> list[str]:
+def _write(
+    out: Path,
+    samples: list[dict[str, float]],
+    load_start: list[float],
+    tree_peak: int,
+    server_peak: int,
+    setup_seconds: float,
+) -> list[str]:
     """The figures so far as JSON (after every event: an interrupted run keeps what it measured); the table."""
     load_end = list(os.getloadavg())
     summary = summarize(samples)
-    rss = {"emulator_tree": tree_peak, "model_server": server_peak,
-           "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    rss = {
+        "emulator_tree": tree_peak,
+        "model_server": server_peak,
+        "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"events": len(samples), "summary": summary, "samples": samples,
-                               "load_average": {"start": load_start, "end": load_end},
-                               "peak_rss_bytes": rss, "setup_seconds": setup_seconds}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "events": len(samples),
+                "summary": summary,
+                "samples": samples,
+                "load_average": {"start": load_start, "end": load_end},
+                "peak_rss_bytes": rss,
+                "setup_seconds": setup_seconds,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return render(summary, len(samples), (load_start, load_end), rss, setup_seconds)
 
 

@@ -30,8 +30,17 @@ from compiler.deploy.publish import publish
 from compiler.local.emulator import free_port, wait_until_ready
 from compiler.validation.workspace_config import load_workspace
 
-WRITES = {"PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "CreateStateMachine", "UpdateStateMachine",
-          "CreatePipeline", "UpdatePipeline", "PutObject"}
+WRITES = {
+    "PutItem",
+    "DeleteItem",
+    "UpdateItem",
+    "BatchWriteItem",
+    "CreateStateMachine",
+    "UpdateStateMachine",
+    "CreatePipeline",
+    "UpdatePipeline",
+    "PutObject",
+}
 TUNED = (
     "from compiler.local.emulator_tuning import tune_moto; tune_moto(); "
     "from compiler.local.emulator import main; main()"
@@ -55,13 +64,19 @@ def measure(label: str, workspace_dir: Path, projects: int) -> dict[str, Any]:
     result = publish(workspace, "local", build_dir=build, aws=aws)
     seconds = time.perf_counter() - started
     calls = Counter(result.calls)
-    dynamodb_reads = sum(n for name, n in calls.items() if name.startswith("dynamodb.") and
-                         name.split(".")[1] not in WRITES)
+    dynamodb_reads = sum(
+        n for name, n in calls.items() if name.startswith("dynamodb.") and name.split(".")[1] not in WRITES
+    )
     return {
-        "run": label, "ok": result.ok, "seconds": round(seconds, 2), "api_calls": sum(calls.values()),
+        "run": label,
+        "ok": result.ok,
+        "seconds": round(seconds, 2),
+        "api_calls": sum(calls.values()),
         "writes": sum(n for name, n in calls.items() if name.split(".")[1] in WRITES),
-        "dynamodb_reads": dynamodb_reads, "dynamodb_reads_per_project": round(dynamodb_reads / projects, 4),
-        "changes": len(result.plan.changes), "by_operation": dict(sorted(calls.items())),
+        "dynamodb_reads": dynamodb_reads,
+        "dynamodb_reads_per_project": round(dynamodb_reads / projects, 4),
+        "changes": len(result.plan.changes),
+        "by_operation": dict(sorted(calls.items())),
     }
 
 
@@ -74,8 +89,13 @@ def edit_one_spec(workspace_dir: Path, projects: int) -> Path:
 
 def run(projects: int, tuned: bool) -> dict[str, Any]:
     port = free_port()
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"})
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    )
     emulator = start_emulator(port, tuned)
     try:
         with tempfile.TemporaryDirectory(prefix="ndrc-publish-bench-") as folder:
@@ -91,17 +111,26 @@ def run(projects: int, tuned: bool) -> dict[str, Any]:
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
-    return {"projects": projects, "emulator": "tuned" if tuned else "moto as is", "compile_seconds": compile_seconds,
-            "runs": runs}
+    return {
+        "projects": projects,
+        "emulator": "tuned" if tuned else "moto as is",
+        "compile_seconds": compile_seconds,
+        "runs": runs,
+    }
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = [f"{report['projects']} projects, emulator: {report['emulator']}, compile {report['compile_seconds']} s",
-             "", "| Run | Time (s) | API calls | Writes | DynamoDB reads | Reads / project |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"{report['projects']} projects, emulator: {report['emulator']}, compile {report['compile_seconds']} s",
+        "",
+        "| Run | Time (s) | API calls | Writes | DynamoDB reads | Reads / project |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in report["runs"]:
-        lines.append(f"| {r['run']} | {r['seconds']} | {r['api_calls']} | {r['writes']} | {r['dynamodb_reads']} | "
-                     f"{r['dynamodb_reads_per_project']} |")
+        lines.append(
+            f"| {r['run']} | {r['seconds']} | {r['api_calls']} | {r['writes']} | {r['dynamodb_reads']} | "
+            f"{r['dynamodb_reads_per_project']} |"
+        )
     return "\n".join(lines)
 
 

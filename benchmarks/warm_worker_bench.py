@@ -35,8 +35,13 @@ PORT_SETS = {"port_sets": {"database": [1433, 3306, 5432], "web": [80, 443, 8080
 
 
 def _ndrc(*args: str, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", "from compiler.cli import main; main()", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", "from compiler.cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode:
         raise SystemExit(f"ndrc {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
@@ -49,15 +54,25 @@ def _prepare(root: Path, endpoint: str) -> list[dict[str, str]]:
     _ndrc("provision", cwd=root)
     _ndrc("publish", "--yes", cwd=root)
     storage = LocalStorage(root / STORAGE)
-    storage.write_bytes("s3://ndr-artifacts-local/reference/port_sets/v1/port_sets.json",
-                        json.dumps(PORT_SETS).encode())
-    [batch] = generate_traffic("s3://ndr-ingestion-local", start="2025-01-15T10:08:00Z", batches=1,
-                               rows_per_batch=2000,
-                               options=TrafficOptions(org1="globex", org2="hq", project_name="ndr-prod", seed=5),
-                               storage=storage)
-    values = {"ProjectName": "ndr-prod", "FeatureSpecVersion": "v1", "MiniBatchId": batch.mini_batch_id,
-              "MiniBatchS3Prefix": batch.mini_batch_s3_prefix, "BatchStartTsIso": "2025-01-15T10:08:00Z",
-              "BatchEndTsIso": batch.batch_end_ts_iso}
+    storage.write_bytes(
+        "s3://ndr-artifacts-local/reference/port_sets/v1/port_sets.json", json.dumps(PORT_SETS).encode()
+    )
+    [batch] = generate_traffic(
+        "s3://ndr-ingestion-local",
+        start="2025-01-15T10:08:00Z",
+        batches=1,
+        rows_per_batch=2000,
+        options=TrafficOptions(org1="globex", org2="hq", project_name="ndr-prod", seed=5),
+        storage=storage,
+    )
+    values = {
+        "ProjectName": "ndr-prod",
+        "FeatureSpecVersion": "v1",
+        "MiniBatchId": batch.mini_batch_id,
+        "MiniBatchS3Prefix": batch.mini_batch_s3_prefix,
+        "BatchStartTsIso": "2025-01-15T10:08:00Z",
+        "BatchEndTsIso": batch.batch_end_ts_iso,
+    }
     return [{"Name": k, "Value": v} for k, v in values.items()]
 
 
@@ -70,18 +85,26 @@ def run_mode(warm: bool, executions: int) -> list[dict[str, float]]:
         options = PipelineOptions(str(root / ".ndrc" / "pipelines"), str(root / STORAGE), 1, warm)
         with running_emulator(root.parent, options) as endpoint:
             parameters = _prepare(root, endpoint)
-            sagemaker: Any = boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1",
-                                          aws_access_key_id="bench", aws_secret_access_key="bench")
+            sagemaker: Any = boto3.client(
+                "sagemaker",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="bench",
+                aws_secret_access_key="bench",
+            )
             definition = json.loads(sagemaker.describe_pipeline(PipelineName=PIPELINE)["PipelineDefinition"])
             definition["Steps"] = [s for s in definition["Steps"] if s["Name"] in KEEP]
             sagemaker.update_pipeline(PipelineName=PIPELINE, PipelineDefinition=json.dumps(definition))
             durations = []
             for index in range(executions):
                 arn = sagemaker.start_pipeline_execution(
-                    PipelineName=PIPELINE, PipelineParameters=parameters, ClientRequestToken=f"bench-{index:032d}",
+                    PipelineName=PIPELINE,
+                    PipelineParameters=parameters,
+                    ClientRequestToken=f"bench-{index:032d}",
                 )["PipelineExecutionArn"]
                 while (status := sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn))[
-                        "PipelineExecutionStatus"] == "Executing":
+                    "PipelineExecutionStatus"
+                ] == "Executing":
                     time.sleep(0.5)
                 if status["PipelineExecutionStatus"] != "Succeeded":
                     raise SystemExit(f"execution {index} failed: {status.get('FailureReason')}")
@@ -106,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
         "spark_step_seconds_cold_mean": round(later["cold"], 2),
         "spark_step_seconds_warm_mean_after_first": round(later["warm"], 2),
         "warm_first_execution_spark_seconds": {s: results["warm"][0][s] for s in SPARK_STEPS},
-        "resolve_specs_seconds": {m: round(statistics.mean(r["ResolveSpecs"] for r in runs), 2)
-                                  for m, runs in results.items()},
+        "resolve_specs_seconds": {
+            m: round(statistics.mean(r["ResolveSpecs"] for r in runs), 2) for m, runs in results.items()
+        },
         "cold_over_warm": round(later["cold"] / later["warm"], 2),
         "saved_per_spark_step_seconds": round(later["cold"] - later["warm"], 2),
     }

@@ -57,9 +57,11 @@ def _attribute_json(value: Any) -> str:
     if kind is str:
         return '{"S":' + _json_string(value) + "}"
     if kind is dict and all(type(key) is str for key in value):
-        return '{"M":{' + ",".join(
-            _json_string(key) + ":" + _attribute_json(child) for key, child in sorted(value.items())
-        ) + "}}"
+        return (
+            '{"M":{'
+            + ",".join(_json_string(key) + ":" + _attribute_json(child) for key, child in sorted(value.items()))
+            + "}}"
+        )
     if kind is list:
         return '{"L":[' + ",".join(_attribute_json(child) for child in value) + "]}"
     if isinstance(value, str):

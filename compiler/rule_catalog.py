@@ -87,7 +87,7 @@ PATH_SYMLINK = _rule("path.symlink", ERROR, "links under specs/ stay inside the 
 PATH_NOT_A_FILE = _rule(
     "path.not-a-file", ERROR, "only regular files and folders under specs/ (no FIFOs, sockets, devices)"
 )
-JOB_UNKNOWN = _rule("job.unknown", ERROR, "the job name is one of the known jobs (with a \"did you mean\")")
+JOB_UNKNOWN = _rule("job.unknown", ERROR, 'the job name is one of the known jobs (with a "did you mean")')
 SPEC_SHAPE = _rule("spec.shape", ERROR, "a spec file is a mapping")
 ENVELOPE_PARAMETERS = _rule(
     "envelope.parameters", ERROR, "the payload is under `spec` (or `parameters`, for project_parameters only)"
@@ -95,18 +95,24 @@ ENVELOPE_PARAMETERS = _rule(
 ENVELOPE_IGNORED_KEY = _rule("envelope.ignored-key", WARNING, "a top-level key that is not compiled")
 ENVELOPE_SERVER_MANAGED = _rule("envelope.server-managed", WARNING, "`updated_at` is set by publish, not by the file")
 IDENTITY_MISMATCH = _rule(
-    "identity.mismatch", ERROR, "`project_name` / `job_name` / `feature_spec_version` / `defaults.ProjectName` / "
+    "identity.mismatch",
+    ERROR,
+    "`project_name` / `job_name` / `feature_spec_version` / `defaults.ProjectName` / "
     "`defaults.FeatureSpecVersion` agree with the path",
 )
 IDENTITY_DELTA_SPEC = _rule(
-    "identity.delta-spec", ERROR, "the delta_builder payload identity agrees with the path; unversioned delta "
-    "files state their version",
+    "identity.delta-spec",
+    ERROR,
+    "the delta_builder payload identity agrees with the path; unversioned delta files state their version",
 )
 
 # JSON Schemas (compiler/validation/schemas.py)
 SCHEMA = _rule(
-    "schema.", ERROR, "the JSON Schema of the item envelope, the job payload, routing and `ndrc.yaml`, one id per "
-    "keyword (`required`, `type`, `pattern`, `enum`, `const`, `minItems`, ...)", member="keyword",
+    "schema.",
+    ERROR,
+    "the JSON Schema of the item envelope, the job payload, routing and `ndrc.yaml`, one id per "
+    "keyword (`required`, `type`, `pattern`, `enum`, `const`, `minItems`, ...)",
+    member="keyword",
 )
 SCHEMA_EITHER = _rule("schema.either", ERROR, "exactly one of the alternatives a schema offers is given")
 SCHEMA_UNKNOWN_KEY = _rule(
@@ -124,7 +130,9 @@ ROUTING_UNKNOWN_VERSION = _rule(
 ROUTING_PREFIX = _rule("routing.prefix", WARNING, "`ingestion_prefix` ends with `/<org1>/<org2>`")
 SECRET_ARN = _rule("secret.arn", ERROR, "`secret_arn` is a Secrets Manager ARN")
 SECRET_PLAINTEXT = _rule(
-    "secret.plaintext", ERROR, "no literal values under password/token/secret-like keys, no AWS access key ids "
+    "secret.plaintext",
+    ERROR,
+    "no literal values under password/token/secret-like keys, no AWS access key ids "
     "anywhere (the value is never printed)",
 )
 OPERATOR_UNKNOWN = _rule("operator.unknown", ERROR, "delta_builder operators exist in the runtime's registry")
@@ -138,8 +146,11 @@ INVENTORY_COLUMNS = _rule(
 )
 ITEM_TOO_LARGE = _rule("item.too-large", ERROR, "the compiled item fits DynamoDB's 400 KB")
 WIRING = _rule(
-    "wiring.", WARNING, "within a project and version, readers read where producers write (FG-A ← delta, "
-    "FG-B/FG-C ← FG-A, FG-C ← FG-B, inference/training ← FG-A/FG-C, FG-B ← pair counts)", member="consumer",
+    "wiring.",
+    WARNING,
+    "within a project and version, readers read where producers write (FG-A ← delta, "
+    "FG-B/FG-C ← FG-A, FG-C ← FG-B, inference/training ← FG-A/FG-C, FG-B ← pair counts)",
+    member="consumer",
 )
 PROJECT_MISSING_PARAMETERS = _rule(
     "project.missing-parameters", WARNING, "a version used by a job has a `project_parameters#<version>`"

@@ -72,8 +72,10 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
         except BaseException as err:
-            print(json.dumps({"event": "job_crashed", "error": type(err).__name__, "cause": str(err)[:2000]}),
-                  file=sys.stderr)
+            print(
+                json.dumps({"event": "job_crashed", "error": type(err).__name__, "cause": str(err)[:2000]}),
+                file=sys.stderr,
+            )
             code = 1
         seconds = round(time.monotonic() - started, 3)
         try:

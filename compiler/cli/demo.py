@@ -57,34 +57,72 @@ def _projects(value: str) -> tuple[str, ...]:
 
 
 @click.command("demo")
-@click.option("--hours", type=int, default=3, show_default=True,
-              help="Hours of traffic per project (30-minute batches: a third history, a third training, "
-                   "a third live).")
-@click.option("--projects", default=",".join(SAMPLE_PROJECTS), show_default=True,
-              help="Comma-separated sample projects; the first gets the injected anomalous host.")
+@click.option(
+    "--hours",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Hours of traffic per project (30-minute batches: a third history, a third training, a third live).",
+)
+@click.option(
+    "--projects",
+    default=",".join(SAMPLE_PROJECTS),
+    show_default=True,
+    help="Comma-separated sample projects; the first gets the injected anomalous host.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the synthetic traffic.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("ndrc-demo.html"),
-              show_default=True, help="Where to write the HTML report.")
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".ndrc/demo"),
-              show_default=True, help="The demo's own folder (workspace copy, storage, step logs); replaced "
-                                      "on each run. A running `ndrc local up` is never touched.")
-@click.option("--workspace", "source", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="The workspace whose specs the demo copies.")
-@click.option("--step-budget", type=int, default=2, show_default=True,
-              help="Pipeline steps run at once (warm Spark workers).")
-@click.option("--keep-running/--stop", default=True, show_default=True,
-              help="Leave the demo's emulator, warm workers and model server running afterwards (a plain `ndrc "
-                   "local status` in this workspace lists the demo's executions, `ndrc local down` stops them), "
-                   "or stop everything the demo started when it ends.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("ndrc-demo.html"),
+    show_default=True,
+    help="Where to write the HTML report.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".ndrc/demo"),
+    show_default=True,
+    help="The demo's own folder (workspace copy, storage, step logs); replaced "
+    "on each run. A running `ndrc local up` is never touched.",
+)
+@click.option(
+    "--workspace",
+    "source",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The workspace whose specs the demo copies.",
+)
+@click.option(
+    "--step-budget", type=int, default=2, show_default=True, help="Pipeline steps run at once (warm Spark workers)."
+)
+@click.option(
+    "--keep-running/--stop",
+    default=True,
+    show_default=True,
+    help="Leave the demo's emulator, warm workers and model server running afterwards (a plain `ndrc "
+    "local status` in this workspace lists the demo's executions, `ndrc local down` stops them), "
+    "or stop everything the demo started when it ends.",
+)
 @handle_errors
-def demo_command(hours: int, projects: str, seed: int, out: Path, state_dir: Path, source: Path,
-                 step_budget: int, keep_running: bool) -> None:
+def demo_command(
+    hours: int, projects: str, seed: int, out: Path, state_dir: Path, source: Path, step_budget: int, keep_running: bool
+) -> None:
     """Run the whole compiled platform locally: publish a demo-sized copy of the sample workspace onto a
     throwaway emulator, generate traffic with one anomalous host, backfill, build FG-B baselines, train and
     deploy, replay live batches through SNS/SQS and the published pipe, then print a summary and write an
     HTML report."""
-    options = DemoOptions(hours=hours, projects=_projects(projects), seed=seed, out=out, state_dir=state_dir,
-                          source=source, step_budget=step_budget, keep_running=keep_running)
+    options = DemoOptions(
+        hours=hours,
+        projects=_projects(projects),
+        seed=seed,
+        out=out,
+        state_dir=state_dir,
+        source=source,
+        step_budget=step_budget,
+        keep_running=keep_running,
+    )
     options.check()
     try:
         result = run_demo(options, StageLine(sys.stderr))
@@ -92,15 +130,19 @@ def demo_command(hours: int, projects: str, seed: int, out: Path, state_dir: Pat
         logs = state_dir / "workspace" / ".ndrc" / "pipelines"
         click.echo(f"ndrc: error: the demo stopped: {err} (step logs under {logs})", err=True)
         if keep_running:
-            click.echo("ndrc: its environment is left running to inspect: `ndrc local status`, then "
-                       "`ndrc local down`", err=True)
+            click.echo(
+                "ndrc: its environment is left running to inspect: `ndrc local status`, then `ndrc local down`",
+                err=True,
+            )
         exit_with(ExitCode.FINDINGS)
     for line in result.summary():
         click.echo(line)
     if keep_running:
         where = "" if source.resolve() == Path.cwd().resolve() else f" --workspace {source}"
-        click.echo(f"  still running: `ndrc local status{where}` lists the demo's executions; `ndrc local "
-                   f"down{where}` stops everything the demo started")
+        click.echo(
+            f"  still running: `ndrc local status{where}` lists the demo's executions; `ndrc local "
+            f"down{where}` stops everything the demo started"
+        )
     else:
         click.echo("  stopped: everything the demo started (--stop)")
 

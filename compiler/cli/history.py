@@ -21,17 +21,30 @@ def _line(record: DeploymentRecord) -> str:
     counts = ", ".join(f"{n} {status}" for status, n in record.counts.items()) or "nothing applied"
     rollback = f"  rollback to {record.rollback_of[:12]}" if record.rollback_of else ""
     state = "ok" if record.ok else "INCOMPLETE"
-    return (f"{record.applied_at}  build {record.manifest_sha256[:12]}  plan {record.plan_sha256[:12]}  "
-            f"git {commit}  by {who} ({record.who.get('arn', '?')})  {state}: {counts}{rollback}")
+    return (
+        f"{record.applied_at}  build {record.manifest_sha256[:12]}  plan {record.plan_sha256[:12]}  "
+        f"git {commit}  by {who} ({record.who.get('arn', '?')})  {state}: {counts}{rollback}"
+    )
 
 
 @click.command("history")
 @env_option
 @workspace_option
-@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text", show_default=True,
-              help="text for people, json for tools (the records as stored, without the resource lists).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Show at most this many deployments (newest first).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "text"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools (the records as stored, without the resource lists).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many deployments (newest first).",
+)
 @handle_errors
 def history_command(env_name: str | None, workspace_dir: Path | None, output_format: str, limit: int) -> None:
     """List what publish applied to an environment: when, who, which build and plan, from which git commit.
@@ -49,8 +62,14 @@ def history_command(env_name: str | None, workspace_dir: Path | None, output_for
             document["published"] = len(record.published)
             document["key"] = record.key
             documents.append(document)
-        click.echo(json.dumps({"environment": environment.name, "log": log.where, "deployments": documents},
-                              indent=1, sort_keys=True, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"environment": environment.name, "log": log.where, "deployments": documents},
+                indent=1,
+                sort_keys=True,
+                ensure_ascii=False,
+            )
+        )
         return
     if not records:
         click.echo(f"no deployments recorded for {environment.name} in {log.where}")

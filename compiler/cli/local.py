@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from compiler.load.workspace import Workspace
     from compiler.model import EnvironmentConfig
 
+
 @click.group("local")
 def local_group() -> None:
     """Run the local AWS emulator (moto server on 127.0.0.1; state is in memory)."""
@@ -79,8 +80,13 @@ def down_command(env_name: str | None, workspace_dir: Path | None) -> None:
 @local_group.command("status")
 @env_option
 @workspace_option
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True,
-              help="Executions listed per state machine and per pipeline.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    help="Executions listed per state machine and per pipeline.",
+)
 @click.option("--steps/--no-steps", default=True, show_default=True, help="List each pipeline execution's steps.")
 @handle_errors
 def status_command(env_name: str | None, workspace_dir: Path | None, limit: int, steps: bool) -> None:
@@ -132,17 +138,27 @@ def _render(fired: Fired) -> str:
 
 @local_group.command("trigger")
 @click.argument("flow")
-@click.option("--project", "project", default=None,
-              help="The project whose schedule to fire (not needed when FLOW is a schedule's name).")
+@click.option(
+    "--project",
+    "project",
+    default=None,
+    help="The project whose schedule to fire (not needed when FLOW is a schedule's name).",
+)
 @click.option("--version", "version", default="", help="Its FeatureSpecVersion, when it has several schedules.")
-@click.option("--at", "--reference-ts", "at", default="",
-              help="The scheduled time (ISO-8601, UTC unless an offset is given; default: now): "
-              "<aws.scheduler.scheduled-time>, so the pipeline's ReferenceTsIso and the request token.")
+@click.option(
+    "--at",
+    "--reference-ts",
+    "at",
+    default="",
+    help="The scheduled time (ISO-8601, UTC unless an offset is given; default: now): "
+    "<aws.scheduler.scheduled-time>, so the pipeline's ReferenceTsIso and the request token.",
+)
 @env_option
 @workspace_option
 @handle_errors
-def trigger_command(flow: str, project: str | None, version: str, at: str, env_name: str | None,
-                    workspace_dir: Path | None) -> None:
+def trigger_command(
+    flow: str, project: str | None, version: str, at: str, env_name: str | None, workspace_dir: Path | None
+) -> None:
     """Fire a compiled schedule now, as EventBridge Scheduler would: its target (StartPipelineExecution of a
     schedule-started pipeline) with its Input, context attributes resolved. FLOW is fg-b-baseline, if-training,
     machine-inventory-unload (with --project) or a schedule's name."""
@@ -162,13 +178,20 @@ def trigger_command(flow: str, project: str | None, version: str, at: str, env_n
 @click.option("--from", "start", required=True, help="Start of the simulated range (ISO-8601, inclusive).")
 @click.option("--to", "end", required=True, help="End of the simulated range (ISO-8601, exclusive).")
 @click.option("--dry-run", is_flag=True, help="List the due occurrences without firing them.")
-@click.option("--max", "most", type=click.IntRange(1), default=500, show_default=True,
-              help="Refuse to fire more occurrences than this (a long range starts a pipeline per occurrence).")
+@click.option(
+    "--max",
+    "most",
+    type=click.IntRange(1),
+    default=500,
+    show_default=True,
+    help="Refuse to fire more occurrences than this (a long range starts a pipeline per occurrence).",
+)
 @env_option
 @workspace_option
 @handle_errors
-def clock_command(start: str, end: str, dry_run: bool, most: int, env_name: str | None,
-                  workspace_dir: Path | None) -> None:
+def clock_command(
+    start: str, end: str, dry_run: bool, most: int, env_name: str | None, workspace_dir: Path | None
+) -> None:
     """Fire every compiled schedule occurrence due in [--from, --to), in time order, as EventBridge Scheduler
     would have over that range (cron evaluated in each schedule's time zone; disabled schedules skipped). A
     rerun of the same range starts nothing new: each occurrence's request token is its scheduled time's."""
@@ -177,11 +200,14 @@ def clock_command(start: str, end: str, dry_run: bool, most: int, env_name: str 
     schedules, source = _schedules(workspace, environment, aws)
     begin, finish = scheduled_time(start), scheduled_time(end)
     occurrences = scheduler.due(schedules, begin, finish)
-    click.echo(f"{len(occurrences)} occurrence(s) of {len(schedules)} {source} schedule(s) due in "
-               f"[{scheduler.iso(begin)}, {scheduler.iso(finish)})")
+    click.echo(
+        f"{len(occurrences)} occurrence(s) of {len(schedules)} {source} schedule(s) due in "
+        f"[{scheduler.iso(begin)}, {scheduler.iso(finish)})"
+    )
     if len(occurrences) > most and not dry_run:
-        raise UsageError(f"{len(occurrences)} occurrences are due, more than --max {most}: narrow the range or "
-                         "raise --max")
+        raise UsageError(
+            f"{len(occurrences)} occurrences are due, more than --max {most}: narrow the range or raise --max"
+        )
     if dry_run:
         for moment, schedule in occurrences:
             click.echo(f"  due     {schedule.name} at {scheduler.iso(moment)}")
@@ -194,8 +220,14 @@ def clock_command(start: str, end: str, dry_run: bool, most: int, env_name: str 
 
 
 @local_group.command("poll")
-@click.option("--wait", "wait_seconds", type=click.IntRange(0, 20), default=0, show_default=True,
-              help="Long-poll this many seconds when the queue is empty (SQS WaitTimeSeconds).")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="Long-poll this many seconds when the queue is empty (SQS WaitTimeSeconds).",
+)
 @env_option
 @workspace_option
 @handle_errors
@@ -225,13 +257,17 @@ def render_runs(runs: list[Run]) -> list[str]:
     lines = ["executions (newest first):"]
     for run in runs:
         kind = "state machine" if run.kind == "state_machine" else "pipeline"
-        lines.append(f"  {run.status:<10} {kind:<13} {run.resource}  {run.name}  started {_clock(run.start)}  "
-                     f"{_duration(run.start, run.end)}")
+        lines.append(
+            f"  {run.status:<10} {kind:<13} {run.resource}  {run.name}  started {_clock(run.start)}  "
+            f"{_duration(run.start, run.end)}"
+        )
         if run.failure_reason:
             lines.append(f"      reason: {run.failure_reason}")
         for step in run.steps:
-            lines.append(f"      {step.status:<10} {step.name:<24} {_duration(step.start, step.end)}"
-                         + (f"  {step.failure_reason}" if step.failure_reason else ""))
+            lines.append(
+                f"      {step.status:<10} {step.name:<24} {_duration(step.start, step.end)}"
+                + (f"  {step.failure_reason}" if step.failure_reason else "")
+            )
     return lines
 
 

@@ -32,18 +32,41 @@ color_option = click.option(
 @click.command("plan")
 @env_option
 @workspace_option
-@click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
-              show_default=True, help="text for people, json for tools, markdown for a pull-request comment.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also save the plan as JSON, for `ndrc publish --plan FILE`.")
-@click.option("--base", "base_ref", metavar="GIT_REF", default=None,
-              help="Compare with the workspace at this git ref (branch, tag, commit) instead of the deployed "
-                   "state: no AWS credentials or emulator needed.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(RENDERERS)),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, markdown for a pull-request comment.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the plan as JSON, for `ndrc publish --plan FILE`.",
+)
+@click.option(
+    "--base",
+    "base_ref",
+    metavar="GIT_REF",
+    default=None,
+    help="Compare with the workspace at this git ref (branch, tag, commit) instead of the deployed "
+    "state: no AWS credentials or emulator needed.",
+)
 @build_option
 @color_option
 @handle_errors
-def plan_command(env_name: str | None, workspace_dir: Path | None, output_format: str, out_file: Path | None,
-                 base_ref: str | None, build_dir: Path | None, color: bool | None) -> None:
+def plan_command(
+    env_name: str | None,
+    workspace_dir: Path | None,
+    output_format: str,
+    out_file: Path | None,
+    base_ref: str | None,
+    build_dir: Path | None,
+    color: bool | None,
+) -> None:
     """Show what publish would change, per artifact, against what is deployed (or against a git ref with
     --base), with what each change affects and why. Exit 1 if anything would change."""
     workspace, environment = open_environment(workspace_dir, env_name)

@@ -28,8 +28,11 @@ def report(result: PublishResult, action: str = "publish") -> None:
     for change in result.already:
         name = change.target if change.label == change.target else f"{change.target} {change.label}"
         click.echo(f"{'already':<13} {change.action:<6} {change.kind} {name}")
-    counts = ", ".join(f"{result.count(s)} {s}" for s in ("applied", "already", "conflict", "failed",
-                                                           "not attempted", "skipped") if result.count(s))
+    counts = ", ".join(
+        f"{result.count(s)} {s}"
+        for s in ("applied", "already", "conflict", "failed", "not attempted", "skipped")
+        if result.count(s)
+    )
     calls = sum(result.calls.values())
     click.echo(f"{action} {'done' if result.ok else 'incomplete'}: {counts or 'nothing to do'} ({calls} API calls)")
 
@@ -39,27 +42,60 @@ def report(result: PublishResult, action: str = "publish") -> None:
 @workspace_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @click.option(
-    "--yes", "-y", "assume_yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).",
+    "--yes",
+    "-y",
+    "assume_yes",
+    is_flag=True,
+    help="Do not ask for confirmation (required without a terminal).",
 )
 @click.option("--prune", is_flag=True, help="Also delete deployed items that are no longer in the specs.")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Apply exactly this saved plan (`ndrc plan --out`); refused if the deployed state moved since.")
-@click.option("--delete-project", "delete_projects", multiple=True, metavar="PROJECT",
-              help="With --prune: allow deleting every item of this project (repeatable). Without it, a plan "
-                   "that wipes out a project is refused.")
-@click.option("--delete-kind", "delete_kinds", multiple=True, metavar="KIND",
-              help="With --prune: allow deleting every deployed artifact of this kind (state_machine, "
-                   "sagemaker_pipeline, ...) when the build has none left (repeatable).")
-@click.option("--rollback", "rollback", metavar="MANIFEST_SHA256", default=None,
-              help="Re-apply the build an earlier publish recorded (its manifest sha256 or a unique prefix of at "
-                   "least 8 hex digits, from `ndrc history`), through the same plan, confirmation and prune rules.")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Apply exactly this saved plan (`ndrc plan --out`); refused if the deployed state moved since.",
+)
+@click.option(
+    "--delete-project",
+    "delete_projects",
+    multiple=True,
+    metavar="PROJECT",
+    help="With --prune: allow deleting every item of this project (repeatable). Without it, a plan "
+    "that wipes out a project is refused.",
+)
+@click.option(
+    "--delete-kind",
+    "delete_kinds",
+    multiple=True,
+    metavar="KIND",
+    help="With --prune: allow deleting every deployed artifact of this kind (state_machine, "
+    "sagemaker_pipeline, ...) when the build has none left (repeatable).",
+)
+@click.option(
+    "--rollback",
+    "rollback",
+    metavar="MANIFEST_SHA256",
+    default=None,
+    help="Re-apply the build an earlier publish recorded (its manifest sha256 or a unique prefix of at "
+    "least 8 hex digits, from `ndrc history`), through the same plan, confirmation and prune rules.",
+)
 @build_option
 @color_option
 @handle_errors
-def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: bool, assume_yes: bool,
-                    prune: bool, plan_file: Path | None, delete_projects: tuple[str, ...],
-                    delete_kinds: tuple[str, ...], rollback: str | None, build_dir: Path | None,
-                    color: bool | None) -> None:
+def publish_command(
+    env_name: str | None,
+    workspace_dir: Path | None,
+    dry_run: bool,
+    assume_yes: bool,
+    prune: bool,
+    plan_file: Path | None,
+    delete_projects: tuple[str, ...],
+    delete_kinds: tuple[str, ...],
+    rollback: str | None,
+    build_dir: Path | None,
+    color: bool | None,
+) -> None:
     """Apply the plan: conditional per-item writes, state machines, pipelines, the runtime archive."""
     if not (assume_yes or dry_run or sys.stdin.isatty()):
         raise UsageError("not a terminal, so nobody can confirm: pass --yes (or --dry-run)")
@@ -83,15 +119,27 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
         build_dir = compile_workspace(workspace, environment.name).out_dir
     environment = local_endpoint(workspace, environment)
     result = publish(
-        workspace, environment.name, aws=Aws(environment), build_dir=build_dir, plan_file=plan_file, prune=prune,
-        dry_run=dry_run, show=show, confirm=confirm, progress=ProgressBar(sys.stderr),
-        delete_projects=frozenset(delete_projects), rollback=rollback, delete_kinds=frozenset(delete_kinds),
+        workspace,
+        environment.name,
+        aws=Aws(environment),
+        build_dir=build_dir,
+        plan_file=plan_file,
+        prune=prune,
+        dry_run=dry_run,
+        show=show,
+        confirm=confirm,
+        progress=ProgressBar(sys.stderr),
+        delete_projects=frozenset(delete_projects),
+        rollback=rollback,
+        delete_kinds=frozenset(delete_kinds),
     )
     if result.refused:
         for reason in result.refused:
             click.echo(f"  moved: {reason}", err=True)
-        click.echo("ndrc: error: the deployed state moved since the plan was made; nothing was written. "
-                   "Make a new plan.", err=True)
+        click.echo(
+            "ndrc: error: the deployed state moved since the plan was made; nothing was written. Make a new plan.",
+            err=True,
+        )
         exit_with(ExitCode.FINDINGS)
     if result.declined:
         click.echo("not published", err=True)
@@ -101,8 +149,10 @@ def publish_command(env_name: str | None, workspace_dir: Path | None, dry_run: b
         return
     report(result)
     if result.record is not None:
-        click.echo(f"recorded deployment {result.record.manifest_sha256[:12]} in the deployments log "
-                   f"(`ndrc history --env {environment.name}`)")
+        click.echo(
+            f"recorded deployment {result.record.manifest_sha256[:12]} in the deployments log "
+            f"(`ndrc history --env {environment.name}`)"
+        )
     elif result.record_note:
         click.echo(result.record_note, err=True)
     exit_with(ExitCode.OK if result.ok else ExitCode.FINDINGS)

@@ -46,8 +46,9 @@ def answer_unchanged_compile(arguments: list[str]) -> bool:
         from compiler.compilation.uptodate import current_build
 
         workspace, out = options.get("--workspace"), options.get("--out")
-        current = current_build(Path(workspace) if workspace else None, options.get("--env"),
-                                Path(out) if out else None)
+        current = current_build(
+            Path(workspace) if workspace else None, options.get("--env"), Path(out) if out else None
+        )
         if current is None:
             return False
         print(unchanged_message(current.out_dir, current.artifacts), flush=True)

@@ -58,9 +58,12 @@ def run_command(
 @click.command("gen-traffic", context_settings=PASS_THROUGH)
 @env_option
 @workspace_option
-@click.option("--allow-remote", is_flag=True,
-              help="Allow writing into the real ingestion bucket of an environment without a local storage root "
-                   "(after the same account check as publish).")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow writing into the real ingestion bucket of an environment without a local storage root "
+    "(after the same account check as publish).",
+)
 @click.argument("generator_args", nargs=-1, type=click.UNPROCESSED)
 @handle_errors
 def gen_traffic_command(

@@ -45,8 +45,10 @@ def _read_entries(path: Path, fingerprint: str, key: bytes) -> dict[str, tuple[s
     """The stored entries if the file is this format and version, authentic and for this fingerprint."""
     try:
         stored = json.loads(path.read_bytes())
-        if not isinstance(stored, dict) or (stored.get("format"), stored.get("version")) != (CACHE_FORMAT,
-                                                                                             CACHE_VERSION):
+        if not isinstance(stored, dict) or (stored.get("format"), stored.get("version")) != (
+            CACHE_FORMAT,
+            CACHE_VERSION,
+        ):
             return {}
         if stored.get("fingerprint") != fingerprint:
             return {}
@@ -139,10 +141,12 @@ class FileCache:
         # as dumping the whole document with sorted keys, so `_read_entries` verifies it unchanged).
         entries_text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
         fingerprint_text = json.dumps(self.fingerprint)
-        mac = hmac.new(self.key, f'{{"entries":{entries_text},"fingerprint":{fingerprint_text}}}'.encode(),
-                       hashlib.sha256).hexdigest()
-        header = json.dumps({"format": CACHE_FORMAT, "mac": mac, "version": CACHE_VERSION}, sort_keys=True,
-                            separators=(",", ":"))
+        mac = hmac.new(
+            self.key, f'{{"entries":{entries_text},"fingerprint":{fingerprint_text}}}'.encode(), hashlib.sha256
+        ).hexdigest()
+        header = json.dumps(
+            {"format": CACHE_FORMAT, "mac": mac, "version": CACHE_VERSION}, sort_keys=True, separators=(",", ":")
+        )
         text = f'{{"entries":{entries_text},"fingerprint":{fingerprint_text},{header[1:]}'
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

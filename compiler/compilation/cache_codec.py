@@ -55,7 +55,7 @@ def decode_value(data: Any) -> Any:
         return data
     if not isinstance(data, dict) or len(data) != 1:
         raise CacheFormatError("not an encoded value")
-    (tag, inner), = data.items()
+    ((tag, inner),) = data.items()
     try:
         if tag == "n" and isinstance(inner, str):
             return Number(inner)
@@ -90,22 +90,35 @@ def _integer(data: Any) -> int:
 
 def _encode_diagnostic(diagnostic: Diagnostic) -> list[Any]:
     location = diagnostic.location
-    return [location.path, location.line, location.column, diagnostic.rule, diagnostic.message,
-            diagnostic.severity.value]
+    return [
+        location.path,
+        location.line,
+        location.column,
+        diagnostic.rule,
+        diagnostic.message,
+        diagnostic.severity.value,
+    ]
 
 
 def _decode_diagnostic(data: Any) -> Diagnostic:
     if not isinstance(data, list) or len(data) != 6:
         raise CacheFormatError("not a diagnostic")
     path, line, column, rule, message, severity = data
-    return Diagnostic(Location(_text(path), _integer(line), _integer(column)), _text(rule), _text(message),
-                      Severity(_text(severity)))
+    return Diagnostic(
+        Location(_text(path), _integer(line), _integer(column)), _text(rule), _text(message), Severity(_text(severity))
+    )
 
 
 def _encode_item(item: JobItem) -> dict[str, Any]:
-    return {"project_name": item.project_name, "job_name": item.job_name,
-            "feature_spec_version": item.feature_spec_version, "spec": encode_value(item.spec),
-            "attributes": encode_value(item.attributes), "source": item.source, "encoded": item.encoded}
+    return {
+        "project_name": item.project_name,
+        "job_name": item.job_name,
+        "feature_spec_version": item.feature_spec_version,
+        "spec": encode_value(item.spec),
+        "attributes": encode_value(item.attributes),
+        "source": item.source,
+        "encoded": item.encoded,
+    }
 
 
 def _decode_item(data: Any) -> JobItem:
@@ -114,22 +127,45 @@ def _decode_item(data: Any) -> JobItem:
     spec, attributes = decode_value(data["spec"]), decode_value(data["attributes"])
     if not isinstance(spec, dict) or not isinstance(attributes, dict):
         raise CacheFormatError("a job item's spec and attributes are mappings")
-    return JobItem(_text(data["project_name"]), _text(data["job_name"]), _optional_text(data["feature_spec_version"]),
-                   spec, attributes, _text(data["source"]), _text(data["encoded"]))
+    return JobItem(
+        _text(data["project_name"]),
+        _text(data["job_name"]),
+        _optional_text(data["feature_spec_version"]),
+        spec,
+        attributes,
+        _text(data["source"]),
+        _text(data["encoded"]),
+    )
 
 
 def _encode_route(route: Route) -> dict[str, Any]:
-    return {"org1": route.org1, "org2": route.org2, "project_name": route.project_name,
-            "ingestion_prefix": route.ingestion_prefix, "feature_spec_version": route.feature_spec_version,
-            "enabled": route.enabled, "source": route.source, "line": route.line, "column": route.column}
+    return {
+        "org1": route.org1,
+        "org2": route.org2,
+        "project_name": route.project_name,
+        "ingestion_prefix": route.ingestion_prefix,
+        "feature_spec_version": route.feature_spec_version,
+        "enabled": route.enabled,
+        "source": route.source,
+        "line": route.line,
+        "column": route.column,
+    }
 
 
 def _decode_route(data: Any) -> Route:
     if not isinstance(data, dict) or not isinstance(data["enabled"], bool):
         raise CacheFormatError("not a route")
-    return Route(_text(data["org1"]), _text(data["org2"]), _text(data["project_name"]),
-                 _text(data["ingestion_prefix"]), _optional_text(data["feature_spec_version"]), data["enabled"],
-                 _text(data["source"]), _integer(data["line"]), _integer(data["column"]))
+    return Route(
+        _text(data["org1"]),
+        _text(data["org2"]),
+        _text(data["project_name"]),
+        _text(data["ingestion_prefix"]),
+        _optional_text(data["feature_spec_version"]),
+        data["enabled"],
+        _text(data["source"]),
+        _integer(data["line"]),
+        _integer(data["column"]),
+    )
 
 
 def _encode_path(path: tuple[str | int, ...]) -> list[Any]:
@@ -139,8 +175,9 @@ def _encode_path(path: tuple[str | int, ...]) -> list[Any]:
 def _decode_path(data: Any) -> tuple[str | int, ...]:
     if not isinstance(data, list):
         raise CacheFormatError("not a JSON path")
-    return tuple(part if isinstance(part, str) else _integer(part["i"] if isinstance(part, dict) else None)
-                 for part in data)
+    return tuple(
+        part if isinstance(part, str) else _integer(part["i"] if isinstance(part, dict) else None) for part in data
+    )
 
 
 def encode_result(result: FileResult) -> dict[str, Any]:

@@ -87,7 +87,8 @@ def collector_paused() -> Iterator[None]:
 
 
 def validate_with_cache(
-    workspace: Workspace, environment_name: str | None = None,
+    workspace: Workspace,
+    environment_name: str | None = None,
     sources: tuple[list[Source], list[Diagnostic]] | None = None,
 ) -> ValidationResult:
     """Validate the workspace, reusing per-file results whose content hash is unchanged."""
@@ -161,8 +162,16 @@ def compile_workspace(
     stamp = inputs_fingerprint(environment, [(source.relative, source.digest) for source in sources[0]])
     stored = _stored_build(out_dir, stamp) if not sources[1] else None
     if stored is not None:
-        _record(workspace, environment_name, out_root, sources[0], out_dir, stored, stamp,
-                {artifact.path: sha256(artifact.content) for artifact in stored})
+        _record(
+            workspace,
+            environment_name,
+            out_root,
+            sources[0],
+            out_dir,
+            stored,
+            stamp,
+            {artifact.path: sha256(artifact.content) for artifact in stored},
+        )
         return CompileResult(out_dir, stored, [], None, reused=True)
     with collector_paused():  # one pause for the whole build: each resume rescans what the pause allocated
         validation = validate_with_cache(workspace, environment.name, sources)
@@ -181,8 +190,14 @@ def compile_workspace(
 
 
 def _record(
-    workspace: Workspace, environment_name: str | None, out_root: Path | None, sources: list[Source],
-    out_dir: Path, artifacts: list[Artifact], stamp: str, digests: dict[str, str],
+    workspace: Workspace,
+    environment_name: str | None,
+    out_root: Path | None,
+    sources: list[Source],
+    out_dir: Path,
+    artifacts: list[Artifact],
+    stamp: str,
+    digests: dict[str, str],
 ) -> None:
     """The build record `compiler.compilation.uptodate` decides the next unchanged compile from."""
     if workspace.config_sha256 is None:
@@ -194,8 +209,13 @@ def _record(
         (BUILD_STAMP, sha256(f"{stamp}\n".encode())),
     ]
     record_build(
-        workspace.root, selection(workspace.root, environment_name, out_root), workspace.config_sha256,
-        [(source.relative, source.stat) for source in sources], out_dir, files, len(artifacts),
+        workspace.root,
+        selection(workspace.root, environment_name, out_root),
+        workspace.config_sha256,
+        [(source.relative, source.stat) for source in sources],
+        out_dir,
+        files,
+        len(artifacts),
     )
 
 

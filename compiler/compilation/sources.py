@@ -117,8 +117,9 @@ class DigestRecord:
             if max(stat_key[1], stat_key[2]) < settled
         }
         body = json.dumps(entries, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        header = json.dumps({"format": RECORD_FORMAT, "version": RECORD_VERSION, "mac": _mac(self.key, body)},
-                            sort_keys=True)
+        header = json.dumps(
+            {"format": RECORD_FORMAT, "version": RECORD_VERSION, "mac": _mac(self.key, body)}, sort_keys=True
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".tmp-{os.getpid()}")

@@ -90,8 +90,11 @@ class Applier:
         }
 
     def apply(self, change: Change) -> Outcome:
-        write = self._delete_owned if change.action == "delete" and change.kind in OWNED_KINDS else \
-            self.writers[change.kind]
+        write = (
+            self._delete_owned
+            if change.action == "delete" and change.kind in OWNED_KINDS
+            else self.writers[change.kind]
+        )
         try:
             return write(change)
         except (ClientError, BotoCoreError, OSError, ValueError) as problem:
@@ -111,17 +114,23 @@ class Applier:
     def _dynamodb_item(self, change: Change) -> Outcome:
         client = self.aws.client("dynamodb")
         expression, names, values = condition(change, self.layouts[change.target][0])
-        request: dict[str, Any] = {"TableName": change.target, "ConditionExpression": expression,
-                                   "ExpressionAttributeNames": names,
-                                   "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        request: dict[str, Any] = {
+            "TableName": change.target,
+            "ConditionExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         if values:
             request["ExpressionAttributeValues"] = values
         try:
             if change.action == "delete":
                 client.delete_item(Key=change.payload["Key"], **request)
             else:
-                item = {**change.payload, HASH_ATTRIBUTE: {"S": change.desired_sha256},
-                        UPDATED_ATTRIBUTE: {"S": self.clock()}}
+                item = {
+                    **change.payload,
+                    HASH_ATTRIBUTE: {"S": change.desired_sha256},
+                    UPDATED_ATTRIBUTE: {"S": self.clock()},
+                }
                 client.put_item(Item=item, **request)
         except ClientError as problem:
             if error_code(problem) != "ConditionalCheckFailedException":
@@ -137,8 +146,12 @@ class Applier:
             if content_hash(content) == change.desired_sha256:
                 return Outcome(change, "already", "someone else already wrote the same content")
         when = plain_item(current).get(UPDATED_ATTRIBUTE, "unknown time") if current else "now absent"
-        return Outcome(change, "conflict", f"changed since plan (deployed item: updated_at {when}); "
-                                           "not overwritten — run `ndrc plan` again and review")
+        return Outcome(
+            change,
+            "conflict",
+            f"changed since plan (deployed item: updated_at {when}); "
+            "not overwritten — run `ndrc plan` again and review",
+        )
 
     def _state_machine(self, change: Change) -> Outcome:
         client = self.aws.client("stepfunctions")
@@ -148,16 +161,24 @@ class Applier:
         if change.action == "create":
             try:
                 tags = creation_tags(self.aws.environment.name)
-                client.create_state_machine(name=change.target, definition=definition, roleArn=role,
-                                            tags=[{"key": k, "value": v} for k, v in tags.items()],
-                                            **_observability(change.payload, create=True))
+                client.create_state_machine(
+                    name=change.target,
+                    definition=definition,
+                    roleArn=role,
+                    tags=[{"key": k, "value": v} for k, v in tags.items()],
+                    **_observability(change.payload, create=True),
+                )
             except ClientError as problem:
                 if error_code(problem) != "StateMachineAlreadyExists":
                     raise
                 return Outcome(change, "conflict", "created by someone else since the plan; not overwritten")
         else:
-            client.update_state_machine(stateMachineArn=state_machine_arn(self.aws, change.target),
-                                        definition=definition, roleArn=role, **_observability(change.payload))
+            client.update_state_machine(
+                stateMachineArn=state_machine_arn(self.aws, change.target),
+                definition=definition,
+                roleArn=role,
+                **_observability(change.payload),
+            )
         return Outcome(change, "applied")
 
     def _sagemaker_pipeline(self, change: Change) -> Outcome:
@@ -166,10 +187,13 @@ class Applier:
         if not role:
             return Outcome(change, "failed", "roles.sagemaker_execution is not set for this environment")
         if change.action == "create":
-            client.create_pipeline(PipelineName=change.target, PipelineDefinition=definition, RoleArn=role,
-                                   ClientRequestToken=str(change.desired_sha256),
-                                   Tags=[{"Key": k, "Value": v}
-                                         for k, v in creation_tags(self.aws.environment.name).items()])
+            client.create_pipeline(
+                PipelineName=change.target,
+                PipelineDefinition=definition,
+                RoleArn=role,
+                ClientRequestToken=str(change.desired_sha256),
+                Tags=[{"Key": k, "Value": v} for k, v in creation_tags(self.aws.environment.name).items()],
+            )
         else:
             client.update_pipeline(PipelineName=change.target, PipelineDefinition=definition, RoleArn=role)
         return Outcome(change, "applied")
@@ -179,6 +203,7 @@ class Applier:
         if hashlib.sha256(data).hexdigest() != change.payload["sha256"]:
             return Outcome(change, "failed", f"{change.payload['file']} changed since the plan; not uploaded")
         bucket, key = split_s3_uri(change.target)
-        self.aws.client("s3").put_object(Bucket=bucket, Key=key, Body=data,
-                                         Metadata={"sha256": change.payload["sha256"]})
+        self.aws.client("s3").put_object(
+            Bucket=bucket, Key=key, Body=data, Metadata={"sha256": change.payload["sha256"]}
+        )
         return Outcome(change, "applied")

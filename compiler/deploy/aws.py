@@ -32,8 +32,15 @@ from compiler.model import EnvironmentConfig
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 EMULATOR_KEY = "testing"
 CREDENTIAL_ERRORS = frozenset(
-    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-     "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure"}
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+    }
 )
 
 
@@ -59,8 +66,12 @@ def client_config(pool_size: int) -> Config:
     )
 
 
-IDENTITY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 2}, user_agent_extra=f"ndrc/{__version__}",
-                         connect_timeout=3, read_timeout=10)
+IDENTITY_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    user_agent_extra=f"ndrc/{__version__}",
+    connect_timeout=3,
+    read_timeout=10,
+)
 
 
 def build_session(environment: EnvironmentConfig) -> boto3.session.Session:
@@ -107,8 +118,12 @@ class Aws:
         """STS GetCallerIdentity (once): the account and ARN of the credentials in use."""
         if self._identity is None:
             # The first call of every command: tried twice at most, so a wrong or unreachable endpoint fails fast.
-            sts = self.session.client("sts", region_name=self.environment.region,
-                                      endpoint_url=self.environment.endpoint_url, config=IDENTITY_CONFIG)
+            sts = self.session.client(
+                "sts",
+                region_name=self.environment.region,
+                endpoint_url=self.environment.endpoint_url,
+                config=IDENTITY_CONFIG,
+            )
             with translated(f"check the account of environment {self.environment.name!r}"):
                 reply = sts.get_caller_identity()
             self._identity = {"account": str(reply["Account"]), "arn": str(reply["Arn"])}

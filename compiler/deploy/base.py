@@ -30,8 +30,16 @@ def as_deployed(desired: DesiredState, env: EnvironmentConfig) -> DeployedState:
         if resource.kind == "dynamodb_item":
             item = resource.payload
             key = {name: item[name] for name in layouts[resource.target]}
-        deployed = Deployed(resource.kind, resource.target, resource.label, resource.scope, resource.content,
-                            content_hash(resource.content), key=key, item=item)
+        deployed = Deployed(
+            resource.kind,
+            resource.target,
+            resource.label,
+            resource.scope,
+            resource.content,
+            content_hash(resource.content),
+            key=key,
+            item=item,
+        )
         scopes.setdefault(resource.scope.id, []).append(deployed)
     for resources in scopes.values():
         state.add(resources[0].scope, resources)
@@ -47,8 +55,9 @@ def compile_base(workspace: Workspace, env_name: str, ref: str, folder: Path) ->
     except WorkspaceInvalid as invalid:
         first = next((d for d in invalid.diagnostics if d.is_error), None)
         where = f": {first.path}:{first.line}:{first.column}: {first.message}" if first is not None else ""
-        raise UsageError(f"--base {ref}: the workspace at commit {commit[:12]} does not compile ({invalid}){where}"
-                         ) from None
+        raise UsageError(
+            f"--base {ref}: the workspace at commit {commit[:12]} does not compile ({invalid}){where}"
+        ) from None
     except UsageError as problem:
         raise UsageError(f"--base {ref}: the workspace at commit {commit[:12]}: {problem}") from None
     return read_build(build, environment), commit

@@ -68,9 +68,17 @@ def deployed_item(table: str, keys: tuple[str, ...], scope: Scope, typed: dict[s
     recorded = everything.get(HASH_ATTRIBUTE)
     token = {name: (str(everything[name]) if name in everything else None) for name in SERVER_MANAGED}
     return Deployed(
-        "dynamodb_item", table, item_label(keys, everything), scope, content, content_hash(everything), token,
-        drift=recorded is not None and recorded != content_hash(content), managed=recorded is not None,
-        key={name: typed[name] for name in keys}, item=typed,
+        "dynamodb_item",
+        table,
+        item_label(keys, everything),
+        scope,
+        content,
+        content_hash(everything),
+        token,
+        drift=recorded is not None and recorded != content_hash(content),
+        managed=recorded is not None,
+        key={name: typed[name] for name in keys},
+        item=typed,
     )
 
 
@@ -87,8 +95,13 @@ class Reader:
     """Reads scopes; `keep` decides which items of a scanned table belong to this workspace; an `owned` scope
     lists the resources of one kind ndrc owns (`owned.py`) except the ids in `skip` (read by their own scope)."""
 
-    def __init__(self, aws: Aws, layouts: dict[str, tuple[str, ...]], keep: Callable[[Deployed], bool],
-                 skip: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        layouts: dict[str, tuple[str, ...]],
+        keep: Callable[[Deployed], bool],
+        skip: frozenset[str] = frozenset(),
+    ) -> None:
         self.aws = aws
         self.layouts = layouts
         self.keep = keep
@@ -140,8 +153,11 @@ class Reader:
     def _dynamodb_query(self, scope: Scope) -> list[Deployed]:
         keys = self.layouts[scope.target]
         items = _pages(
-            self.aws.client("dynamodb").query, TableName=scope.target, ConsistentRead=True,
-            KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": keys[0]},
+            self.aws.client("dynamodb").query,
+            TableName=scope.target,
+            ConsistentRead=True,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": keys[0]},
             ExpressionAttributeValues={":pk": {"S": scope.partition}},
         )
         return [deployed_item(scope.target, keys, scope, typed) for typed in items]
@@ -160,8 +176,11 @@ class Reader:
             if error_code(problem) == "StateMachineDoesNotExist":
                 return []
             raise
-        return [_definition(scope, reply["definition"], "roleArn", reply.get("roleArn"),
-                            observability.deployed_settings(reply))]
+        return [
+            _definition(
+                scope, reply["definition"], "roleArn", reply.get("roleArn"), observability.deployed_settings(reply)
+            )
+        ]
 
     def _sagemaker_pipeline(self, scope: Scope) -> list[Deployed]:
         try:

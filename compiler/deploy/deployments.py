@@ -63,7 +63,9 @@ class DeploymentRecord:
     @classmethod
     def from_json(cls, document: Any, key: str) -> DeploymentRecord:
         if not isinstance(document, dict) or (document.get("format"), document.get("version")) != (
-                RECORD_FORMAT, RECORD_VERSION):
+            RECORD_FORMAT,
+            RECORD_VERSION,
+        ):
             raise UsageError(f"{key}: not an {RECORD_FORMAT} v{RECORD_VERSION} record")
         names = {f for f in cls.__dataclass_fields__ if f != "key"}
         try:
@@ -118,8 +120,10 @@ class DeploymentLog:
 
     def _require(self) -> None:
         if not self.available:
-            raise UsageError(f"environment {self.aws.environment.name!r} has no buckets.artifacts in ndrc.yaml, "
-                             "so it has no deployments log")
+            raise UsageError(
+                f"environment {self.aws.environment.name!r} has no buckets.artifacts in ndrc.yaml, "
+                "so it has no deployments log"
+            )
 
     def _s3(self) -> Any:
         return self.aws.client("s3")
@@ -207,14 +211,18 @@ class DeploymentLog:
         self._require()
         wanted = manifest_hash.strip().lower()
         if len(wanted) < MIN_HASH_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
-            raise UsageError(f"--rollback {manifest_hash!r}: give a build manifest sha256 (or at least "
-                             f"{MIN_HASH_PREFIX} hex digits of one), as `ndrc history` lists them")
+            raise UsageError(
+                f"--rollback {manifest_hash!r}: give a build manifest sha256 (or at least "
+                f"{MIN_HASH_PREFIX} hex digits of one), as `ndrc history` lists them"
+            )
         with translated(f"read the deployments log {self.where}"):
             keys = self._keys(f"builds/{wanted}")
-        found = sorted({key[len(self.prefix + "builds/"):].split("/", 1)[0] for key in keys})
+        found = sorted({key[len(self.prefix + "builds/") :].split("/", 1)[0] for key in keys})
         if not found:
-            raise UsageError(f"--rollback {manifest_hash}: no recorded build of environment "
-                             f"{self.aws.environment.name!r} has that manifest hash (see `ndrc history`)")
+            raise UsageError(
+                f"--rollback {manifest_hash}: no recorded build of environment "
+                f"{self.aws.environment.name!r} has that manifest hash (see `ndrc history`)"
+            )
         if len(found) > 1:
             raise UsageError(f"--rollback {manifest_hash}: ambiguous, matches {', '.join(h[:16] for h in found)}")
         return found[0]
@@ -233,8 +241,10 @@ class DeploymentLog:
                 relative = _safe_relative(str(entry["path"]))
                 data = self._get(f"{self.prefix}blobs/{entry['sha256']}")
                 if data is None or hashlib.sha256(data).hexdigest() != entry["sha256"]:
-                    raise UsageError(f"the recorded build {manifest_sha[:16]}: artifact {relative} is missing or "
-                                     f"damaged in {self.where}")
+                    raise UsageError(
+                        f"the recorded build {manifest_sha[:16]}: artifact {relative} is missing or "
+                        f"damaged in {self.where}"
+                    )
                 target = destination / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)

@@ -88,8 +88,10 @@ def _dynamodb(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: D
     table = str(entry["name"])
     keys = table_layouts(env).get(table)
     if keys is None:
-        state.unsupported.append(f"{entry['path']}: items for table {table!r}, which is neither the parameters "
-                                 f"nor the routing table of environment {env.name!r}")
+        state.unsupported.append(
+            f"{entry['path']}: items for table {table!r}, which is neither the parameters "
+            f"nor the routing table of environment {env.name!r}"
+        )
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -173,8 +175,9 @@ def read_build(build_dir: Path, env: EnvironmentConfig) -> DesiredState:
     raw = manifest_path.read_bytes()
     manifest = json.loads(raw)
     if manifest.get("environment") != env.name:
-        raise UsageError(f"{manifest_path} was compiled for environment {manifest.get('environment')!r}, "
-                         f"not {env.name!r}")
+        raise UsageError(
+            f"{manifest_path} was compiled for environment {manifest.get('environment')!r}, not {env.name!r}"
+        )
     state = DesiredState(env.name, hashlib.sha256(raw).hexdigest(), build_dir=build_dir)
     for entry in manifest.get("artifacts", []):
         path = build_dir / entry["path"]

@@ -38,7 +38,7 @@ def number_text(value: Decimal | int | float) -> str:
 
 def from_typed(value: dict[str, Any]) -> Any:
     """One DynamoDB JSON attribute value (`{"S": ...}`, `{"M": ...}`, ...) as a plain value."""
-    (tag, inner), = value.items()
+    ((tag, inner),) = value.items()
     if tag == "S":
         return inner
     if tag == "N":

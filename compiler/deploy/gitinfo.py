@@ -29,8 +29,9 @@ class Checkout:
 
 def _git(root: Path, *args: str, binary: bool = False) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False,
-                              timeout=GIT_TIMEOUT_SECONDS)
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, check=False, timeout=GIT_TIMEOUT_SECONDS
+        )
     except FileNotFoundError:
         raise UsageError("git is not installed (needed to read the workspace's git history)") from None
     except subprocess.TimeoutExpired:
@@ -67,8 +68,10 @@ def export_tree(root: Path, ref: str, destination: Path) -> tuple[Path, str]:
     archive = _git(root, "archive", "--format=tar", commit, "--", ".")  # pathspec relative to the workspace
     if archive.returncode != 0:
         message = archive.stderr.decode(errors="replace").strip().splitlines()
-        raise UsageError(f"--base {ref!r}: the workspace folder {prefix or '.'} is not in that commit"
-                         + (f" ({message[-1]})" if message else ""))
+        raise UsageError(
+            f"--base {ref!r}: the workspace folder {prefix or '.'} is not in that commit"
+            + (f" ({message[-1]})" if message else "")
+        )
     destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(destination, filter="data")

@@ -68,8 +68,9 @@ class BuildGraph:
         return found
 
     def projects(self) -> list[str]:
-        return sorted({str(r["project_name"]) for r in self.routes if r.get("enabled", True) is not False
-                       and "project_name" in r})
+        return sorted(
+            {str(r["project_name"]) for r in self.routes if r.get("enabled", True) is not False and "project_name" in r}
+        )
 
     def steps_running(self, job: str) -> Iterator[tuple[Pipeline, Step]]:
         for pipeline in self.pipelines.values():
@@ -175,8 +176,9 @@ def _impact(kind: str, affects: str, why: str) -> dict[str, str]:
     return {"kind": kind, "affects": affects, "why": why}
 
 
-def _parameters_item(change: Change, item: dict[str, Any], graph: BuildGraph, env: EnvironmentConfig
-                     ) -> list[dict[str, str]]:
+def _parameters_item(
+    change: Change, item: dict[str, Any], graph: BuildGraph, env: EnvironmentConfig
+) -> list[dict[str, str]]:
     project = str(item.get("project_name", ""))
     job, version = split_sort_key(str(item.get("job_name", "")))
     subject = f"{job}#{version}" if version else job
@@ -184,14 +186,24 @@ def _parameters_item(change: Change, item: dict[str, Any], graph: BuildGraph, en
     if job == "project_parameters":
         for machine, (_, tables) in sorted(graph.machines.items()):
             if env.parameters_table in tables:
-                found.append(_impact("state_machine", machine, f"{subject} of {project}: read by state machine "
-                                                               f"{machine} (project defaults) at its next execution"))
+                found.append(
+                    _impact(
+                        "state_machine",
+                        machine,
+                        f"{subject} of {project}: read by state machine "
+                        f"{machine} (project defaults) at its next execution",
+                    )
+                )
         for pipeline in graph.pipelines.values():
             for step in pipeline.steps:
                 if step.job == ENTRY_JOB:
-                    found.append(_impact("pipeline_step", f"{step.name} in {pipeline.name}",
-                                         f"{subject} of {project}: read by {step.name} in {pipeline.name} "
-                                         f"{_when(pipeline)}"))
+                    found.append(
+                        _impact(
+                            "pipeline_step",
+                            f"{step.name} in {pipeline.name}",
+                            f"{subject} of {project}: read by {step.name} in {pipeline.name} {_when(pipeline)}",
+                        )
+                    )
         return found
     active = graph.active_versions(project)
     if version is None:
@@ -199,25 +211,44 @@ def _parameters_item(change: Change, item: dict[str, Any], graph: BuildGraph, en
     elif version in active:
         live = f"enabled route(s) {', '.join(sorted(active[version]))} run {version}"
     else:
-        live = (f"no enabled route of {project} runs {version}: read only by runs started with "
-                f"FeatureSpecVersion={version} (e.g. a backfill)")
+        live = (
+            f"no enabled route of {project} runs {version}: read only by runs started with "
+            f"FeatureSpecVersion={version} (e.g. a backfill)"
+        )
     for pipeline, step in graph.steps_running(job):
         verb = "no longer found by" if change.action == "delete" else "read by"
-        found.append(_impact("pipeline_step", f"{step.name} in {pipeline.name}",
-                             f"{subject} of {project}: {verb} {step.name} in {pipeline.name} {_when(pipeline)} "
-                             f"({live})"))
+        found.append(
+            _impact(
+                "pipeline_step",
+                f"{step.name} in {pipeline.name}",
+                f"{subject} of {project}: {verb} {step.name} in {pipeline.name} {_when(pipeline)} ({live})",
+            )
+        )
         if change.action == "delete" and job in pipeline.required_jobs:
-            found.append(_impact("pipeline", pipeline.name, f"{pipeline.name}: its entry step requires {job}, so its "
-                                                            f"runs for {project} at {version or 'the legacy version'} "
-                                                            "fail at entry"))
+            found.append(
+                _impact(
+                    "pipeline",
+                    pipeline.name,
+                    f"{pipeline.name}: its entry step requires {job}, so its "
+                    f"runs for {project} at {version or 'the legacy version'} "
+                    "fail at entry",
+                )
+            )
     if not found:
-        found.append(_impact("runtime_job", job, f"{subject} of {project}: no compiled pipeline runs runtime job "
-                                                 f"{job}; read by `ndrc run {job}` and by jobs that look it up"))
+        found.append(
+            _impact(
+                "runtime_job",
+                job,
+                f"{subject} of {project}: no compiled pipeline runs runtime job "
+                f"{job}; read by `ndrc run {job}` and by jobs that look it up",
+            )
+        )
     return found
 
 
-def _routing_item(change: Change, item: dict[str, Any], graph: BuildGraph, env: EnvironmentConfig
-                  ) -> list[dict[str, str]]:
+def _routing_item(
+    change: Change, item: dict[str, Any], graph: BuildGraph, env: EnvironmentConfig
+) -> list[dict[str, str]]:
     org = f"{item.get('org1', '?')}/{item.get('org2', '?')}"
     project, version = item.get("project_name"), item.get("feature_spec_version")
     if change.action == "delete":
@@ -235,8 +266,13 @@ def _routing_item(change: Change, item: dict[str, Any], graph: BuildGraph, env: 
             if change.action != "delete" and item.get("enabled", True) is not False:
                 for pipeline in started:
                     jobs = ", ".join(s.job for s in pipeline.steps if s.job != ENTRY_JOB)
-                    found.append(_impact("pipeline", pipeline.name, f"{pipeline.name}: runs {jobs} of project "
-                                                                    f"{project} at {version} for {org}"))
+                    found.append(
+                        _impact(
+                            "pipeline",
+                            pipeline.name,
+                            f"{pipeline.name}: runs {jobs} of project {project} at {version} for {org}",
+                        )
+                    )
     return found
 
 
@@ -268,39 +304,66 @@ def setting_causes(change: Change, graph: BuildGraph) -> list[str]:
 def _pipeline_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
     pipeline = graph.pipelines.get(change.target)
     if pipeline is None:  # a deletion: the build no longer has it
-        return [_impact("pipeline", change.target, f"{change.target}: no longer in the build; executions in "
-                                                   "flight finish on the old definition")]
+        return [
+            _impact(
+                "pipeline",
+                change.target,
+                f"{change.target}: no longer in the build; executions in flight finish on the old definition",
+            )
+        ]
     found = []
     if change.action == "update":
         steps = _changed_steps(change, pipeline)
         jobs = sorted({s.job for s in pipeline.steps if s.name in steps})
-        found.append(_impact("pipeline", pipeline.name, f"{pipeline.name}: steps {', '.join(steps)} change "
-                                                        f"(runtime jobs {', '.join(jobs)}) {_when(pipeline)}"))
+        found.append(
+            _impact(
+                "pipeline",
+                pipeline.name,
+                f"{pipeline.name}: steps {', '.join(steps)} change (runtime jobs {', '.join(jobs)}) {_when(pipeline)}",
+            )
+        )
     else:
         jobs = list(dict.fromkeys(s.job for s in pipeline.steps))
-        found.append(_impact("pipeline", pipeline.name, f"{pipeline.name}: new, {len(pipeline.steps)} steps running "
-                                                        f"runtime jobs {', '.join(jobs)}"))
+        found.append(
+            _impact(
+                "pipeline",
+                pipeline.name,
+                f"{pipeline.name}: new, {len(pipeline.steps)} steps running runtime jobs {', '.join(jobs)}",
+            )
+        )
     for kind, name, role in pipeline.starters:
-        found.append(_impact(kind, name, f"{name} starts {pipeline.name}" + (" every window" if role == "live"
-                                                                               else "")))
+        found.append(
+            _impact(kind, name, f"{name} starts {pipeline.name}" + (" every window" if role == "live" else ""))
+        )
     projects = graph.projects()
     if projects and any(role == "live" for _, _, role in pipeline.starters):
-        found.append(_impact("projects", ", ".join(projects), f"projects {', '.join(projects)}: every project with "
-                                                              f"an enabled route runs {pipeline.name}"))
+        found.append(
+            _impact(
+                "projects",
+                ", ".join(projects),
+                f"projects {', '.join(projects)}: every project with an enabled route runs {pipeline.name}",
+            )
+        )
     return found
 
 
 def _machine_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
     if change.target not in graph.machines:
-        return [_impact("state_machine", change.target, f"{change.target}: no longer in the build; executions in "
-                                                        "flight keep running until they end")]
+        return [
+            _impact(
+                "state_machine",
+                change.target,
+                f"{change.target}: no longer in the build; executions in flight keep running until they end",
+            )
+        ]
     role, tables = graph.machines[change.target]
     started = sorted(p.name for p in graph.pipelines.values() if any(n == change.target for _, n, _ in p.starters))
     when = "from the next window (every batch event)" if role == "live" else "from its next execution"
     found = [_impact("pipeline", name, f"{name}: started by {change.target} {when}") for name in started]
     if tables:
-        found.append(_impact("state_machine", change.target, f"{change.target}: reads table(s) "
-                                                             f"{', '.join(sorted(tables))}"))
+        found.append(
+            _impact("state_machine", change.target, f"{change.target}: reads table(s) {', '.join(sorted(tables))}")
+        )
     return found
 
 
@@ -309,12 +372,17 @@ def _object_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
     for pipeline in graph.pipelines.values():
         if any(change.target.startswith(prefix) for prefix in pipeline.code_prefixes):
             jobs = list(dict.fromkeys(s.job for s in pipeline.steps))
-            found.append(_impact("pipeline", pipeline.name, f"{pipeline.name}: the code of its {len(pipeline.steps)} "
-                                                            f"steps (runtime jobs {', '.join(jobs)}) "
-                                                            f"{_when(pipeline)}"))
+            found.append(
+                _impact(
+                    "pipeline",
+                    pipeline.name,
+                    f"{pipeline.name}: the code of its {len(pipeline.steps)} "
+                    f"steps (runtime jobs {', '.join(jobs)}) "
+                    f"{_when(pipeline)}",
+                )
+            )
     if not found:
-        found.append(_impact("s3_object", change.target, f"{change.target}: no compiled pipeline step downloads "
-                                                         "it"))
+        found.append(_impact("s3_object", change.target, f"{change.target}: no compiled pipeline step downloads it"))
     return found
 
 
@@ -339,35 +407,75 @@ def _wiring_change(change: Change, graph: BuildGraph) -> list[dict[str, str]]:
         pipeline, cron = request.get("PipelineName"), document.get("ScheduleExpression")
         parameters = {p.get("Name"): p.get("Value") for p in request.get("PipelineParameters", [])}
         if gone or not pipeline:
-            return [_impact("pipeline", change.target, f"{change.target}: no longer in the build; the pipeline it "
-                                                       "started is no longer started on a schedule by it")]
+            return [
+                _impact(
+                    "pipeline",
+                    change.target,
+                    f"{change.target}: no longer in the build; the pipeline it "
+                    "started is no longer started on a schedule by it",
+                )
+            ]
         project = parameters.get("ProjectName") or "?"
-        return [_impact("pipeline", str(pipeline), f"{pipeline}: started by {change.target} for {project} on "
-                                                   f"{cron} (UTC)")]
+        return [
+            _impact("pipeline", str(pipeline), f"{pipeline}: started by {change.target} for {project} on {cron} (UTC)")
+        ]
     if change.kind == "event_rule":
         if gone:
-            return [_impact("state_machine", change.target, f"{change.target}: no longer in the build; a failed "
-                                                            "15-minute pipeline keeps its window locked until the TTL")]
-        return [_impact("state_machine", change.target, f"{change.target}: a failed or stopped 15-minute pipeline "
-                                                        "marks its window's lock failed and alerts")]
+            return [
+                _impact(
+                    "state_machine",
+                    change.target,
+                    f"{change.target}: no longer in the build; a failed "
+                    "15-minute pipeline keeps its window locked until the TTL",
+                )
+            ]
+        return [
+            _impact(
+                "state_machine",
+                change.target,
+                f"{change.target}: a failed or stopped 15-minute pipeline marks its window's lock failed and alerts",
+            )
+        ]
     if change.kind == "pipe":
         if gone:
-            return [_impact("state_machine", ", ".join(live) or change.target,
-                            f"{change.target}: no longer in the build; producer events stay in the entry queue "
-                            "(then its dead-letter queue) and start no execution")]
-        return [_impact("state_machine", ", ".join(live) or change.target,
-                        f"{change.target}: starts {', '.join(live) or 'the live state machine'} for every producer "
-                        "event, from its next message")]
+            return [
+                _impact(
+                    "state_machine",
+                    ", ".join(live) or change.target,
+                    f"{change.target}: no longer in the build; producer events stay in the entry queue "
+                    "(then its dead-letter queue) and start no execution",
+                )
+            ]
+        return [
+            _impact(
+                "state_machine",
+                ", ".join(live) or change.target,
+                f"{change.target}: starts {', '.join(live) or 'the live state machine'} for every producer "
+                "event, from its next message",
+            )
+        ]
     what = "queue" if change.kind == "sqs_queue" else "SNS subscription"
     if gone:
-        return [_impact("wiring", change.target, f"{change.target}: {what} no longer in the build; messages it "
-                                                 "holds are deleted with it")]
-    return [_impact("wiring", change.target, f"{change.target}: {what} on {entry} or its dead-letter path; "
-                                             "every batch event passes through the entry path")]
+        return [
+            _impact(
+                "wiring",
+                change.target,
+                f"{change.target}: {what} no longer in the build; messages it holds are deleted with it",
+            )
+        ]
+    return [
+        _impact(
+            "wiring",
+            change.target,
+            f"{change.target}: {what} on {entry} or its dead-letter path; "
+            "every batch event passes through the entry path",
+        )
+    ]
 
 
-def change_impact(change: Change, graph: BuildGraph, env: EnvironmentConfig, layouts: dict[str, tuple[str, ...]]
-                  ) -> list[dict[str, str]]:
+def change_impact(
+    change: Change, graph: BuildGraph, env: EnvironmentConfig, layouts: dict[str, tuple[str, ...]]
+) -> list[dict[str, str]]:
     if change.kind == "dynamodb_item":
         typed = change.payload if change.action != "delete" else (change.seen or (change.payload or {}).get("Key"))
         try:
@@ -408,8 +516,11 @@ def plan_causes(plan: Plan, graph: BuildGraph) -> list[str]:
     for setting, pipelines in sorted(by_setting.items()):
         every = all(set(steps) == {s.name for s in graph.pipelines[name].steps} for name, steps in pipelines.items())
         count = sum(len(steps) for steps in pipelines.values())
-        scope = f"every step of {len(pipelines)} pipeline(s)" if every else f"{count} step(s) of {len(pipelines)} " \
-                                                                             "pipeline(s)"
+        scope = (
+            f"every step of {len(pipelines)} pipeline(s)"
+            if every
+            else f"{count} step(s) of {len(pipelines)} pipeline(s)"
+        )
         lines.append(f"ndrc.yaml {setting}: {scope} ({', '.join(sorted(pipelines))})")
     return lines
 

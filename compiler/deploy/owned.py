@@ -88,8 +88,11 @@ def _queue_urls(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[t
     for page in sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix):
         for url in page.get("QueueUrls", []):
             name = str(url).rsplit("/", 1)[-1]
-            if name.startswith(prefix) and name not in known and owns(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
-                                                aws.environment.name):
+            if (
+                name.startswith(prefix)
+                and name not in known
+                and owns(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}), aws.environment.name)
+            ):
                 yield name, str(url)
 
 
@@ -152,8 +155,9 @@ def _rules(aws: Aws, prefix: str, known: Known = frozenset()) -> Iterator[str]:
 def _delete_rule(aws: Aws, name: str) -> None:
     """A rule with targets cannot be deleted: its targets first."""
     client = aws.client("events")
-    ids = [t["Id"] for page in client.get_paginator("list_targets_by_rule").paginate(Rule=name)
-           for t in page["Targets"]]
+    ids = [
+        t["Id"] for page in client.get_paginator("list_targets_by_rule").paginate(Rule=name) for t in page["Targets"]
+    ]
     if ids:
         client.remove_targets(Rule=name, Ids=ids)
     client.delete_rule(Name=name)
@@ -198,7 +202,8 @@ class OwnedKind:
 
 
 OWNED_KINDS: dict[str, OwnedKind] = {
-    kind.kind: kind for kind in (
+    kind.kind: kind
+    for kind in (
         OwnedKind("state_machine", "state machine(s)", _state_machines, _delete_state_machine, 8),
         OwnedKind("sagemaker_pipeline", "SageMaker pipeline(s)", _pipelines, _delete_pipeline, 9),
         # the starters first (pipe, schedules, subscription), then the queues they read or write

@@ -80,19 +80,37 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         document = {"format": PLAN_FORMAT, "version": PLAN_VERSION, **asdict(self)}
-        document["summary"] = {**{a: self.count(a) for a in ACTIONS}, "unchanged": sum(self.unchanged.values()),
-                               "drift": self.drifted}
+        document["summary"] = {
+            **{a: self.count(a) for a in ACTIONS},
+            "unchanged": sum(self.unchanged.values()),
+            "drift": self.drifted,
+        }
         return document
 
     @classmethod
     def from_json(cls, document: Any) -> Plan:
-        if not isinstance(document, dict) or (document.get("format"), document.get("version")) != (PLAN_FORMAT,
-                                                                                                  PLAN_VERSION):
+        if not isinstance(document, dict) or (document.get("format"), document.get("version")) != (
+            PLAN_FORMAT,
+            PLAN_VERSION,
+        ):
             raise UsageError(f"not an {PLAN_FORMAT} v{PLAN_VERSION} document")
-        names = {"environment", "account_id", "region", "source", "projects", "unchanged", "scopes",
-                 "skipped", "unsupported", "deleted_projects", "created_at"}
-        plan = cls(**{k: document[k] for k in names}, **{k: document[k] for k in ("causes", "base", "deleted_kinds")
-                                                              if k in document})
+        names = {
+            "environment",
+            "account_id",
+            "region",
+            "source",
+            "projects",
+            "unchanged",
+            "scopes",
+            "skipped",
+            "unsupported",
+            "deleted_projects",
+            "created_at",
+        }
+        plan = cls(
+            **{k: document[k] for k in names},
+            **{k: document[k] for k in ("causes", "base", "deleted_kinds") if k in document},
+        )
         plan.changes = [Change(**change) for change in document["changes"]]
         if not all(isinstance(c.token, dict) and isinstance(c.fields, list) for c in plan.changes):
             raise UsageError("a change of the plan is malformed")
@@ -118,8 +136,15 @@ def scope_digest(state: DeployedState, scope_id: str, touched: set[str]) -> str:
 
 
 def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str, region: str) -> Plan:
-    plan = Plan(desired.environment, account_id, region, desired.source, sorted(desired.projects),
-                skipped=list(desired.skipped), unsupported=list(desired.unsupported))
+    plan = Plan(
+        desired.environment,
+        account_id,
+        region,
+        desired.source,
+        sorted(desired.projects),
+        skipped=list(desired.skipped),
+        unsupported=list(desired.unsupported),
+    )
     unchanged: Counter[str] = Counter()
     wanted = set()
     for resource in desired.resources:
@@ -129,8 +154,14 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
             unchanged[resource.kind] += 1
             continue
         change = Change(
-            "create" if now is None else "update", resource.kind, resource.target, resource.label,
-            resource.scope.id, resource.payload, resource.content_sha256, source=resource.source,
+            "create" if now is None else "update",
+            resource.kind,
+            resource.target,
+            resource.label,
+            resource.scope.id,
+            resource.payload,
+            resource.content_sha256,
+            source=resource.source,
         )
         if now is not None:
             change.seen_fingerprint, change.token, change.seen = now.fingerprint, now.token, now.item
@@ -139,10 +170,22 @@ def compute_plan(desired: DesiredState, deployed: DeployedState, account_id: str
         plan.changes.append(change)
     for scope_id, ids in deployed.by_scope.items():
         for gone in (deployed.resources[i] for i in ids if i not in wanted):
-            plan.changes.append(Change(
-                "delete", gone.kind, gone.target, gone.label, scope_id, {"Key": gone.key}, None, gone.fingerprint,
-                gone.token, gone.drift, gone.managed, seen=gone.item,
-            ))
+            plan.changes.append(
+                Change(
+                    "delete",
+                    gone.kind,
+                    gone.target,
+                    gone.label,
+                    scope_id,
+                    {"Key": gone.key},
+                    None,
+                    gone.fingerprint,
+                    gone.token,
+                    gone.drift,
+                    gone.managed,
+                    seen=gone.item,
+                )
+            )
     plan.deleted_projects = wiped_projects(desired, deployed, plan.changes)
     touched = {change.id for change in plan.changes}
     plan.scopes = {scope_id: scope_digest(deployed, scope_id, touched) for scope_id in deployed.by_scope}

@@ -31,9 +31,12 @@ def _paint(text: str, colour: str, enabled: bool) -> str:
 
 def summary(plan: Plan) -> str:
     deletes = plan.count("delete")
-    parts = [f"{plan.count('create')} to create", f"{plan.count('update')} to update",
-             f"{deletes} to delete" + (" (needs --prune)" if deletes else ""),
-             f"{sum(plan.unchanged.values())} unchanged"]
+    parts = [
+        f"{plan.count('create')} to create",
+        f"{plan.count('update')} to update",
+        f"{deletes} to delete" + (" (needs --prune)" if deletes else ""),
+        f"{sum(plan.unchanged.values())} unchanged",
+    ]
     if plan.drifted:
         parts.append(f"{plan.drifted} drifted")
     return "Plan: " + ", ".join(parts) + "."
@@ -59,14 +62,18 @@ def _groups(plan: Plan) -> dict[tuple[str, str], list[Change]]:
 
 
 def wipe_warning(project: str) -> str:
-    return (f"WARNING: this plan deletes EVERY item of project {project} (its specs are gone); "
-            f"publish applies that only with --prune --delete-project {project}")
+    return (
+        f"WARNING: this plan deletes EVERY item of project {project} (its specs are gone); "
+        f"publish applies that only with --prune --delete-project {project}"
+    )
 
 
 def heading(plan: Plan) -> str:
     if plan.base is not None:
-        return (f"Plan for environment {plan.environment} ({plan.region}) against git {plan.base['ref']} "
-                f"(commit {plan.base['commit'][:12]}), not the deployed state")
+        return (
+            f"Plan for environment {plan.environment} ({plan.region}) against git {plan.base['ref']} "
+            f"(commit {plan.base['commit'][:12]}), not the deployed state"
+        )
     return f"Plan for environment {plan.environment} (account {plan.account_id}, {plan.region})"
 
 
@@ -82,10 +89,15 @@ def owned_deletion_warnings(plan: Plan) -> list[str]:
             by_kind.setdefault(change.kind, []).append(change.target)
     lines = []
     for kind, names in sorted(by_kind.items()):
-        every = " — EVERY one deployed; publish needs --prune --delete-kind " + kind if kind in plan.deleted_kinds \
+        every = (
+            " — EVERY one deployed; publish needs --prune --delete-kind " + kind
+            if kind in plan.deleted_kinds
             else "; publish needs --prune"
-        lines.append(f"WARNING: this plan deletes {len(names)} {kind} artifact(s) ndrc created that the build no "
-                     f"longer has: {', '.join(sorted(names))}{every}")
+        )
+        lines.append(
+            f"WARNING: this plan deletes {len(names)} {kind} artifact(s) ndrc created that the build no "
+            f"longer has: {', '.join(sorted(names))}{every}"
+        )
     return lines
 
 
@@ -99,8 +111,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
         lines.append(f"\n{kind} {target}")
         for change in changes:
             note = _notes(change)
-            lines.append(_paint(f"  {SYMBOL[change.action]} {change.action:<6} {change.label}{note}",
-                                change.action, color))
+            lines.append(
+                _paint(f"  {SYMBOL[change.action]} {change.action:<6} {change.label}{note}", change.action, color)
+            )
             if change.drift:
                 lines.append(_paint(f"      ! {drift_note(change)}", "drift", color))
             lines += [f"      → {impact_text(impact)}" for impact in change.impact]
@@ -109,8 +122,10 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if plan.skipped:
         lines += ["\nNot published:", *(f"  {note}" for note in plan.skipped)]
     if plan.unsupported:
-        lines += [_paint("\nCannot publish (publish refuses until resolved):", "delete", color),
-                  *(_paint(f"  {problem}", "delete", color) for problem in plan.unsupported)]
+        lines += [
+            _paint("\nCannot publish (publish refuses until resolved):", "delete", color),
+            *(_paint(f"  {problem}", "delete", color) for problem in plan.unsupported),
+        ]
     lines.append("\n" + summary(plan) if plan.has_changes else "\nNo changes. " + summary(plan))
     return "\n".join(lines) + "\n"
 
@@ -161,8 +176,10 @@ def _notes(change: Change) -> str:
 
 
 def _md_details(change: Change) -> str:
-    title = (f"{SYMBOL[change.action]} {change.action} <code>{html.escape(change.label)}</code> "
-             f"({html.escape(change.target)}){html.escape(_notes(change))}")
+    title = (
+        f"{SYMBOL[change.action]} {change.action} <code>{html.escape(change.label)}</code> "
+        f"({html.escape(change.target)}){html.escape(_notes(change))}"
+    )
     body = "\n".join(f"{sign} {text}" for sign, text in content_lines(change))
     drift = f"\n\n> ⚠️ **{html.escape(drift_note(change))}**" if change.drift else ""
     impact = ""
@@ -179,10 +196,18 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDGET) -> str:
-    where = (f"against git `{plan.base['ref']}` (commit {plan.base['commit'][:12]})" if plan.base is not None
-             else f"(account {plan.account_id}, {plan.region})")
-    head = [f"<!-- ndrc-plan:{plan.environment} -->", f"### ndrc plan: `{plan.environment}` {where}", "",
-            f"**{summary(plan)}**", ""]
+    where = (
+        f"against git `{plan.base['ref']}` (commit {plan.base['commit'][:12]})"
+        if plan.base is not None
+        else f"(account {plan.account_id}, {plan.region})"
+    )
+    head = [
+        f"<!-- ndrc-plan:{plan.environment} -->",
+        f"### ndrc plan: `{plan.environment}` {where}",
+        "",
+        f"**{summary(plan)}**",
+        "",
+    ]
     if plan.causes:
         head += ["Where the changes come from:", "", *(f"- {_cell(cause)}" for cause in plan.causes), ""]
     notes = [f"> - ❌ **{wipe_warning(project)}**" for project in plan.deleted_projects]
@@ -206,8 +231,10 @@ def render_markdown(plan: Plan, color: bool = False, budget: int = MARKDOWN_BUDG
         text += block
         shown += 1
     if shown < len(details):
-        text += (f"\n_… {len(details) - shown} more change(s) not shown to stay under GitHub's comment limit; "
-                 f"run `ndrc plan --env {plan.environment}` for the full plan._\n")
+        text += (
+            f"\n_… {len(details) - shown} more change(s) not shown to stay under GitHub's comment limit; "
+            f"run `ndrc plan --env {plan.environment}` for the full plan._\n"
+        )
     return text
 
 

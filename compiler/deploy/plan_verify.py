@@ -32,8 +32,11 @@ def payload_content(change: Change) -> Any:
     if change.kind in ROLE_KEYS:
         role_key = ROLE_KEYS[change.kind]
         settings = {k: payload[k] for k in ("loggingConfiguration", "tracingConfiguration") if k in payload}
-        return {"definition": json.loads(payload["definition"], parse_float=Decimal), role_key: payload[role_key],
-                **settings}
+        return {
+            "definition": json.loads(payload["definition"], parse_float=Decimal),
+            role_key: payload[role_key],
+            **settings,
+        }
     if change.kind == "s3_object":
         return {"sha256": payload["sha256"]}
     raise ValueError(f"unknown kind {change.kind!r}")
@@ -85,8 +88,10 @@ def plan_problems(plan: Plan, build: DesiredState) -> list[str]:
     """Every reason not to apply `plan` with `build`; empty when it may be applied."""
     problems = [p for change in plan.changes for p in change_problems(change)]
     if plan.source != build.source:
-        problems.insert(0, f"the plan was made from the build with manifest sha256 {plan.source}, but this build's "
-                           f"is {build.source}")
+        problems.insert(
+            0,
+            f"the plan was made from the build with manifest sha256 {plan.source}, but this build's is {build.source}",
+        )
         return problems
     wanted = {resource.id: resource for resource in build.resources}
     for change in plan.changes:

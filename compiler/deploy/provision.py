@@ -65,7 +65,10 @@ def ensure_table(aws: Aws, spec: TableSpec, report: ProvisionReport) -> None:
     table = _describe(client, spec.name)
     if table is None:
         client.create_table(
-            TableName=spec.name, BillingMode="PAY_PER_REQUEST", DeletionProtectionEnabled=True, Tags=[MANAGED_TAG],
+            TableName=spec.name,
+            BillingMode="PAY_PER_REQUEST",
+            DeletionProtectionEnabled=True,
+            Tags=[MANAGED_TAG],
             KeySchema=[{"AttributeName": a, "KeyType": t} for a, t in spec.keys],
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in spec.keys],
         )
@@ -73,8 +76,10 @@ def ensure_table(aws: Aws, spec: TableSpec, report: ProvisionReport) -> None:
     else:
         found = tuple((k["AttributeName"], k["KeyType"]) for k in table["KeySchema"])
         if found != spec.keys:
-            raise UsageError(f"table {spec.name} exists with key schema {found}, expected {spec.keys}; "
-                             "it is not the table ndrc expects")
+            raise UsageError(
+                f"table {spec.name} exists with key schema {found}, expected {spec.keys}; "
+                "it is not the table ndrc expects"
+            )
         report.actions.append((f"table {spec.name}", "unchanged"))
     delay = 1 if is_emulator(aws.environment) else 5
     client.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig={"Delay": delay, "MaxAttempts": 120})
@@ -88,8 +93,9 @@ def _ensure_ttl(client: Any, spec: TableSpec, report: ProvisionReport) -> None:
     ttl = client.describe_time_to_live(TableName=spec.name)["TimeToLiveDescription"]
     if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
         if ttl.get("AttributeName") != spec.ttl_attribute:
-            raise UsageError(f"table {spec.name} has TTL on {ttl.get('AttributeName')!r}, "
-                             f"expected {spec.ttl_attribute!r}")
+            raise UsageError(
+                f"table {spec.name} has TTL on {ttl.get('AttributeName')!r}, expected {spec.ttl_attribute!r}"
+            )
         report.actions.append((f"TTL {spec.name}.{spec.ttl_attribute}", "unchanged"))
         return
     client.update_time_to_live(
@@ -132,8 +138,9 @@ def ensure_bucket(aws: Aws, bucket: str, report: ProvisionReport) -> None:
     report.actions.append((f"bucket {bucket}", "created"))
 
 
-def provision(workspace: Workspace, env_name: str | None = None, *, seed_routing: bool = False,
-              aws: Aws | None = None) -> ProvisionReport:
+def provision(
+    workspace: Workspace, env_name: str | None = None, *, seed_routing: bool = False, aws: Aws | None = None
+) -> ProvisionReport:
     target = open_deployment(workspace, env_name, aws)
     report = ProvisionReport(target.environment.name)
     with translated("provision the tables"):

@@ -67,8 +67,13 @@ def desired_state(target: Deployment, build_dir: Path | None, only_table: str | 
     return state
 
 
-def read_deployed(target: Deployment, scopes: list[Scope], projects: set[str], wanted: set[str],
-                  desired_ids: frozenset[str] = frozenset()) -> DeployedState:
+def read_deployed(
+    target: Deployment,
+    scopes: list[Scope],
+    projects: set[str],
+    wanted: set[str],
+    desired_ids: frozenset[str] = frozenset(),
+) -> DeployedState:
     def keep(deployed):  # type: ignore[no-untyped-def]
         return deployed.id in wanted or deployed.content.get("project_name") in projects
 
@@ -94,9 +99,11 @@ def deleted_outside(plan: Plan, last: DeploymentRecord | None) -> None:
     for change in plan.changes:
         if change.action == "create" and change.id in last.published:
             change.drift = True
-            change.drift_note = (f"drift: published by ndrc (deployment of {last.applied_at}, build "
-                                 f"{last.manifest_sha256[:12]}) and deleted outside ndrc since; publishing "
-                                 "creates it again")
+            change.drift_note = (
+                f"drift: published by ndrc (deployment of {last.applied_at}, build "
+                f"{last.manifest_sha256[:12]}) and deleted outside ndrc since; publishing "
+                "creates it again"
+            )
 
 
 def plan_desired(target: Deployment, desired: DesiredState, only_table: str | None = None) -> Plan:
@@ -112,19 +119,23 @@ def plan_desired(target: Deployment, desired: DesiredState, only_table: str | No
     deployed = read_deployed(target, list(scopes.values()), desired.projects, set(desired_ids), desired_ids)
     plan = compute_plan(desired, deployed, target.account, env.region)
     kept_kinds = {r.kind for r in desired.resources}
-    plan.deleted_kinds = sorted({c.kind for c in plan.changes if c.action == "delete" and c.kind in OWNED_KINDS}
-                                - kept_kinds)
+    plan.deleted_kinds = sorted(
+        {c.kind for c in plan.changes if c.action == "delete" and c.kind in OWNED_KINDS} - kept_kinds
+    )
     if only_table is None and not env.name_prefix:
-        plan.skipped.append("state machines and pipelines the build no longer has: environment "
-                            f"{env.name!r} has no name_prefix, so ndrc cannot tell its own from others; none is pruned")
+        plan.skipped.append(
+            "state machines and pipelines the build no longer has: environment "
+            f"{env.name!r} has no name_prefix, so ndrc cannot tell its own from others; none is pruned"
+        )
     deleted_outside(plan, DeploymentLog(target.aws).latest())
     if desired.build_dir is not None:
         analyze(plan, desired.build_dir, env, table_layouts(env))
     return plan
 
 
-def make_plan(workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
-              aws: Aws | None = None) -> Plan:
+def make_plan(
+    workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None, aws: Aws | None = None
+) -> Plan:
     if build_dir is None and aws is None:  # an invalid workspace is reported before any AWS call
         build_dir = compile_workspace(workspace, env_name).out_dir
     return plan_deployment(open_deployment(workspace, env_name, aws), build_dir)
@@ -188,35 +199,44 @@ def apply_changes(target: Deployment, changes: list[Change], progress: Progress 
     return outcomes
 
 
-def _saved_plan_changes(target: Deployment, plan_file: Path, result: PublishResult,
-                        desired: DesiredState) -> list[Change]:
+def _saved_plan_changes(
+    target: Deployment, plan_file: Path, result: PublishResult, desired: DesiredState
+) -> list[Change]:
     plan = result.plan
     env = target.environment
     if plan.base is not None:
-        raise UsageError(f"{plan_file} compares two git versions (`plan --base`), not the deployed state; "
-                         "it cannot be published: make a plan without --base")
+        raise UsageError(
+            f"{plan_file} compares two git versions (`plan --base`), not the deployed state; "
+            "it cannot be published: make a plan without --base"
+        )
     if (plan.environment, plan.account_id, plan.region) != (env.name, target.account, env.region):
-        raise UsageError(f"{plan_file} was made for environment {plan.environment!r} (account "
-                         f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})")
+        raise UsageError(
+            f"{plan_file} was made for environment {plan.environment!r} (account "
+            f"{plan.account_id}, {plan.region}), not {env.name!r} ({target.account}, {env.region})"
+        )
     problems = plan_problems(plan, desired)
     if problems:
-        raise UsageError(f"{plan_file} does not match the build it names; refusing it, nothing was written: "
-                         f"{summarize(problems)}")
+        raise UsageError(
+            f"{plan_file} does not match the build it names; refusing it, nothing was written: {summarize(problems)}"
+        )
     scopes = [Scope.from_id(s) for s in plan.scopes]
-    now = read_deployed(target, scopes, set(plan.projects), {c.id for c in plan.changes},
-                        frozenset(r.id for r in desired.resources))
+    now = read_deployed(
+        target, scopes, set(plan.projects), {c.id for c in plan.changes}, frozenset(r.id for r in desired.resources)
+    )
     checked = replay(plan, now)
     result.refused, result.already = checked.moved, checked.already
     return checked.pending
 
 
-def record_deployment(target: Deployment, result: PublishResult, desired: DesiredState, build_dir: Path,
-                      rollback_of: str | None) -> None:
+def record_deployment(
+    target: Deployment, result: PublishResult, desired: DesiredState, build_dir: Path, rollback_of: str | None
+) -> None:
     """Append this publish to the environment's deployments log, with the build it applied."""
     log = DeploymentLog(target.aws)
     if not log.available:
-        result.record_note = (f"not recorded: environment {target.environment.name!r} has no buckets.artifacts "
-                              "for the deployments log")
+        result.record_note = (
+            f"not recorded: environment {target.environment.name!r} has no buckets.artifacts for the deployments log"
+        )
         return
     failed = {o.change.id for o in result.outcomes if not o.ok or o.status == "skipped"}
     published = {r.id: r.content_sha256 for r in desired.resources if r.id not in failed}
@@ -224,9 +244,18 @@ def record_deployment(target: Deployment, result: PublishResult, desired: Desire
     env = target.environment
     found = checkout(target.workspace.root)
     record = DeploymentRecord(
-        env.name, target.account, env.region, "", who(target.aws), found.to_json() if found else None,
-        plan_sha256(result.plan.to_json()), desired.source, result.ok, {k: v for k, v in counts.items() if v},
-        published, rollback_of,
+        env.name,
+        target.account,
+        env.region,
+        "",
+        who(target.aws),
+        found.to_json() if found else None,
+        plan_sha256(result.plan.to_json()),
+        desired.source,
+        result.ok,
+        {k: v for k, v in counts.items() if v},
+        published,
+        rollback_of,
     )
     try:
         result.record = log.record(record, build_dir)
@@ -235,11 +264,21 @@ def record_deployment(target: Deployment, result: PublishResult, desired: Desire
 
 
 def publish(
-    workspace: Workspace, env_name: str | None = None, *, build_dir: Path | None = None,
-    plan_file: Path | None = None, prune: bool = False, dry_run: bool = False, aws: Aws | None = None,
-    show: Callable[[Plan], None] | None = None, confirm: Callable[[Plan], bool] | None = None,
-    progress: Progress | None = None, only_table: str | None = None, delete_projects: frozenset[str] = frozenset(),
-    rollback: str | None = None, delete_kinds: frozenset[str] = frozenset(),
+    workspace: Workspace,
+    env_name: str | None = None,
+    *,
+    build_dir: Path | None = None,
+    plan_file: Path | None = None,
+    prune: bool = False,
+    dry_run: bool = False,
+    aws: Aws | None = None,
+    show: Callable[[Plan], None] | None = None,
+    confirm: Callable[[Plan], bool] | None = None,
+    progress: Progress | None = None,
+    only_table: str | None = None,
+    delete_projects: frozenset[str] = frozenset(),
+    rollback: str | None = None,
+    delete_kinds: frozenset[str] = frozenset(),
 ) -> PublishResult:
     """Plan (or load a saved plan and check it is still current), then apply it unless told not to.
 
@@ -252,20 +291,56 @@ def publish(
         build_dir = compile_workspace(workspace, env_name).out_dir
     target = open_deployment(workspace, env_name, aws)
     if rollback is None:
-        return _publish(target, build_dir, saved, plan_file, prune, dry_run, show, confirm, progress, only_table,
-                        delete_projects, delete_kinds)
+        return _publish(
+            target,
+            build_dir,
+            saved,
+            plan_file,
+            prune,
+            dry_run,
+            show,
+            confirm,
+            progress,
+            only_table,
+            delete_projects,
+            delete_kinds,
+        )
     log = DeploymentLog(target.aws)
     manifest_sha = log.resolve(rollback)
     with tempfile.TemporaryDirectory(prefix="ndrc-rollback-") as folder:
         build = log.fetch_build(manifest_sha, Path(folder) / target.environment.name)
-        return _publish(target, build, None, None, prune, dry_run, show, confirm, progress, None, delete_projects,
-                        delete_kinds, rollback_of=manifest_sha)
+        return _publish(
+            target,
+            build,
+            None,
+            None,
+            prune,
+            dry_run,
+            show,
+            confirm,
+            progress,
+            None,
+            delete_projects,
+            delete_kinds,
+            rollback_of=manifest_sha,
+        )
 
 
-def _publish(target: Deployment, build_dir: Path | None, saved: Plan | None, plan_file: Path | None, prune: bool,
-             dry_run: bool, show: Callable[[Plan], None] | None, confirm: Callable[[Plan], bool] | None,
-             progress: Progress | None, only_table: str | None, delete_projects: frozenset[str],
-             delete_kinds: frozenset[str], rollback_of: str | None = None) -> PublishResult:
+def _publish(
+    target: Deployment,
+    build_dir: Path | None,
+    saved: Plan | None,
+    plan_file: Path | None,
+    prune: bool,
+    dry_run: bool,
+    show: Callable[[Plan], None] | None,
+    confirm: Callable[[Plan], bool] | None,
+    progress: Progress | None,
+    only_table: str | None,
+    delete_projects: frozenset[str],
+    delete_kinds: frozenset[str],
+    rollback_of: str | None = None,
+) -> PublishResult:
     if build_dir is None:
         build_dir = compile_workspace(target.workspace, target.environment.name).out_dir
     desired = desired_state(target, build_dir, only_table)
@@ -282,18 +357,23 @@ def _publish(target: Deployment, build_dir: Path | None, saved: Plan | None, pla
     unnamed = [p for p in result.plan.deleted_projects if p not in delete_projects]
     if prune and unnamed and not dry_run:
         flags = " ".join(f"--delete-project {project}" for project in unnamed)
-        raise UsageError(f"this plan deletes every item of project(s) {', '.join(unnamed)}; if that is intended, "
-                         f"pass {flags}; nothing was written")
+        raise UsageError(
+            f"this plan deletes every item of project(s) {', '.join(unnamed)}; if that is intended, "
+            f"pass {flags}; nothing was written"
+        )
     wiped = [k for k in result.plan.deleted_kinds if k not in delete_kinds]
     if prune and wiped and not dry_run:
         flags = " ".join(f"--delete-kind {kind}" for kind in wiped)
-        raise UsageError(f"this plan deletes every deployed {', '.join(wiped)} of the environment (the build has "
-                         f"none left); if that is intended, pass {flags}; nothing was written")
+        raise UsageError(
+            f"this plan deletes every deployed {', '.join(wiped)} of the environment (the build has "
+            f"none left); if that is intended, pass {flags}; nothing was written"
+        )
     applicable = [c for c in changes if c.action != "delete" or prune]
     rejected = write_problems(applicable, table_layouts(target.environment))
     if rejected:
-        raise UsageError("DynamoDB would reject these writes, so none is made (nothing was written): "
-                         + summarize(rejected))
+        raise UsageError(
+            "DynamoDB would reject these writes, so none is made (nothing was written): " + summarize(rejected)
+        )
     result.outcomes = [
         Outcome(c, "skipped", "deletion needs --prune") for c in changes if c.action == "delete" and not prune
     ]

@@ -33,14 +33,22 @@ JSON_ATTRIBUTES = ("Policy", "RedrivePolicy", "RedriveAllowPolicy")
 EMULATOR_DROPPED_ATTRIBUTES = ("RedriveAllowPolicy",)
 # The queue attributes ndrc sets; the others (ARN, counters, timestamps) are SQS's own and never compared.
 QUEUE_ATTRIBUTES = (
-    "MessageRetentionPeriod", "VisibilityTimeout", "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled",
+    "MessageRetentionPeriod",
+    "VisibilityTimeout",
+    "ReceiveMessageWaitTimeSeconds",
+    "SqsManagedSseEnabled",
     *JSON_ATTRIBUTES,
 )
 PIPE_KEYS = ("Description", "DesiredState", "RoleArn", "Source", "SourceParameters", "Target", "TargetParameters")
 RULE_KEYS = ("Description", "EventPattern", "State", "Targets")
 TARGET_KEYS = ("Id", "Arn", "RoleArn", "RetryPolicy", "DeadLetterConfig", "Input", "InputPath", "InputTransformer")
 SCHEDULE_KEYS = (
-    "Description", "FlexibleTimeWindow", "GroupName", "ScheduleExpression", "ScheduleExpressionTimezone", "State",
+    "Description",
+    "FlexibleTimeWindow",
+    "GroupName",
+    "ScheduleExpression",
+    "ScheduleExpressionTimezone",
+    "State",
     "Target",
 )
 
@@ -78,8 +86,9 @@ def _content(kind: str, document: dict[str, Any], emulator: bool) -> dict[str, A
 def _rule_content(document: dict[str, Any]) -> dict[str, Any]:
     content = {key: document[key] for key in RULE_KEYS if key in document}
     content["EventPattern"] = json.loads(content.get("EventPattern") or "{}")
-    content["Targets"] = sorted(({k: t[k] for k in TARGET_KEYS if k in t} for t in content.get("Targets", [])),
-                                key=lambda t: str(t["Id"]))
+    content["Targets"] = sorted(
+        ({k: t[k] for k in TARGET_KEYS if k in t} for t in content.get("Targets", [])), key=lambda t: str(t["Id"])
+    )
     return content
 
 
@@ -88,8 +97,9 @@ def expand(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: Desi
     kind, document = str(entry["kind"]), json.loads(text)
     target = str(document.get("Endpoint") if kind == SUBSCRIPTION else entry["name"])
     scope = Scope(kind, target, document.get("TopicArn") if kind == SUBSCRIPTION else None)
-    state.resources.append(Resource(kind, target, target, scope, _content(kind, document, is_emulator(env)), document,
-                                    entry["path"]))
+    state.resources.append(
+        Resource(kind, target, target, scope, _content(kind, document, is_emulator(env)), document, entry["path"])
+    )
 
 
 # --- deployed ----------------------------------------------------------------------------------------
@@ -98,8 +108,13 @@ def expand(entry: dict[str, Any], text: str, env: EnvironmentConfig, state: Desi
 def read(aws: Aws, scope: Scope) -> list[Deployed]:
     from compiler.deploy.deployed import Deployed
 
-    readers = {QUEUE: _read_queue, SUBSCRIPTION: _read_subscription, PIPE: _read_pipe, SCHEDULE: _read_schedule,
-               RULE: _read_rule}
+    readers = {
+        QUEUE: _read_queue,
+        SUBSCRIPTION: _read_subscription,
+        PIPE: _read_pipe,
+        SCHEDULE: _read_schedule,
+        RULE: _read_rule,
+    }
     content = readers[scope.kind](aws, scope)
     if content is None:
         return []
@@ -141,8 +156,11 @@ def _subscription(aws: Aws, scope: Scope) -> dict[str, Any] | None:
     (a subscription found by `publish --prune`'s listing), any SQS subscription of that queue."""
     sns = aws.client("sns")
     try:
-        pages = (sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=scope.partition)
-                 if scope.partition else sns.get_paginator("list_subscriptions").paginate())
+        pages = (
+            sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=scope.partition)
+            if scope.partition
+            else sns.get_paginator("list_subscriptions").paginate()
+        )
         found = [s for page in pages for s in page["Subscriptions"] if s["Endpoint"] == scope.target]
     except ClientError as problem:
         if _missing(problem, "NotFound"):
@@ -169,8 +187,9 @@ def _read_rule(aws: Aws, scope: Scope) -> dict[str, Any] | None:
         if _missing(problem, "ResourceNotFoundException"):
             return None
         raise
-    targets = [t for page in events.get_paginator("list_targets_by_rule").paginate(Rule=scope.target)
-               for t in page["Targets"]]
+    targets = [
+        t for page in events.get_paginator("list_targets_by_rule").paginate(Rule=scope.target) for t in page["Targets"]
+    ]
     return _rule_content({**{key: rule[key] for key in RULE_KEYS if key in rule}, "Targets": targets})
 
 
@@ -199,8 +218,11 @@ def write(aws: Aws, change: Change) -> Outcome:
     if change.kind == QUEUE:
         sqs = aws.client("sqs")
         if change.action == "create":
-            sqs.create_queue(QueueName=document["QueueName"], Attributes=document["Attributes"],
-                             tags=creation_tags(aws.environment.name))
+            sqs.create_queue(
+                QueueName=document["QueueName"],
+                Attributes=document["Attributes"],
+                tags=creation_tags(aws.environment.name),
+            )
         else:
             url = sqs.get_queue_url(QueueName=document["QueueName"])["QueueUrl"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=document["Attributes"])
@@ -216,8 +238,9 @@ def write(aws: Aws, change: Change) -> Outcome:
             if current is None:
                 return Outcome(change, "conflict", "the subscription is gone since the plan; plan again")
             for name, value in document["Attributes"].items():
-                sns.set_subscription_attributes(SubscriptionArn=current["SubscriptionArn"], AttributeName=name,
-                                                AttributeValue=value)
+                sns.set_subscription_attributes(
+                    SubscriptionArn=current["SubscriptionArn"], AttributeName=name, AttributeValue=value
+                )
     elif change.kind == PIPE:
         pipes = aws.client("pipes")
         if change.action == "create":

@@ -110,8 +110,13 @@ def _walk(
             continue
         if stat.S_ISDIR(mode):
             if real in ancestors:
-                tree.problems.append(error(Location(relative), PATH_SYMLINK,
-                                           "symbolic link that loops (it points at a folder containing it)"))
+                tree.problems.append(
+                    error(
+                        Location(relative),
+                        PATH_SYMLINK,
+                        "symbolic link that loops (it points at a folder containing it)",
+                    )
+                )
                 continue
             if depth == 0:
                 tree.projects.add(entry.name)
@@ -121,8 +126,9 @@ def _walk(
             if status is not None:
                 tree.stats[relative] = status
         else:
-            tree.problems.append(error(Location(relative), PATH_NOT_A_FILE,
-                                       f"{_kind(mode)}; only regular files are read under specs/"))
+            tree.problems.append(
+                error(Location(relative), PATH_NOT_A_FILE, f"{_kind(mode)}; only regular files are read under specs/")
+            )
 
 
 _DIR = stat.S_IFDIR

@@ -33,8 +33,12 @@ class Workspace:
 
     def environment(self, name: str | None = None) -> EnvironmentConfig:
         """The named environment (else NDRC_ENV, else the config's default, else `local`)."""
-        chosen = (name or os.environ.get(ENVIRONMENT_NAME_ENV) or self.config.get("default_environment")
-                  or DEFAULT_ENVIRONMENT)
+        chosen = (
+            name
+            or os.environ.get(ENVIRONMENT_NAME_ENV)
+            or self.config.get("default_environment")
+            or DEFAULT_ENVIRONMENT
+        )
         environments = self.config.get("environments", {})
         if chosen not in environments:
             known = ", ".join(self.environment_names) or "none"

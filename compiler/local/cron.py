@@ -31,8 +31,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from compiler.errors import UsageError
 
-MONTHS = {name: i for i, name in enumerate(
-    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
+MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
+    )
+}
 DAYS = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), start=1)}
 EXPRESSION = re.compile(r"^cron\((?P<fields>[^()]*)\)$")
 FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
@@ -109,30 +113,37 @@ def _values(text: str, field: int, names: dict[str, int] | None = None) -> froze
 
 
 def _unsupported(field: int, text: str, what: str) -> CronError:
-    return CronError(f"{FIELD_NAMES[field]}: {text!r} uses {what}, which the local scheduler clock does not "
-                     "evaluate (the compiled schedules do not use it)")
+    return CronError(
+        f"{FIELD_NAMES[field]}: {text!r} uses {what}, which the local scheduler clock does not "
+        "evaluate (the compiled schedules do not use it)"
+    )
 
 
 def parse(expression: str) -> Cron:
     """A `cron(...)` ScheduleExpression as data; CronError names the field and the problem."""
     stripped = expression.strip()
     if stripped.startswith(("rate(", "at(")):
-        raise CronError(f"{expression!r}: only cron(...) expressions are evaluated locally (the compiled schedules "
-                        "are all cron)")
+        raise CronError(
+            f"{expression!r}: only cron(...) expressions are evaluated locally (the compiled schedules are all cron)"
+        )
     matched = EXPRESSION.match(stripped)
     if not matched:
         raise CronError(f"{expression!r} is not cron(minutes hours day-of-month month day-of-week year)")
     fields = matched["fields"].split()
     if len(fields) != 6:
-        raise CronError(f"{expression!r} has {len(fields)} fields; EventBridge cron takes 6 "
-                        "(minutes hours day-of-month month day-of-week year)")
+        raise CronError(
+            f"{expression!r} has {len(fields)} fields; EventBridge cron takes 6 "
+            "(minutes hours day-of-month month day-of-week year)"
+        )
     minute, hour, dom, month, dow, year = fields
     for index, text in ((0, minute), (1, hour), (3, month), (5, year)):
         if "?" in text or "#" in text:
             raise CronError(f"{FIELD_NAMES[index]}: {text!r} — '?' and '#' belong to the day fields")
     if (dom == "?") == (dow == "?"):
-        raise CronError(f"{expression!r}: exactly one of day-of-month and day-of-week must be '?' (a value or '*' "
-                        "in one requires '?' in the other)")
+        raise CronError(
+            f"{expression!r}: exactly one of day-of-month and day-of-week must be '?' (a value or '*' "
+            "in one requires '?' in the other)"
+        )
     days: frozenset[int] | None = None
     last_day = False
     if dom != "?":
@@ -160,8 +171,17 @@ def parse(expression: str) -> Cron:
             nth = (_value(weekday, 4, DAYS), int(k))
         else:
             weekdays = _values(dow, 4, DAYS)
-    return Cron(stripped, _values(minute, 0), _values(hour, 1), days, last_day, _values(month, 3, MONTHS),
-                weekdays, nth, _values(year, 5))
+    return Cron(
+        stripped,
+        _values(minute, 0),
+        _values(hour, 1),
+        days,
+        last_day,
+        _values(month, 3, MONTHS),
+        weekdays,
+        nth,
+        _values(year, 5),
+    )
 
 
 def zone(name: str) -> ZoneInfo:

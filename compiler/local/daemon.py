@@ -59,12 +59,16 @@ class EmulatorStatus:
             return f"an emulator not started by ndrc answers at {self.endpoint}; using it"
         port = urlparse(self.endpoint).port
         if self.state == "foreign":
-            return (f"the emulator at {self.endpoint} belongs to another workspace ({self.owner}), not this one; "
-                    f"stop it there (`ndrc local down`) or run this workspace's emulator on another port: "
-                    f"`ndrc local up --port {free_port()}`")
+            return (
+                f"the emulator at {self.endpoint} belongs to another workspace ({self.owner}), not this one; "
+                f"stop it there (`ndrc local down`) or run this workspace's emulator on another port: "
+                f"`ndrc local up --port {free_port()}`"
+            )
         if self.state == "occupied":
-            return (f"port {port} on {LOOPBACK} is in use by a program that is not an AWS emulator; free it or "
-                    f"run the emulator on another port: `ndrc local up --port {free_port()}`")
+            return (
+                f"port {port} on {LOOPBACK} is in use by a program that is not an AWS emulator; free it or "
+                f"run the emulator on another port: `ndrc local up --port {free_port()}`"
+            )
         return f"emulator stopped (would listen at {self.endpoint})"
 
 
@@ -82,8 +86,10 @@ def _paths(workspace: Workspace) -> tuple[Path, Path, Path]:
 
 def endpoint_of(environment: EnvironmentConfig) -> tuple[str, int]:
     if not is_emulator(environment):
-        raise UsageError(f"environment {environment.name!r} has no endpoint_url on 127.0.0.1; "
-                         "`ndrc local` manages the emulator of a local environment only")
+        raise UsageError(
+            f"environment {environment.name!r} has no endpoint_url on 127.0.0.1; "
+            "`ndrc local` manages the emulator of a local environment only"
+        )
     parsed = urlparse(str(environment.endpoint_url))
     return f"http://{LOOPBACK}:{parsed.port or 80}", parsed.port or 80
 
@@ -156,9 +162,14 @@ def _locked(lock_file: Path) -> Iterator[None]:
         yield
 
 
-def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30.0,
-       port: int | None = None, model_url: str = LOCAL_MODEL_SERVER_URL, step_budget: int | None = None,
-       ) -> EmulatorStatus:
+def up(
+    workspace: Workspace,
+    environment: EnvironmentConfig,
+    timeout: float = 30.0,
+    port: int | None = None,
+    model_url: str = LOCAL_MODEL_SERVER_URL,
+    step_budget: int | None = None,
+) -> EmulatorStatus:
     """Start this workspace's emulator in the background (on `port`, default the environment's) unless it
     runs; refuse a port another checkout's emulator or another program holds. Its pipeline steps call the
     model server at `model_url` and run `step_budget` at once (default $NDRC_LOCAL_STEP_BUDGET, else 2)."""
@@ -170,8 +181,9 @@ def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30
         record = _our_record(pid_file)
         if record is not None:
             if port is not None and record.port not in (None, port):
-                raise UsageError(f"this workspace's emulator already runs on port {record.port}; "
-                                 "`ndrc local down` first to move it")
+                raise UsageError(
+                    f"this workspace's emulator already runs on port {record.port}; `ndrc local down` first to move it"
+                )
             return EmulatorStatus("running", _endpoint(record.port or chosen), record.pid, log)
         current = _classify(workspace, endpoint)
         if current.state in ("running", "external"):
@@ -181,11 +193,26 @@ def up(workspace: Workspace, environment: EnvironmentConfig, timeout: float = 30
         token = secrets.token_hex(16)
         with log.open("wb") as output:  # a fresh log per start: no stale lines from earlier runs
             process = subprocess.Popen(
-                [sys.executable, "-m", MODULE, "--host", LOOPBACK, "--port", str(chosen),
-                 "--workspace", str(workspace.root), "--token", token,
-                 *pipeline_arguments(workspace, environment, model_url, step_budget)],
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=workspace.root, env=_emulator_environment(environment),
+                [
+                    sys.executable,
+                    "-m",
+                    MODULE,
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(chosen),
+                    "--workspace",
+                    str(workspace.root),
+                    "--token",
+                    token,
+                    *pipeline_arguments(workspace, environment, model_url, step_budget),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=workspace.root,
+                env=_emulator_environment(environment),
             )
         pid_file.write_text(json.dumps({"pid": process.pid, "port": chosen, "token": token}) + "\n")
         deadline = time.monotonic() + timeout
@@ -208,8 +235,12 @@ PIPELINE_WORK_DIR = "pipelines"
 STEP_BUDGET_ENV = "NDRC_LOCAL_STEP_BUDGET"
 
 
-def pipeline_arguments(workspace: Workspace, environment: EnvironmentConfig,
-                       model_url: str = LOCAL_MODEL_SERVER_URL, step_budget: int | None = None) -> list[str]:
+def pipeline_arguments(
+    workspace: Workspace,
+    environment: EnvironmentConfig,
+    model_url: str = LOCAL_MODEL_SERVER_URL,
+    step_budget: int | None = None,
+) -> list[str]:
     """An environment with a local storage root gets an emulator that runs its SageMaker pipelines (steps in
     warm workers, $NDRC_LOCAL_STEP_BUDGET at once, default 2), with the local model server as the SageMaker
     runtime endpoint and the environment's MLflow tracking URI."""
@@ -223,8 +254,9 @@ def pipeline_arguments(workspace: Workspace, environment: EnvironmentConfig,
         budget = step_budget or max(1, int(os.environ.get(STEP_BUDGET_ENV) or 2))
     except ValueError:
         raise UsageError(f"{STEP_BUDGET_ENV} must be a whole number of steps") from None
-    options = PipelineOptions(str(workspace.root / STATE_DIR / PIPELINE_WORK_DIR), str(root), budget,
-                              environment=tuple(extra))
+    options = PipelineOptions(
+        str(workspace.root / STATE_DIR / PIPELINE_WORK_DIR), str(root), budget, environment=tuple(extra)
+    )
     return options.arguments()
 
 
@@ -260,12 +292,20 @@ def down(workspace: Workspace, environment: EnvironmentConfig) -> EmulatorStatus
         return EmulatorStatus("stopped", stopped, record.pid, note=f"emulator stopped (was at {stopped})")
     other = _classify(workspace, endpoint)
     if other.state == "foreign":
-        return EmulatorStatus("stopped", endpoint, note=(
-            f"this workspace's emulator is not running; nothing stopped: the emulator at {endpoint} belongs to "
-            f"another workspace ({other.owner}) and was left running"))
+        return EmulatorStatus(
+            "stopped",
+            endpoint,
+            note=(
+                f"this workspace's emulator is not running; nothing stopped: the emulator at {endpoint} belongs to "
+                f"another workspace ({other.owner}) and was left running"
+            ),
+        )
     if other.state in ("external", "running"):
-        return EmulatorStatus("stopped", endpoint, note=(
-            f"this workspace did not start the emulator at {endpoint}; nothing stopped, it was left running"))
+        return EmulatorStatus(
+            "stopped",
+            endpoint,
+            note=(f"this workspace did not start the emulator at {endpoint}; nothing stopped, it was left running"),
+        )
     return EmulatorStatus("stopped", endpoint)
 
 

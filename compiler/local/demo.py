@@ -62,8 +62,17 @@ from runtime.storage import LocalStorage
 ENVIRONMENT = "local"
 TRAINING_SPEC = "pipeline_training_data_verifier#v1.yaml"  # a project with the training chain has it
 WAIT_POLL_SECONDS = 0.25  # the demo's own Describe* polling (cheap calls on the emulator; each wait ends sooner)
-STAGES = ("environment", "publish", "traffic", "inventory + history backfill", "FG-B baselines",
-          "training backfill", "training + deploy", "live batches", "report")
+STAGES = (
+    "environment",
+    "publish",
+    "traffic",
+    "inventory + history backfill",
+    "FG-B baselines",
+    "training backfill",
+    "training + deploy",
+    "live batches",
+    "report",
+)
 
 
 class Progress(Protocol):
@@ -93,8 +102,9 @@ class DemoOptions:
             raise UsageError("--projects needs at least one project")
         unknown = [p for p in self.projects if p not in SAMPLE_PROJECTS]
         if unknown:
-            raise UsageError(f"--projects: {', '.join(unknown)} not a sample project (choose from "
-                             f"{', '.join(SAMPLE_PROJECTS)})")
+            raise UsageError(
+                f"--projects: {', '.join(unknown)} not a sample project (choose from {', '.join(SAMPLE_PROJECTS)})"
+            )
         if len(set(self.projects)) != len(self.projects):
             raise UsageError("--projects names a project twice")
         if self.step_budget < 1:
@@ -174,7 +184,8 @@ def wait_pipeline(ctx: Context, arn: str) -> dict[str, Any]:
     sagemaker = ctx.aws.client("sagemaker")
     deadline = time.monotonic() + ctx.options.timeout
     while (described := sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn))[
-            "PipelineExecutionStatus"] == "Executing":
+        "PipelineExecutionStatus"
+    ] == "Executing":
         if time.monotonic() > deadline:
             raise RuntimeError(f"{arn} still executing after {ctx.options.timeout:.0f} s")
         time.sleep(WAIT_POLL_SECONDS)
@@ -194,8 +205,13 @@ def pipeline_runs(ctx: Context, flow: str) -> list[dict[str, Any]]:
     for summary in found["PipelineExecutionSummaries"]:
         arn = summary["PipelineExecutionArn"]
         parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-        runs.append({"arn": arn, "status": summary["PipelineExecutionStatus"],
-                     "parameters": {p["Name"]: p["Value"] for p in parameters}})
+        runs.append(
+            {
+                "arn": arn,
+                "status": summary["PipelineExecutionStatus"],
+                "parameters": {p["Name"]: p["Value"] for p in parameters},
+            }
+        )
     return runs
 
 
@@ -249,16 +265,26 @@ def stage_traffic(ctx: Context) -> str:
     written = 0
     for index, project in enumerate(ctx.options.projects):
         org1, org2 = _route(ctx.workspace_dir, project)
-        traffic = plan_traffic(project, org1, org2, bucket_uri, ctx.options.seed + index, ctx.options.hours,
-                               inject=index == 0, live=ctx.options.live_batches)
+        traffic = plan_traffic(
+            project,
+            org1,
+            org2,
+            bucket_uri,
+            ctx.options.seed + index,
+            ctx.options.hours,
+            inject=index == 0,
+            live=ctx.options.live_batches,
+        )
         for batch in traffic.phase("history") + traffic.phase("training"):
             write_batch(storage, traffic, batch)
             written += 1
         write_inventory(ctx.storage_root, traffic)
         ctx.traffic[project] = traffic
     first = ctx.traffic[ctx.options.projects[0]]
-    return (f"{written} batches written ({first.phases.history} history + {first.phases.training} training per "
-            f"project; {first.phases.live} live later); injected host {first.injected_ip} in {first.project}")
+    return (
+        f"{written} batches written ({first.phases.history} history + {first.phases.training} training per "
+        f"project; {first.phases.live} live later); injected host {first.injected_ip} in {first.project}"
+    )
 
 
 def _start_backfills(ctx: Context, day: datetime, phase: str, projects: list[str]) -> dict[str, str]:
@@ -267,9 +293,11 @@ def _start_backfills(ctx: Context, day: datetime, phase: str, projects: list[str
     started = {}
     for project in projects:
         payload = {"project_name": project, "start_date": f"{day:%Y-%m-%d}", "end_date": f"{day:%Y-%m-%d}"}
-        started[project] = sfn.start_execution(stateMachineArn=ctx.orchestration.state_machine_arn(BACKFILL),
-                                               name=f"demo-{phase}-{uuid.uuid4().hex[:8]}",
-                                               input=json.dumps(payload))["executionArn"]
+        started[project] = sfn.start_execution(
+            stateMachineArn=ctx.orchestration.state_machine_arn(BACKFILL),
+            name=f"demo-{phase}-{uuid.uuid4().hex[:8]}",
+            input=json.dumps(payload),
+        )["executionArn"]
     return started
 
 
@@ -281,8 +309,10 @@ def _wait_backfills(ctx: Context, phase: str, started: dict[str, str]) -> str:
         expected = len(ctx.traffic[project].phase(phase))
         output = json.loads(described.get("output") or "{}")
         if described["status"] != "SUCCEEDED" or (output.get("completed"), output.get("failed")) != (expected, 0):
-            raise RuntimeError(f"the {phase} backfill of {project} ended {described['status']} "
-                               f"({described.get('error', '')} {described.get('cause', '')} {output})")
+            raise RuntimeError(
+                f"the {phase} backfill of {project} ended {described['status']} "
+                f"({described.get('error', '')} {described.get('cause', '')} {output})"
+            )
         windows += expected
     return f"{windows} window(s) -> {windows} feature-15m execution(s) succeeded"
 
@@ -292,8 +322,9 @@ def stage_history(ctx: Context) -> str:
     (only FG-B does), so the unloads run while the backfills' extractors start."""
     projects = list(ctx.options.projects)
     inventory = _start_all(ctx, MACHINE_INVENTORY_UNLOAD, projects, f"{BASELINE_DAY:%Y-%m-%dT%H:%M:%SZ}")
-    backfilled = _wait_backfills(ctx, "history", _start_backfills(ctx, BASELINE_DAY - timedelta(days=1),
-                                                                  "history", projects))
+    backfilled = _wait_backfills(
+        ctx, "history", _start_backfills(ctx, BASELINE_DAY - timedelta(days=1), "history", projects)
+    )
     return f"{_wait_all(ctx, MACHINE_INVENTORY_UNLOAD, inventory)}; {backfilled}"
 
 
@@ -319,8 +350,10 @@ def stage_training(ctx: Context) -> str:
     projects = trained_projects(ctx)
     for project in ctx.options.projects:
         if project not in projects:
-            ctx.notes.append(f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
-                             "its inference reports 'skipped: no model in service'")
+            ctx.notes.append(
+                f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
+                "its inference reports 'skipped: no model in service'"
+            )
     if not projects:
         return "no project has a training chain" + _finish_pending(ctx)
     done = _trigger_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
@@ -328,8 +361,10 @@ def stage_training(ctx: Context) -> str:
     if served.state != "running":
         raise RuntimeError(f"the deployed model is not served: {served.describe()}")
     if len(projects) > 1:
-        ctx.notes.append(f"one local model server serves {served.model.endpoint_name if served.model else '?'}; "
-                         "other endpoints are not served")
+        ctx.notes.append(
+            f"one local model server serves {served.model.endpoint_name if served.model else '?'}; "
+            "other endpoints are not served"
+        )
     return f"{done}; {served.describe()}{_finish_pending(ctx)}"
 
 
@@ -344,9 +379,18 @@ def _finish_pending(ctx: Context) -> str:
 def s3_event(bucket: str, key: str, event_time: str) -> dict[str, Any]:
     """The producer bucket's ObjectCreated notification (the emulator's S3 sends none: this stands in for the
     bucket's notification configuration publishing to the producer topic)."""
-    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-                         "eventTime": event_time, "eventName": "ObjectCreated:Put",
-                         "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}}}]}
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": event_time,
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+            }
+        ]
+    }
 
 
 def stage_live(ctx: Context) -> str:
@@ -359,7 +403,7 @@ def stage_live(ctx: Context) -> str:
         traffic = ctx.traffic[project]
         for batch in traffic.phase("live"):
             write_batch(storage, traffic, batch)
-            event_time = (datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(seconds=5))
+            event_time = datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(seconds=5)
             event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
             sns.publish(TopicArn=topic, Message=json.dumps(event))
             events.append(event)
@@ -374,8 +418,10 @@ def stage_live(ctx: Context) -> str:
     for run in runs:
         what = f"feature-15m of live batch {run['parameters']['MiniBatchId']}"
         _require_succeeded(wait_pipeline(ctx, run["arn"]), what)
-    return (f"{len(events) + 1} deliveries ({len(events)} batches + 1 duplicate) -> {len(deliveries)} live "
-            f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded")
+    return (
+        f"{len(events) + 1} deliveries ({len(events)} batches + 1 duplicate) -> {len(deliveries)} live "
+        f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded"
+    )
 
 
 def _skipped(ctx: Context, project: str) -> str | None:
@@ -406,8 +452,13 @@ def collect(ctx: Context, html: Path) -> DemoResult:
     injected = ctx.traffic[ctx.options.projects[0]].injected_ip
     report = RunReport(
         title=f"ndrc demo: {ctx.options.hours} h of traffic, {len(ctx.options.projects)} project(s)",
-        generated=datetime.now(UTC).replace(microsecond=0), batches=tuple(batches), steps=tuple(steps),
-        scores=tuple(scores), deviations=tuple(devs), injected_host=injected, notes=tuple(ctx.notes),
+        generated=datetime.now(UTC).replace(microsecond=0),
+        batches=tuple(batches),
+        steps=tuple(steps),
+        scores=tuple(scores),
+        deviations=tuple(devs),
+        injected_host=injected,
+        notes=tuple(ctx.notes),
     )
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(render_html(report), encoding="utf-8")
@@ -460,8 +511,9 @@ def demo_environment(options: DemoOptions) -> Iterator[Context]:
     environment = workspace.environment(ENVIRONMENT)
     if options.remember:
         demo_state.remember(options.source.resolve(), workspace_dir)
-    daemon.up(workspace, environment, port=port, model_url=f"http://{LOOPBACK}:{model_port}",
-              step_budget=options.step_budget)
+    daemon.up(
+        workspace, environment, port=port, model_url=f"http://{LOOPBACK}:{model_port}", step_budget=options.step_budget
+    )
     keep = options.keep_running
     try:
         yield Context(options, workspace_dir, environment, model_port)
@@ -491,8 +543,13 @@ def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
     progress.start(1, total, STAGES[0])
     began = time.monotonic()
     with demo_environment(options) as ctx:
-        stages.append(StageResult(STAGES[0], time.monotonic() - began, f"emulator at {ctx.environment.endpoint_url}; "
-                                  f"state in {options.state_dir}"))
+        stages.append(
+            StageResult(
+                STAGES[0],
+                time.monotonic() - began,
+                f"emulator at {ctx.environment.endpoint_url}; state in {options.state_dir}",
+            )
+        )
         progress.done(STAGES[0], stages[-1].seconds, stages[-1].detail)
         timed("publish", lambda: stage_publish(ctx))
         timed("traffic", lambda: stage_traffic(ctx))

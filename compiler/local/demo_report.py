@@ -85,10 +85,12 @@ def summary_lines(report: RunReport, top: int = 5) -> list[str]:
     for b in report.batches:
         outcome[b.status] += 1
     counts = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items()))
-    lines = [report.title,
-             f"  batches delivered: {len(report.batches)} ({counts})",
-             f"  duplicates suppressed: {duplicates}",
-             "  step timings (median s, runs):"]
+    lines = [
+        report.title,
+        f"  batches delivered: {len(report.batches)} ({counts})",
+        f"  duplicates suppressed: {duplicates}",
+        "  step timings (median s, runs):",
+    ]
     lines += [f"    {step:<28} {median:8.1f}  x{runs}" for step, median, runs in report.step_medians()]
     lines.append("  top anomalous hosts (highest score):")
     for rank, (host, score) in enumerate(report.ranked_hosts()[:top], start=1):
@@ -107,13 +109,17 @@ def _scale(lo: float, hi: float, out_lo: float, out_hi: float) -> Callable[[floa
 
 
 def _svg(height: int, body: list[str], label: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" '
-            f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}">' + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" '
+        f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}">' + "".join(body) + "</svg>"
+    )
 
 
 def _text(x: float, y: float, value: str, anchor: str = "start", size: int = 11) -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'font-family="sans-serif">{escape(value)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'font-family="sans-serif">{escape(value)}</text>'
+    )
 
 
 def _empty(label: str) -> str:
@@ -133,8 +139,10 @@ def batch_timeline(report: RunReport) -> str:
         y = 10 + i * row
         start, end = x(b.delivered.timestamp()), x((b.finished or b.delivered).timestamp())
         body.append(_text(10, y + 11, f"{b.project} {b.batch_id}"))
-        body.append(f'<rect class="bar" x="{start:.1f}" y="{y:.1f}" width="{max(end - start, 3):.1f}" height="12" '
-                    f'fill="{colors.get(b.status, MUTED)}"><title>{escape(b.status)}</title></rect>')
+        body.append(
+            f'<rect class="bar" x="{start:.1f}" y="{y:.1f}" width="{max(end - start, 3):.1f}" height="12" '
+            f'fill="{colors.get(b.status, MUTED)}"><title>{escape(b.status)}</title></rect>'
+        )
     height = 10 + len(batches) * row + 24
     body.append(_text(220, height - 6, f"0 s  …  {t1 - t0:.0f} s after the first delivery"))
     return _svg(height, body, "batch timeline")
@@ -150,8 +158,10 @@ def step_durations(report: RunReport) -> str:
     for i, (step, median, runs) in enumerate(medians):
         y = 10 + i * row
         body.append(_text(10, y + 12, step))
-        body.append(f'<rect class="bar" x="220" y="{y:.1f}" width="{max(x(median) - 220, 1):.1f}" height="14" '
-                    f'fill="#1f77b4"></rect>')
+        body.append(
+            f'<rect class="bar" x="220" y="{y:.1f}" width="{max(x(median) - 220, 1):.1f}" height="14" '
+            f'fill="#1f77b4"></rect>'
+        )
         body.append(_text(x(median) + 6, y + 12, f"{median:.1f} s, {runs} run(s)"))
     return _svg(10 + len(medians) * row + 10, body, "step durations")
 
@@ -168,24 +178,32 @@ def score_lines(report: RunReport, highlighted: int = 5) -> str:
     for s in report.scores:
         series[s.host].append(s)
     top = [host for host, _ in report.ranked_hosts()[:highlighted]]
-    body = [f'<line x1="60" y1="{height - 30}" x2="{WIDTH - 180}" y2="{height - 30}" stroke="#444"></line>',
-            _text(55, y(max(values)) + 4, f"{max(values):.3f}", "end"),
-            _text(55, y(min(values)) + 4, f"{min(values):.3f}", "end")]
+    body = [
+        f'<line x1="60" y1="{height - 30}" x2="{WIDTH - 180}" y2="{height - 30}" stroke="#444"></line>',
+        _text(55, y(max(values)) + 4, f"{max(values):.3f}", "end"),
+        _text(55, y(min(values)) + 4, f"{min(values):.3f}", "end"),
+    ]
     ordered = sorted(series, key=lambda h: (h in top, -top.index(h) if h in top else 0, h))
     for host in ordered:  # muted hosts first, the top ones drawn over them
         points = sorted(series[host], key=lambda s: s.window_end)
         path = " ".join(f"{x(p.window_end.timestamp()):.1f},{y(p.score):.1f}" for p in points)
         color = PALETTE[top.index(host) % len(PALETTE)] if host in top else MUTED
         width = 2.5 if host in top else 1
-        body.append(f'<polyline class="series" fill="none" stroke="{color}" stroke-width="{width}" '
-                    f'points="{path}"><title>{escape(host)}</title></polyline>')
+        body.append(
+            f'<polyline class="series" fill="none" stroke="{color}" stroke-width="{width}" '
+            f'points="{path}"><title>{escape(host)}</title></polyline>'
+        )
         if len(points) == 1:
-            body.append(f'<circle cx="{x(points[0].window_end.timestamp()):.1f}" cy="{y(points[0].score):.1f}" '
-                        f'r="3" fill="{color}"></circle>')
+            body.append(
+                f'<circle cx="{x(points[0].window_end.timestamp()):.1f}" cy="{y(points[0].score):.1f}" '
+                f'r="3" fill="{color}"></circle>'
+            )
     for i, host in enumerate(top):
         label = host + (" (injected)" if host == report.injected_host else "")
-        body.append(f'<rect x="{WIDTH - 170}" y="{20 + i * 18}" width="10" height="10" '
-                    f'fill="{PALETTE[i % len(PALETTE)]}"></rect>')
+        body.append(
+            f'<rect x="{WIDTH - 170}" y="{20 + i * 18}" width="10" height="10" '
+            f'fill="{PALETTE[i % len(PALETTE)]}"></rect>'
+        )
         body.append(_text(WIDTH - 155, 29 + i * 18, label))
     return _svg(height, body, "per-host anomaly scores over time")
 
@@ -206,8 +224,10 @@ def deviation_bars(report: RunReport) -> str:
             y = y0 + line * row
             left, right = sorted((x(0), x(d.z)))
             body.append(_text(mid - 270, y + 11, d.feature, "end"))
-            body.append(f'<rect class="bar" x="{left:.1f}" y="{y:.1f}" width="{max(right - left, 1):.1f}" '
-                        f'height="12" fill="{PALETTE[i % len(PALETTE)]}"></rect>')
+            body.append(
+                f'<rect class="bar" x="{left:.1f}" y="{y:.1f}" width="{max(right - left, 1):.1f}" '
+                f'height="12" fill="{PALETTE[i % len(PALETTE)]}"></rect>'
+            )
             body.append(_text(max(right, x(0)) + 4, y + 11, f"z {d.z:+.2f}"))
             line += 1
     height = y0 + line * row + 10
@@ -220,12 +240,16 @@ pre{background:#f6f6f6;padding:12px;font-size:12px}section{margin-bottom:18px}""
 
 
 def render_html(report: RunReport) -> str:
-    sections = [("Batch timeline (delivery to pipeline end)", batch_timeline(report)),
-                ("Pipeline step durations (median)", step_durations(report)),
-                ("Per-host anomaly scores over time", score_lines(report)),
-                ("Top hosts' feature deviations", deviation_bars(report))]
+    sections = [
+        ("Batch timeline (delivery to pipeline end)", batch_timeline(report)),
+        ("Pipeline step durations (median)", step_durations(report)),
+        ("Per-host anomaly scores over time", score_lines(report)),
+        ("Top hosts' feature deviations", deviation_bars(report)),
+    ]
     body = "".join(f"<section><h2>{escape(title)}</h2>{chart}</section>" for title, chart in sections)
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(report.title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{escape(report.title)}</h1><p>generated {report.generated:%Y-%m-%d %H:%M:%S} UTC</p>"
-            f"<pre>{escape(chr(10).join(summary_lines(report)))}</pre>{body}</body></html>\n")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(report.title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{escape(report.title)}</h1><p>generated {report.generated:%Y-%m-%d %H:%M:%S} UTC</p>"
+        f"<pre>{escape(chr(10).join(summary_lines(report)))}</pre>{body}</body></html>\n"
+    )

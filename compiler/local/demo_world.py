@@ -66,24 +66,35 @@ class ProjectTraffic:
 
     def phase(self, name: str) -> list[GeneratedBatch]:
         p = self.phases
-        bounds = {"history": (0, p.history), "training": (p.history, p.history + p.training),
-                  "live": (p.history + p.training, p.total)}[name]
-        return self.batches[bounds[0]:bounds[1]]
+        bounds = {
+            "history": (0, p.history),
+            "training": (p.history, p.history + p.training),
+            "live": (p.history + p.training, p.total),
+        }[name]
+        return self.batches[bounds[0] : bounds[1]]
 
     def key(self, batch: GeneratedBatch) -> str:
         """The object key under the ingestion bucket (what the producer's S3 event names)."""
         return f"{batch.mini_batch_s3_prefix.removeprefix(self.bucket_uri + '/')}part-00000.json.gz"
 
 
-def plan_traffic(project: str, org1: str, org2: str, bucket_uri: str, seed: int, hours: int,
-                 inject: bool, live: int | None = None) -> ProjectTraffic:
+def plan_traffic(
+    project: str, org1: str, org2: str, bucket_uri: str, seed: int, hours: int, inject: bool, live: int | None = None
+) -> ProjectTraffic:
     """The project's batches (nothing written yet); the injected host bursts in the first live batch."""
     shape = phases(hours, live)
     first_end = BASELINE_DAY + timedelta(minutes=8) - timedelta(minutes=BATCH_MINUTES * shape.history)
     traffic = TrafficOptions(org1=org1, org2=org2, project_name=project, hosts=HOSTS, malformed_ratio=0.0, seed=seed)
-    options = WorldOptions(traffic=traffic, start=iso_z(first_end), days=1, batches_per_day=BATCHES_PER_DAY,
-                           rows_per_batch=ROWS_PER_BATCH, anomaly_day=0,
-                           anomaly_batch=shape.history + shape.training, anomaly_sessions=400 if inject else 0)
+    options = WorldOptions(
+        traffic=traffic,
+        start=iso_z(first_end),
+        days=1,
+        batches_per_day=BATCHES_PER_DAY,
+        rows_per_batch=ROWS_PER_BATCH,
+        anomaly_day=0,
+        anomaly_batch=shape.history + shape.training,
+        anomaly_sessions=400 if inject else 0,
+    )
     world = build_world(options)
     base = f"{traffic.vendor_prefix}/{org1}/{org2}/{project}"
     batches = []
@@ -122,11 +133,19 @@ def _cmdb(world: World, root: Path) -> None:
     try:
         connection.execute("CREATE TABLE sites (site_id INTEGER, site_code VARCHAR, org_unit VARCHAR)")
         connection.executemany("INSERT INTO sites VALUES (?, ?, 'finance')", list(enumerate(sites)))
-        connection.execute("CREATE TABLE hosts (ip_address VARCHAR, fqdn VARCHAR, site_id INTEGER, "
-                           "lifecycle_state VARCHAR)")
-        rows = [(row["ip_address"], row["hostname"], sites.index(str(row["site"])),
-                 "in_service" if row["is_active"] else "retired")
-                for row in world.inventory_rows() if row["ip_address"]]
+        connection.execute(
+            "CREATE TABLE hosts (ip_address VARCHAR, fqdn VARCHAR, site_id INTEGER, lifecycle_state VARCHAR)"
+        )
+        rows = [
+            (
+                row["ip_address"],
+                row["hostname"],
+                sites.index(str(row["site"])),
+                "in_service" if row["is_active"] else "retired",
+            )
+            for row in world.inventory_rows()
+            if row["ip_address"]
+        ]
         connection.executemany("INSERT INTO hosts VALUES (?, ?, ?, ?)", rows)
         for table in ("sites", "hosts"):
             (folder / table).mkdir(parents=True, exist_ok=True)

@@ -105,8 +105,13 @@ def _start_pipelines(options: PipelineOptions, host: str, port: int) -> Any:
 
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     executor = emulator_pipelines.build_executor(
-        f"http://{host}:{port}", region, Path(options.work_dir), options.storage_root, options.step_budget,
-        options.warm, dict(options.environment),
+        f"http://{host}:{port}",
+        region,
+        Path(options.work_dir),
+        options.storage_root,
+        options.step_budget,
+        options.warm,
+        dict(options.environment),
     )
     emulator_pipelines.install(executor)
     if options.storage_root:
@@ -116,8 +121,13 @@ def _start_pipelines(options: PipelineOptions, host: str, port: int) -> Any:
     return executor
 
 
-def serve(host: str, port: int, workspace: str | None = None, token: str | None = None,
-          pipelines: PipelineOptions | None = None) -> None:
+def serve(
+    host: str,
+    port: int,
+    workspace: str | None = None,
+    token: str | None = None,
+    pipelines: PipelineOptions | None = None,
+) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -132,14 +142,29 @@ def serve(host: str, port: int, workspace: str | None = None, token: str | None 
 
     tune_moto()
     executor = _start_pipelines(pipelines, host, port) if pipelines else None
-    identity = {"ndrc_emulator": 1, "workspace": workspace, "token": token, "pid": os.getpid(), "port": port,
-                "executes_pipelines": pipelines is not None}
+    identity = {
+        "ndrc_emulator": 1,
+        "workspace": workspace,
+        "token": token,
+        "pid": os.getpid(),
+        "port": port,
+        "executes_pipelines": pipelines is not None,
+    }
     app = with_identity(DomainDispatcherApplication(create_backend_app), identity)
     try:  # bound here, in the main thread, so a busy port ends the process at once
         server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     except OSError as problem:
-        print(json.dumps({"event": "emulator_failed", "reason": f"port {port} on {host} is already in use"
-                          if problem.errno in (errno.EADDRINUSE, errno.EACCES) else str(problem)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "event": "emulator_failed",
+                    "reason": f"port {port} on {host} is already in use"
+                    if problem.errno in (errno.EADDRINUSE, errno.EACCES)
+                    else str(problem),
+                }
+            ),
+            flush=True,
+        )
         raise SystemExit(PORT_IN_USE_EXIT) from None
     print(json.dumps({"event": "emulator_started", "endpoint": f"http://{host}:{port}"}), flush=True)
 
@@ -202,9 +227,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_ready(
-    endpoint: str, timeout_seconds: float = 30.0, alive: Callable[[], bool] = lambda: True
-) -> bool:
+def wait_until_ready(endpoint: str, timeout_seconds: float = 30.0, alive: Callable[[], bool] = lambda: True) -> bool:
     """True once the server answers; False after the timeout or as soon as `alive()` says it has gone."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline and alive():
@@ -217,15 +240,22 @@ def wait_until_ready(
 
 
 @contextmanager
-def running_emulator(cwd: Path | None = None, pipelines: PipelineOptions | None = None,
-                     environment: dict[str, str] | None = None) -> Iterator[str]:
+def running_emulator(
+    cwd: Path | None = None, pipelines: PipelineOptions | None = None, environment: dict[str, str] | None = None
+) -> Iterator[str]:
     """A throwaway emulator process on a free loopback port, stopped on exit; yields its endpoint."""
     port = free_port()
     endpoint = f"http://{LOOPBACK}:{port}"
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "compiler.local.emulator", "--port", str(port),
-             *(pipelines.arguments() if pipelines else [])],
+            [
+                sys.executable,
+                "-m",
+                "compiler.local.emulator",
+                "--port",
+                str(port),
+                *(pipelines.arguments() if pipelines else []),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             cwd=cwd,
@@ -249,21 +279,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--workspace", default=None, help="The workspace this emulator serves (reported).")
     parser.add_argument("--token", default=None, help="An identity token (reported; the pid file keeps it).")
-    parser.add_argument("--execute-pipelines", action="store_true",
-                        help="Run SageMaker pipeline executions (their Processing steps) locally.")
+    parser.add_argument(
+        "--execute-pipelines",
+        action="store_true",
+        help="Run SageMaker pipeline executions (their Processing steps) locally.",
+    )
     parser.add_argument("--pipeline-work-dir", default=".ndrc/pipelines", help="Step logs and fetched inputs.")
     parser.add_argument("--storage-root", default=None, help="The local folder standing in for S3.")
     parser.add_argument("--step-budget", type=int, default=2, help="Steps running at once, all executions.")
     parser.add_argument("--cold-steps", action="store_true", help="A fresh process per step (no warm workers).")
-    parser.add_argument("--step-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="An environment variable for every step process (repeatable).")
+    parser.add_argument(
+        "--step-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="An environment variable for every step process (repeatable).",
+    )
     args = parser.parse_args(argv)
     pipelines = None
     if args.execute_pipelines:
         pairs = tuple(tuple(item.split("=", 1)) for item in args.step_env if "=" in item)
-        pipelines = PipelineOptions(str(Path(args.pipeline_work_dir).resolve()),
-                                    str(Path(args.storage_root).resolve()) if args.storage_root else None,
-                                    args.step_budget, not args.cold_steps, pairs)  # type: ignore[arg-type]
+        pipelines = PipelineOptions(
+            str(Path(args.pipeline_work_dir).resolve()),
+            str(Path(args.storage_root).resolve()) if args.storage_root else None,
+            args.step_budget,
+            not args.cold_steps,
+            pairs,
+        )  # type: ignore[arg-type]
     serve(args.host, args.port, args.workspace, args.token, pipelines)
 
 

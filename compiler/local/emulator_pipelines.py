@@ -44,19 +44,20 @@ class S3PrefixFetcher:
     def __call__(self, uri: str) -> Path:
         if not uri.startswith("s3://"):
             raise DefinitionError(f"S3Uri {uri!r} is not an s3:// URI")
-        bucket, _, prefix = uri[len("s3://"):].partition("/")
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
         folder = self.cache / hashlib.sha256(uri.encode()).hexdigest()[:24]
         with self._lock:
             if folder.is_dir():
                 return folder
-            client = Aws(EnvironmentConfig("emulator", {"region": self.region, "endpoint_url": self.endpoint}),
-                         pool_size=4).client("s3")
+            client = Aws(
+                EnvironmentConfig("emulator", {"region": self.region, "endpoint_url": self.endpoint}), pool_size=4
+            ).client("s3")
             partial = folder.with_suffix(".partial")
             partial.mkdir(parents=True, exist_ok=True)
             found = 0
             for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    relative = item["Key"][len(prefix):].lstrip("/") if prefix else item["Key"]
+                    relative = item["Key"][len(prefix) :].lstrip("/") if prefix else item["Key"]
                     target = partial / relative
                     target.parent.mkdir(parents=True, exist_ok=True)
                     client.download_file(bucket, item["Key"], str(target))
@@ -73,16 +74,29 @@ def step_environment(endpoint: str, storage_root: str | None, extra: Mapping[str
     from runtime import contract
 
     variables = {k: v for k, v in os.environ.items() if k not in ("AWS_SESSION_TOKEN", "AWS_PROFILE")}
-    variables.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "ndrc-local",
-                      "AWS_SECRET_ACCESS_KEY": "ndrc-local", "AWS_EC2_METADATA_DISABLED": "true"})
+    variables.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "ndrc-local",
+            "AWS_SECRET_ACCESS_KEY": "ndrc-local",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     if storage_root:
         variables[contract.STORAGE_ROOT_ENV] = storage_root
     variables.update(extra)
     return variables
 
 
-def build_executor(endpoint: str, region: str, work_dir: Path, storage_root: str | None, budget: int,
-                   warm: bool, extra_environment: Mapping[str, str]) -> PipelineExecutor:
+def build_executor(
+    endpoint: str,
+    region: str,
+    work_dir: Path,
+    storage_root: str | None,
+    budget: int,
+    warm: bool,
+    extra_environment: Mapping[str, str],
+) -> PipelineExecutor:
     work_dir.mkdir(parents=True, exist_ok=True)
     base = step_environment(endpoint, storage_root, extra_environment)
     scratch = work_dir / "scratch"
@@ -107,8 +121,15 @@ def install(executor: PipelineExecutor) -> None:
     original_describe = backend.describe_pipeline_execution
     original_list = backend.list_pipeline_executions
 
-    def start(self: Any, pipeline_name: str, display_name: str, parameters: list[dict[str, Any]] | None,
-              description: str, parallelism: dict[str, int] | None, token: str | None) -> dict[str, str]:
+    def start(
+        self: Any,
+        pipeline_name: str,
+        display_name: str,
+        parameters: list[dict[str, Any]] | None,
+        description: str,
+        parallelism: dict[str, int] | None,
+        token: str | None,
+    ) -> dict[str, str]:
         pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
         if token:
             for arn, existing in pipeline.pipeline_executions.items():
@@ -131,8 +152,14 @@ def install(executor: PipelineExecutor) -> None:
             fake.last_modified_time = record.end
 
         executor.start(
-            Execution(arn, pipeline.pipeline_name, arn.rsplit("/", 1)[-1], definition, values,
-                      configured.get("MaxParallelExecutionSteps")),
+            Execution(
+                arn,
+                pipeline.pipeline_name,
+                arn.rsplit("/", 1)[-1],
+                definition,
+                values,
+                configured.get("MaxParallelExecutionSteps"),
+            ),
             ended,
         )
         return started
@@ -168,8 +195,13 @@ def install(executor: PipelineExecutor) -> None:
         steps = sorted(record.steps.values(), key=lambda s: s.start, reverse=not ascending) if record else []
         rendered = []
         for step in steps:
-            entry: dict[str, Any] = {"StepName": step.name, "StartTime": step.start, "StepStatus": step.status,
-                                     "AttemptCount": 1, "Metadata": {"ProcessingJob": {"Arn": step.job_arn}}}
+            entry: dict[str, Any] = {
+                "StepName": step.name,
+                "StartTime": step.start,
+                "StepStatus": step.status,
+                "AttemptCount": 1,
+                "Metadata": {"ProcessingJob": {"Arn": step.job_arn}},
+            }
             if step.end is not None:
                 entry["EndTime"] = step.end
             if step.failure_reason:
@@ -181,8 +213,9 @@ def install(executor: PipelineExecutor) -> None:
         from moto.core.responses import ActionResult
 
         order = self._get_param("SortOrder") or "Descending"
-        return ActionResult(list_steps(self.sagemaker_backend, self._get_param("PipelineExecutionArn"),
-                                       order == "Ascending"))
+        return ActionResult(
+            list_steps(self.sagemaker_backend, self._get_param("PipelineExecutionArn"), order == "Ascending")
+        )
 
     backend.start_pipeline_execution = start
     backend.describe_pipeline_execution = describe

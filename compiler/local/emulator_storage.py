@@ -21,8 +21,9 @@ def install(storage_root: Path) -> None:
     original_get = backend.get_object
     root = storage_root.resolve()
 
-    def get_object(self: Any, bucket_name: str, key_name: str, version_id: str | None = None,
-                   *args: Any, **kwargs: Any) -> Any:
+    def get_object(
+        self: Any, bucket_name: str, key_name: str, version_id: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         found = original_get(self, bucket_name, key_name, version_id, *args, **kwargs)
         if version_id is None and bucket_name in self.buckets:
             path = (root / bucket_name / key_name).resolve()

@@ -54,14 +54,20 @@ def poll_once(aws: Aws, pipe: dict[str, Any], wait_seconds: int = 0) -> list[Del
     sqs, sfn = aws.client("sqs"), aws.client("stepfunctions")
     url = _queue_url(aws, pipe["Source"])
     with translated("receive from the pipe's source queue"):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=RECEIVE_MAX, WaitTimeSeconds=wait_seconds,
-                                       AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=RECEIVE_MAX,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
     deliveries = []
     by_handle = {message["ReceiptHandle"]: message for message in messages}
     for batch in pipe_batch(pipe, messages, aws.environment.region):
         with translated(f"start {pipe['Target'].rsplit(':', 1)[-1]}"):
-            started = sfn.start_execution(stateMachineArn=pipe["Target"], name=uuid.uuid4().hex,
-                                          input=json.dumps(batch))
+            started = sfn.start_execution(
+                stateMachineArn=pipe["Target"], name=uuid.uuid4().hex, input=json.dumps(batch)
+            )
         for record in batch:
             with translated("delete a delivered message"):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=by_handle[record["receiptHandle"]]["ReceiptHandle"])

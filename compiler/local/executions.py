@@ -64,8 +64,16 @@ def _state_machine_runs(aws: Aws, orchestration: Orchestration, limit: int) -> l
             except sfn.exceptions.StateMachineDoesNotExist:
                 continue
         for item in found:
-            runs.append(Run("state_machine", orchestration.name(flow), item["executionArn"], item["status"],
-                            item.get("startDate"), item.get("stopDate")))
+            runs.append(
+                Run(
+                    "state_machine",
+                    orchestration.name(flow),
+                    item["executionArn"],
+                    item["status"],
+                    item.get("startDate"),
+                    item.get("stopDate"),
+                )
+            )
     return runs
 
 
@@ -91,9 +99,18 @@ def _pipeline_runs(aws: Aws, orchestration: Orchestration, limit: int, with_step
                 described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
                 status = described["PipelineExecutionStatus"]
                 end = described.get("LastModifiedTime") if status != "Executing" else None
-                runs.append(Run("pipeline", name, arn, status, item.get("StartTime"), end,
-                                described.get("FailureReason") or None,
-                                _steps(sagemaker, arn) if with_steps else ()))
+                runs.append(
+                    Run(
+                        "pipeline",
+                        name,
+                        arn,
+                        status,
+                        item.get("StartTime"),
+                        end,
+                        described.get("FailureReason") or None,
+                        _steps(sagemaker, arn) if with_steps else (),
+                    )
+                )
     return runs
 
 
@@ -103,17 +120,26 @@ def recent_runs(aws: Aws, orchestration: Orchestration, limit: int = 10, with_st
     return sorted(runs, key=lambda run: (run.start.timestamp() if run.start else 0.0, run.arn), reverse=True)
 
 
-def trigger(aws: Aws, orchestration: Orchestration, flow: str, project: str, version: str = "",
-            reference_ts_iso: str = "", token: str | None = None) -> str:
+def trigger(
+    aws: Aws,
+    orchestration: Orchestration,
+    flow: str,
+    project: str,
+    version: str = "",
+    reference_ts_iso: str = "",
+    token: str | None = None,
+) -> str:
     """Fire the published schedule that starts `flow` for `project` (and `version`) now, as EventBridge
     Scheduler would (`compiler.local.scheduler`); returns the execution ARN. `reference_ts_iso` is the scheduled
     time (default: now); `token` replaces the schedule's ClientRequestToken."""
     if flow not in SCHEDULED_FLOWS:
         raise UsageError(f"{flow!r} is not started by a schedule; choose one of {', '.join(SCHEDULED_FLOWS)}")
-    schedule = scheduler.select(scheduler.published_schedules(aws, orchestration), orchestration, flow, project,
-                                version)
-    fired = scheduler.fire(aws, schedule, scheduled_time(reference_ts_iso),
-                           {"ClientRequestToken": token} if token else None)
+    schedule = scheduler.select(
+        scheduler.published_schedules(aws, orchestration), orchestration, flow, project, version
+    )
+    fired = scheduler.fire(
+        aws, schedule, scheduled_time(reference_ts_iso), {"ClientRequestToken": token} if token else None
+    )
     if fired.error:
         raise AwsError(f"schedule {schedule.name} could not start {orchestration.name(flow)}: {fired.error}")
     return fired.started

@@ -89,8 +89,9 @@ class PipelineExecutor:
         record = ExecutionRecord(execution.arn, execution.pipeline_name, _now())
         with self._lock:
             self._records[execution.arn] = record
-        thread = threading.Thread(target=self._drive, args=(execution, record, on_end), daemon=True,
-                                  name=f"pipeline-{execution.execution_id}")
+        thread = threading.Thread(
+            target=self._drive, args=(execution, record, on_end), daemon=True, name=f"pipeline-{execution.execution_id}"
+        )
         self._threads.append(thread)
         thread.start()
 
@@ -102,8 +103,9 @@ class PipelineExecutor:
         self._steps.shutdown(wait=False, cancel_futures=True)
         self.runner.close()
 
-    def _drive(self, execution: Execution, record: ExecutionRecord,
-               on_end: Callable[[ExecutionRecord], None] | None) -> None:
+    def _drive(
+        self, execution: Execution, record: ExecutionRecord, on_end: Callable[[ExecutionRecord], None] | None
+    ) -> None:
         definition = execution.definition
         context = ExecutionContext(
             execution.parameters, execution.execution_id, execution.arn, record.start.strftime("%Y-%m-%dT%H:%M:%SZ")

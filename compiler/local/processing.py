@@ -72,7 +72,7 @@ def _mounts(arguments: Mapping[str, Any], fetch: Fetcher) -> dict[str, Path]:
 def _remap(text: str, mounts: Mapping[str, Path]) -> str:
     for container_path, host in sorted(mounts.items(), key=lambda item: -len(item[0])):
         if text == container_path or text.startswith(container_path + "/"):
-            return str(host) + text[len(container_path):]
+            return str(host) + text[len(container_path) :]
     return text
 
 

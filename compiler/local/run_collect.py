@@ -39,8 +39,13 @@ def live_batches(aws: Aws, orchestration: Orchestration) -> tuple[list[Batch], l
     batches: list[Batch] = []
     steps: list[StepTiming] = []
     with translated(f"read the executions of {orchestration.name(LIVE)}"):
-        executions = [e for page in sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=orchestration.state_machine_arn(LIVE)) for e in page["executions"]]
+        executions = [
+            e
+            for page in sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=orchestration.state_machine_arn(LIVE)
+            )
+            for e in page["executions"]
+        ]
         for execution in sorted(executions, key=lambda e: (e["startDate"], e["executionArn"])):
             events = _history(sfn, execution["executionArn"])
             entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
@@ -51,15 +56,26 @@ def live_batches(aws: Aws, orchestration: Orchestration) -> tuple[list[Batch], l
                 batches.append(Batch("-", execution["name"], start, execution.get("stopDate"), status))
                 continue
             described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=pipeline)
-            parameters = {p["Name"]: p["Value"] for p in sagemaker.list_pipeline_parameters_for_execution(
-                PipelineExecutionArn=pipeline)["PipelineParameters"]}
+            parameters = {
+                p["Name"]: p["Value"]
+                for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=pipeline)[
+                    "PipelineParameters"
+                ]
+            }
             status = described["PipelineExecutionStatus"]
             end = described.get("LastModifiedTime") if status != "Executing" else None
-            batches.append(Batch(parameters.get("ProjectName", "-"), parameters.get("MiniBatchId", "-"), start, end,
-                                 status))
-            for step in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=pipeline,
-                                                                SortOrder="Ascending")["PipelineExecutionSteps"]:
+            batches.append(
+                Batch(parameters.get("ProjectName", "-"), parameters.get("MiniBatchId", "-"), start, end, status)
+            )
+            for step in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=pipeline, SortOrder="Ascending")[
+                "PipelineExecutionSteps"
+            ]:
                 if step.get("StartTime") and step.get("EndTime"):
-                    steps.append(StepTiming(orchestration.name(FEATURE_15M), step["StepName"],
-                                            (step["EndTime"] - step["StartTime"]).total_seconds()))
+                    steps.append(
+                        StepTiming(
+                            orchestration.name(FEATURE_15M),
+                            step["StepName"],
+                            (step["EndTime"] - step["StartTime"]).total_seconds(),
+                        )
+                    )
     return batches, steps

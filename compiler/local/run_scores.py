@@ -26,11 +26,14 @@ def _utc(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def host_scores(storage_root: Path, predictions_prefix: str, project: str,
-                score_column: str = "anomaly_score") -> list[HostScore]:
+def host_scores(
+    storage_root: Path, predictions_prefix: str, project: str, score_column: str = "anomaly_score"
+) -> list[HostScore]:
     """One score per host and window (`host_ip`, `window_end_ts`), oldest window first."""
-    found = [HostScore(project, str(row["host_ip"]), _utc(row["window_end_ts"]), float(row[score_column]))
-             for row in _rows(storage_root, predictions_prefix)]
+    found = [
+        HostScore(project, str(row["host_ip"]), _utc(row["window_end_ts"]), float(row[score_column]))
+        for row in _rows(storage_root, predictions_prefix)
+    ]
     return sorted(found, key=lambda s: (s.window_end, s.host))
 
 
@@ -41,8 +44,12 @@ def deviations(storage_root: Path, fg_c_prefix: str, peaks: dict[str, datetime],
     found: list[Deviation] = []
     for host, window_end in peaks.items():
         matching = [row for row in rows if row.get("host_ip") == host and _utc(row["window_end_ts"]) == window_end]
-        z = {name: float(value) for row in matching for name, value in row.items()
-             if Z_MARKER in name and isinstance(value, int | float) and not isinstance(value, bool)}
+        z = {
+            name: float(value)
+            for row in matching
+            for name, value in row.items()
+            if Z_MARKER in name and isinstance(value, int | float) and not isinstance(value, bool)
+        }
         ranked = sorted(z.items(), key=lambda item: (-abs(item[1]), item[0]))[:per_host]
         found += [Deviation(host, name, value) for name, value in ranked]
     return found

@@ -98,11 +98,15 @@ def iso(moment: datetime) -> str:
 def _schedule(document: dict[str, Any], arn: str) -> Schedule:
     target = document.get("Target") or {}
     return Schedule(
-        name=str(document["Name"]), group=str(document.get("GroupName") or "default"), arn=arn,
+        name=str(document["Name"]),
+        group=str(document.get("GroupName") or "default"),
+        arn=arn,
         expression=str(document.get("ScheduleExpression", "")),
         timezone=str(document.get("ScheduleExpressionTimezone") or "UTC"),
-        state=str(document.get("State") or "ENABLED"), target_arn=str(target.get("Arn", "")),
-        input=str(target.get("Input", "")), start_date=_date(document.get("StartDate")),
+        state=str(document.get("State") or "ENABLED"),
+        target_arn=str(target.get("Arn", "")),
+        input=str(target.get("Input", "")),
+        start_date=_date(document.get("StartDate")),
         end_date=_date(document.get("EndDate")),
     )
 
@@ -125,8 +129,7 @@ def published_schedules(aws: Aws, o: Orchestration) -> list[Schedule]:
         pages = scheduler.get_paginator("list_schedules").paginate(NamePrefix=o.prefix)
         for summary in (s for page in pages for s in page["Schedules"]):
             reply = scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
-            found.append(_schedule(reply, str(reply.get("Arn") or schedule_arn(o, reply["GroupName"],
-                                                                               reply["Name"]))))
+            found.append(_schedule(reply, str(reply.get("Arn") or schedule_arn(o, reply["GroupName"], reply["Name"]))))
     return sorted(found, key=lambda s: s.name)
 
 
@@ -143,19 +146,25 @@ def _names(schedules: list[Schedule]) -> str:
     return ", ".join(s.name for s in schedules) or "none (publish the workspace first)"
 
 
-def select(schedules: list[Schedule], o: Orchestration, flow: str, project: str | None = None,
-           version: str = "") -> Schedule:
+def select(
+    schedules: list[Schedule], o: Orchestration, flow: str, project: str | None = None, version: str = ""
+) -> Schedule:
     """The schedule named `flow`, else the one starting the flow's pipeline for `project` (and `version` when
     given); UsageError listing the schedules that exist otherwise."""
     by_name = [s for s in schedules if s.name == flow]
     if by_name:
         return by_name[0]
     if project is None:
-        raise UsageError(f"no schedule named {flow!r} (give --project to choose by flow); schedules: "
-                         f"{_names(schedules)}")
-    matching = [s for s in schedules if s.request.get("PipelineName") == o.name(flow)
-                and s.pipeline_parameters.get("ProjectName") == project
-                and (not version or s.pipeline_parameters.get("FeatureSpecVersion") == version)]
+        raise UsageError(
+            f"no schedule named {flow!r} (give --project to choose by flow); schedules: {_names(schedules)}"
+        )
+    matching = [
+        s
+        for s in schedules
+        if s.request.get("PipelineName") == o.name(flow)
+        and s.pipeline_parameters.get("ProjectName") == project
+        and (not version or s.pipeline_parameters.get("FeatureSpecVersion") == version)
+    ]
     if len(matching) == 1:
         return matching[0]
     wanted = f"{flow} for project {project}" + (f" version {version}" if version else "")
@@ -183,8 +192,10 @@ def target_call(schedule: Schedule) -> tuple[str, str]:
     """(boto3 service, boto3 method) of a universal target; UsageError for any other target."""
     matched = UNIVERSAL_TARGET.match(schedule.target_arn)
     if not matched:
-        raise UsageError(f"schedule {schedule.name}: target {schedule.target_arn!r} is not a universal target "
-                         "(arn:aws:scheduler:::aws-sdk:<service>:<apiAction>); only those are fired locally")
+        raise UsageError(
+            f"schedule {schedule.name}: target {schedule.target_arn!r} is not a universal target "
+            "(arn:aws:scheduler:::aws-sdk:<service>:<apiAction>); only those are fired locally"
+        )
     service = BOTO3_SERVICE.get(matched["service"], matched["service"])
     action = matched["action"]
     return service, re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()

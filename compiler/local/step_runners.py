@@ -48,8 +48,12 @@ class ColdRunner:
     def run(self, command: LocalCommand, log: Path, cwd: Path) -> StepResult:
         with log.open("ab") as output:
             code = subprocess.call(
-                command.argv(), env=command.full_environment(self.base_environment), cwd=cwd,
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                command.argv(),
+                env=command.full_environment(self.base_environment),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         return StepResult(code, warm=False)
 
@@ -65,8 +69,13 @@ class WarmWorker:
         self._log = log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-c", WORKER_BOOT, str(code_dir / ARCHIVE)],
-            env=dict(environment), cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-            text=True, start_new_session=True,
+            env=dict(environment),
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            start_new_session=True,
         )
 
     def run(self, argv: list[str], environment: Mapping[str, str], log: Path) -> tuple[int | None, bool]:
@@ -191,4 +200,3 @@ def failure_cause(log: Path) -> str | None:
         if isinstance(record, dict) and record.get("event") in ("job_failed", "job_crashed", "warm_worker_died"):
             cause = f"{record.get('error', 'Error')}: {record.get('cause', '')}".strip()
     return cause
-

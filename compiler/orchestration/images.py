@@ -41,17 +41,67 @@ ENGINE_IMAGES = {"spark": SPARK_PROCESSING, "python": SKLEARN_PROCESSING}
 # sagemaker-scikit-learn-container `docker/1.4-2-py312/{base,final}/Dockerfile.cpu` + its `requirements.txt`.
 # Only what the runtime may import is listed; docs/orchestration.md ("Images") explains how to refresh it.
 IMAGE_PROVIDES: dict[str, frozenset[str]] = {
-    SPARK_PROCESSING: frozenset({
-        "pyspark", "py4j", "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six",
-        "numpy", "pandas", "pytz", "tzdata", "pyyaml", "requests", "idna", "certifi", "charset-normalizer",
-        "typing-extensions", "click", "psutil", "tenacity",
-    }),
-    SKLEARN_PROCESSING: frozenset({
-        "numpy", "scipy", "scikit-learn", "joblib", "threadpoolctl", "pandas", "pytz", "tzdata", "pyarrow",
-        "boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "pyyaml", "certifi",
-        "protobuf", "psutil", "jinja2", "markupsafe", "flask", "werkzeug", "itsdangerous", "click", "gunicorn",
-        "gevent", "retrying", "setuptools", "wheel",
-    }),
+    SPARK_PROCESSING: frozenset(
+        {
+            "pyspark",
+            "py4j",
+            "boto3",
+            "botocore",
+            "s3transfer",
+            "jmespath",
+            "urllib3",
+            "python-dateutil",
+            "six",
+            "numpy",
+            "pandas",
+            "pytz",
+            "tzdata",
+            "pyyaml",
+            "requests",
+            "idna",
+            "certifi",
+            "charset-normalizer",
+            "typing-extensions",
+            "click",
+            "psutil",
+            "tenacity",
+        }
+    ),
+    SKLEARN_PROCESSING: frozenset(
+        {
+            "numpy",
+            "scipy",
+            "scikit-learn",
+            "joblib",
+            "threadpoolctl",
+            "pandas",
+            "pytz",
+            "tzdata",
+            "pyarrow",
+            "boto3",
+            "botocore",
+            "s3transfer",
+            "jmespath",
+            "urllib3",
+            "python-dateutil",
+            "six",
+            "pyyaml",
+            "certifi",
+            "protobuf",
+            "psutil",
+            "jinja2",
+            "markupsafe",
+            "flask",
+            "werkzeug",
+            "itsdangerous",
+            "click",
+            "gunicorn",
+            "gevent",
+            "retrying",
+            "setuptools",
+            "wheel",
+        }
+    ),
 }
 
 

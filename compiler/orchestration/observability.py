@@ -56,8 +56,9 @@ def logging_configuration(environment: EnvironmentConfig) -> dict[str, Any]:
     arn = log_group_arn(environment)
     level = str(environment.get("orchestration.logging.level", DEFAULT_LEVEL))
     if level not in LEVELS:
-        raise ObservabilityError(f"environment {environment.name!r}: orchestration.logging.level {level!r} is "
-                                 f"not one of {', '.join(LEVELS)}")
+        raise ObservabilityError(
+            f"environment {environment.name!r}: orchestration.logging.level {level!r} is not one of {', '.join(LEVELS)}"
+        )
     if arn is None or level == "OFF":
         return dict(OFF)
     return {
@@ -76,10 +77,14 @@ def deployed_settings(reply: dict[str, Any]) -> dict[str, Any]:
     """DescribeStateMachine's settings in the form of `settings` (an unset logging is `OFF`, AWS's default)."""
     logging = reply.get("loggingConfiguration") or {}
     level = logging.get("level", "OFF")
-    normalized: dict[str, Any] = dict(OFF) if level == "OFF" else {
-        "level": level,
-        "includeExecutionData": bool(logging.get("includeExecutionData", False)),
-        "destinations": logging.get("destinations", []),
-    }
+    normalized: dict[str, Any] = (
+        dict(OFF)
+        if level == "OFF"
+        else {
+            "level": level,
+            "includeExecutionData": bool(logging.get("includeExecutionData", False)),
+            "destinations": logging.get("destinations", []),
+        }
+    )
     tracing = {"enabled": bool((reply.get("tracingConfiguration") or {}).get("enabled", False))}
     return {"loggingConfiguration": normalized, "tracingConfiguration": tracing}

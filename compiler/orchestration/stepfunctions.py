@@ -801,8 +801,11 @@ def outcome_machine(o: Orchestration) -> dict[str, Any]:
             assigns=asl.assign(outcome=parse),
         ),
         "CheckOutcome": asl.choice(
-            [asl.rule(f"$outcome.ndrc and $outcome.status in {json_literal(list(PIPELINE_ENDED_BADLY))}",
-                      "MarkLockFailed")],
+            [
+                asl.rule(
+                    f"$outcome.ndrc and $outcome.status in {json_literal(list(PIPELINE_ENDED_BADLY))}", "MarkLockFailed"
+                )
+            ],
             "Ignored",
         ),
         "Ignored": asl.succeed(comment="Not a failed or stopped execution that ndrc started: nothing to do."),
@@ -858,8 +861,11 @@ def outcome_machine(o: Orchestration) -> dict[str, Any]:
             comment="Tell the operators: the window's lock is released for a retry, the window has no features yet.",
             arguments={
                 "TopicArn": str(topic),
-                "Subject": asl.field(inline("#{title} & ' ' & $outcome.status",
-                                            title=f"ndrc {o.environment.name}: {o.name(n.FEATURE_15M)}")),
+                "Subject": asl.field(
+                    inline(
+                        "#{title} & ' ' & $outcome.status", title=f"ndrc {o.environment.name}: {o.name(n.FEATURE_15M)}"
+                    )
+                ),
                 "Message": asl.field(
                     "$string({'pipeline_execution_arn': $outcome.pipeline_execution_arn, 'status': $outcome.status, "
                     "'lock_key': $outcome.lock_key, 'started_by': $outcome.execution_arn, "

@@ -55,7 +55,12 @@ def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 SID_SERVICES = {
-    "dynamodb": "DynamoDB", "sagemaker": "SageMaker", "states": "States", "sqs": "Sqs", "s3": "S3", "sns": "Sns",
+    "dynamodb": "DynamoDB",
+    "sagemaker": "SageMaker",
+    "states": "States",
+    "sqs": "Sqs",
+    "s3": "S3",
+    "sns": "Sns",
 }
 WRITE_BUCKETS = ("features", "models", "artifacts")
 
@@ -339,8 +344,9 @@ def pipe_policy(o: Orchestration) -> dict[str, Any]:
 def outcome_rule_policy(o: Orchestration) -> dict[str, Any]:
     """The live-outcome rule's role: start the live-outcome state machine (EventBridge User Guide, "Using IAM
     roles to invoke targets": Step Functions targets)."""
-    return _policy([_statement("StartLiveOutcome", ["states:StartExecution"],
-                               [o.state_machine_arn(names.LIVE_OUTCOME)])])
+    return _policy(
+        [_statement("StartLiveOutcome", ["states:StartExecution"], [o.state_machine_arn(names.LIVE_OUTCOME)])]
+    )
 
 
 def scheduler_policy(

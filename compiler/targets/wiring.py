@@ -32,8 +32,13 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
         return []
     queue, dead_letter, schedules_dlq = (o.name(k) for k in (n.LIVE_ENTRY, n.LIVE_ENTRY_DLQ, n.SCHEDULES_DLQ))
     artifacts = [
-        _artifact(n.SQS_QUEUE_KIND, dead_letter, f"wiring/{dead_letter}.queue.json",
-                  wiring.entry_dead_letter_queue(o), ENVIRONMENT_SOURCES),
+        _artifact(
+            n.SQS_QUEUE_KIND,
+            dead_letter,
+            f"wiring/{dead_letter}.queue.json",
+            wiring.entry_dead_letter_queue(o),
+            ENVIRONMENT_SOURCES,
+        ),
         _artifact(n.SQS_QUEUE_KIND, queue, f"wiring/{queue}.queue.json", wiring.entry_queue(o), ENVIRONMENT_SOURCES),
     ]
     if wiring.has_role(o, "pipe"):
@@ -48,18 +53,29 @@ def build_artifacts(workspace: CompiledWorkspace) -> list[Artifact]:
     subscription = wiring.entry_subscription(o)
     if subscription is not None:
         artifacts.append(
-            _artifact(n.SNS_SUBSCRIPTION_KIND, queue, f"wiring/{queue}.subscription.json", subscription,
-                      ENVIRONMENT_SOURCES)
+            _artifact(
+                n.SNS_SUBSCRIPTION_KIND, queue, f"wiring/{queue}.subscription.json", subscription, ENVIRONMENT_SOURCES
+            )
         )
     if not wiring.has_role(o, "scheduler"):
         return artifacts
     artifacts.append(
-        _artifact(n.SQS_QUEUE_KIND, schedules_dlq, f"wiring/{schedules_dlq}.queue.json",
-                  wiring.schedules_dead_letter_queue(o), ENVIRONMENT_SOURCES)
+        _artifact(
+            n.SQS_QUEUE_KIND,
+            schedules_dlq,
+            f"wiring/{schedules_dlq}.queue.json",
+            wiring.schedules_dead_letter_queue(o),
+            ENVIRONMENT_SOURCES,
+        )
     )
     for schedule in wiring.schedules(o, workspace):
         artifacts.append(
-            _artifact(n.SCHEDULE_KIND, schedule.name, f"wiring/schedules/{schedule.name}.schedule.json",
-                      schedule.document, schedule.sources)
+            _artifact(
+                n.SCHEDULE_KIND,
+                schedule.name,
+                f"wiring/schedules/{schedule.name}.schedule.json",
+                schedule.document,
+                schedule.sources,
+            )
         )
     return artifacts

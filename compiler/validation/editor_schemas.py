@@ -34,8 +34,10 @@ def accept_templates(schema: Any) -> Any:
         return [accept_templates(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    copied = {key: accept_templates(value) if key not in ("enum", "const", "examples", "default") else value
-              for key, value in schema.items()}
+    copied = {
+        key: accept_templates(value) if key not in ("enum", "const", "examples", "default") else value
+        for key, value in schema.items()
+    }
     if copied.get("type") == "string" and any(key in copied for key in _STRING_CONSTRAINTS):
         outer = {key: copied.pop(key) for key in _ANNOTATIONS if key in copied}
         return {**outer, "anyOf": [copied, TEMPLATED]}

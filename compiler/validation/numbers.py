@@ -89,7 +89,7 @@ def typed_number_problems(item: dict[str, Any]) -> list[tuple[str, str]]:
     def visit(value: Any, path: JsonPath) -> None:
         if not isinstance(value, dict) or len(value) != 1:
             return
-        (tag, inner), = value.items()
+        ((tag, inner),) = value.items()
         numbers = [inner] if tag == "N" else inner if tag == "NS" and isinstance(inner, list) else []
         for text in numbers:
             try:

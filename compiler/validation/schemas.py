@@ -180,8 +180,11 @@ def yaml_text(value: Any, limit: int = 80) -> str:
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
     elif isinstance(value, dict):
-        text = "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {yaml_text(v, limit)}"
-                               for k, v in value.items()) + "}"
+        text = (
+            "{"
+            + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {yaml_text(v, limit)}" for k, v in value.items())
+            + "}"
+        )
     elif isinstance(value, list | tuple):
         text = "[" + ", ".join(yaml_text(v, limit) for v in value) + "]"
     else:
@@ -192,8 +195,9 @@ def yaml_text(value: Any, limit: int = 80) -> str:
 def as_written(failure: ValidationError) -> str:
     """jsonschema's message with the Python repr of the offending value replaced by its YAML text."""
     shown = repr(failure.instance)
-    return failure.message.replace(shown, yaml_text(failure.instance), 1) if shown in failure.message \
-        else failure.message
+    return (
+        failure.message.replace(shown, yaml_text(failure.instance), 1) if shown in failure.message else failure.message
+    )
 
 
 def _subschemas(schema: Any, resolver: Any, depth: int = 0) -> Iterator[tuple[dict[str, Any], Any]]:

@@ -56,14 +56,17 @@ class ValidVerdict:
     def __init__(self, folder: Path, raw: bytes) -> None:
         self.path = folder / VERDICT_FILE
         key = None if os.environ.get("NDRC_NO_CACHE") else cache_key()
-        self.mac = None if key is None else hmac.new(
-            key, tool_digest().encode() + b"\0" + hashlib.sha256(raw).digest(), hashlib.sha256
-        ).hexdigest()
+        self.mac = (
+            None
+            if key is None
+            else hmac.new(
+                key, tool_digest().encode() + b"\0" + hashlib.sha256(raw).digest(), hashlib.sha256
+            ).hexdigest()
+        )
 
     def known(self) -> bool:
         try:
-            return self.mac is not None and hmac.compare_digest(self.path.read_text(encoding="ascii").strip(),
-                                                                self.mac)
+            return self.mac is not None and hmac.compare_digest(self.path.read_text(encoding="ascii").strip(), self.mac)
         except (OSError, ValueError):
             return False
 

@@ -116,9 +116,7 @@ def build_summary(result: Any) -> dict[str, Any]:
     }
 
 
-def batch_builder_job(
-    name: str, summary: str, spec_type: Any, builder: Callable[[], Callable[..., Any]]
-) -> Job:
+def batch_builder_job(name: str, summary: str, spec_type: Any, builder: Callable[[], Callable[..., Any]]) -> Job:
     """A per-batch Spark builder: its spec parsed by `spec_type.from_payload` (identity from the item key); a run
     loads the spec, resolves the batch and calls `builder()(spark, spec, batch, storage)`. `builder` returns
     the builder function, importing it only when the job runs (Spark stays out of the registry)."""

@@ -13,15 +13,18 @@ from typing import Any
 
 class LanguageServer:
     def __init__(self, command: list[str], root: Path) -> None:
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.diagnostics: dict[str, list[dict[str, Any]]] = {}
         self.settings: dict[str, Any] = {}
         self._next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
-        self.request("initialize", {"processId": None, "rootUri": root.as_uri(),
-                                    "capabilities": {"textDocument": {"publishDiagnostics": {}}}})
+        self.request(
+            "initialize",
+            {"processId": None, "rootUri": root.as_uri(), "capabilities": {"textDocument": {"publishDiagnostics": {}}}},
+        )
         self.notify("initialized", {})
 
     def _send(self, message: dict[str, Any]) -> None:

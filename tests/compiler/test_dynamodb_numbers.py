@@ -15,16 +15,35 @@ from compiler.validation.numbers import number_problem, typed_number_problems
 from compiler.validation.workspace_config import load_workspace
 
 
-@pytest.mark.parametrize("text", ["0", "-0", "1e-130", "-1e-130", "9.9999999999999999999999999999999999999e125",
-                                  "12345678901234567890123456789012345678", "1" + "0" * 60, "0.000001", "1E+125"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0",
+        "-0",
+        "1e-130",
+        "-1e-130",
+        "9.9999999999999999999999999999999999999e125",
+        "12345678901234567890123456789012345678",
+        "1" + "0" * 60,
+        "0.000001",
+        "1E+125",
+    ],
+)
 def test_storable_numbers(text: str) -> None:
     assert number_problem(Decimal(text)) is None
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("1e-200", "smaller"), ("-1e-131", "smaller"), ("1e126", "larger"), ("-1e130", "larger"),
-    ("123456789012345678901234567890123456789", "38"), ("1.23456789012345678901234567890123456789", "38"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("1e-200", "smaller"),
+        ("-1e-131", "smaller"),
+        ("1e126", "larger"),
+        ("-1e130", "larger"),
+        ("123456789012345678901234567890123456789", "38"),
+        ("1.23456789012345678901234567890123456789", "38"),
+    ],
+)
 def test_unstorable_numbers(text: str, why: str) -> None:
     problem = number_problem(Decimal(text))
     assert problem is not None and why in problem

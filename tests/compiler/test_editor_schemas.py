@@ -34,9 +34,15 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     assert result.exit_code == 0, result.output
     language_server = LanguageServer([node, str(SERVER), "--stdio"], root)
     mapping = json.loads((root / ".schemas/yaml-schemas.json").read_text())["yaml.schemas"]
-    language_server.configure({"yaml": {
-        "validate": True, "schemaStore": {"enable": False},
-        "schemas": {Path(schema).as_uri(): globs for schema, globs in mapping.items()}}})
+    language_server.configure(
+        {
+            "yaml": {
+                "validate": True,
+                "schemaStore": {"enable": False},
+                "schemas": {Path(schema).as_uri(): globs for schema, globs in mapping.items()},
+            }
+        }
+    )
     yield root, language_server
     language_server.close()
 
@@ -45,8 +51,10 @@ def _open(language_server: LanguageServer, files: list[Path]) -> dict[str, list[
     uris = {}
     for path in files:
         uris[path.as_uri()] = path
-        language_server.notify("textDocument/didOpen", {"textDocument": {
-            "uri": path.as_uri(), "languageId": "yaml", "version": 1, "text": path.read_text()}})
+        language_server.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": path.as_uri(), "languageId": "yaml", "version": 1, "text": path.read_text()}},
+        )
     language_server.settle(set(uris))
     return {uris[uri].as_posix(): found for uri, found in language_server.diagnostics.items() if uri in uris}
 
@@ -65,7 +73,7 @@ def test_a_broken_file_gets_the_expected_diagnostics(server) -> None:  # type: i
     text = spec.read_text()
     start = text.index("  fg_a_input:")
     end = text.index("\n  fg_b_input:")
-    spec.write_text(re.sub(r"(?m)^owner: .*$", "owner: 42", text[:start] + text[end + 1:]))
+    spec.write_text(re.sub(r"(?m)^owner: .*$", "owner: 42", text[:start] + text[end + 1 :]))
     (problems,) = _open(language_server, [spec]).values()
     messages = " | ".join(str(p["message"]) for p in problems)
     assert 'Missing property "fg_a_input"' in messages

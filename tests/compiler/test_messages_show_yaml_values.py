@@ -11,8 +11,17 @@ from compiler.errors import WorkspaceInvalid
 from compiler.validation.workspace_config import load_workspace
 
 
-@pytest.mark.parametrize(("written", "shown"), [("42", "42"), ("1.50", "1.50"), ("true", "true"), ("null", "null"),
-                                                ("[1, 2]", "[1, 2]"), ("{a: 1e-6}", '{"a": 1e-6}')])
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("42", "42"),
+        ("1.50", "1.50"),
+        ("true", "true"),
+        ("null", "null"),
+        ("[1, 2]", "[1, 2]"),
+        ("{a: 1e-6}", '{"a": 1e-6}'),
+    ],
+)
 def test_schema_messages_show_yaml_values(workspace_dir: Path, written: str, shown: str) -> None:
     spec = workspace_dir / "specs/p1/fg_c_builder#v1.yaml"
     spec.write_text(f"owner: {written}\n" + spec.read_text())

@@ -17,16 +17,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_deep_nesting_is_its_own_located_problem() -> None:
-    nested = "spec:\n  x:\n" + "".join("  " * 2 + "- " * depth + "\n" for depth in range(1, 2)) + \
-        "    " + "- " * 500 + "1\n"
+    nested = (
+        "spec:\n  x:\n" + "".join("  " * 2 + "- " * depth + "\n" for depth in range(1, 2)) + "    " + "- " * 500 + "1\n"
+    )
     document, problems = load_yaml("deep.yaml", nested.encode())
     assert document is None
     (problem,) = problems
     assert problem.rule == "yaml.too-deep" and problem.line > 1
 
 
-def test_validate_paths_are_relative_to_the_workspace(workspace_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_paths_are_relative_to_the_workspace(
+    workspace_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = workspace_dir / "specs/p1/fg_c_builder#v1.yaml"
     spec.write_text(spec.read_text().replace("s3://feat-bucket/fg_c/", "not-a-uri"))
     elsewhere = tmp_path / "elsewhere"

@@ -79,8 +79,14 @@ def test_a_new_bad_link_is_reported_even_when_the_build_is_current(workspace_dir
 
 def test_a_fifo_under_specs_is_an_error_not_a_hang(workspace_dir: Path) -> None:
     os.mkfifo(workspace_dir / "specs/p1/fg_a_builder#v1.yaml")
-    command = [sys.executable, "-c", "from compiler.cli import main; main()", "validate",
-               "--workspace", str(workspace_dir)]
+    command = [
+        sys.executable,
+        "-c",
+        "from compiler.cli import main; main()",
+        "validate",
+        "--workspace",
+        str(workspace_dir),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     assert "specs/p1/fg_a_builder#v1.yaml:1:1: error [path.not-a-file]" in done.stdout

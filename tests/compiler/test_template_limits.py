@@ -18,11 +18,19 @@ def _render(workspace_dir: Path, expression: str) -> list[tuple[int, str, str]]:
     return [(d.line, d.rule, d.message) for d in result.diagnostics if d.is_error]
 
 
-@pytest.mark.parametrize("expression", ["{{ 9 ** 9999999 }}", "{{ (10 ** 900) ** 2 }}",
-                                        '{{ "a" * 100000000 }}', '{{ [1] * 100000000 }}',
-                                        '{{ "%999999999d" % 1 }}', '{{ "x" | center(999999999) }}',
-                                        '{{ "x" | indent(999999999, true) }}',
-                                        "{% for i in range(99999) %}{{ i }}{% endfor %}"])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{{ 9 ** 9999999 }}",
+        "{{ (10 ** 900) ** 2 }}",
+        '{{ "a" * 100000000 }}',
+        "{{ [1] * 100000000 }}",
+        '{{ "%999999999d" % 1 }}',
+        '{{ "x" | center(999999999) }}',
+        '{{ "x" | indent(999999999, true) }}',
+        "{% for i in range(99999) %}{{ i }}{% endfor %}",
+    ],
+)
 def test_unbounded_work_is_refused(workspace_dir: Path, expression: str) -> None:
     problems = _render(workspace_dir, expression)
     assert [rule for _, rule, _ in problems] == ["jinja.unsafe"], problems
@@ -30,8 +38,9 @@ def test_unbounded_work_is_refused(workspace_dir: Path, expression: str) -> None
     assert problems[0][0] == line
 
 
-@pytest.mark.parametrize(("expression", "value"), [("{{ 2 ** 10 }}", "1024"), ('{{ "ab" * 3 }}', "ababab"),
-                                                   ('{{ "%05d" % 42 }}', "00042")])
+@pytest.mark.parametrize(
+    ("expression", "value"), [("{{ 2 ** 10 }}", "1024"), ('{{ "ab" * 3 }}', "ababab"), ('{{ "%05d" % 42 }}', "00042")]
+)
 def test_ordinary_arithmetic_still_renders(workspace_dir: Path, expression: str, value: str) -> None:
     assert _render(workspace_dir, expression) == []
     result = validate_with_cache(load_workspace(workspace_dir), "local")

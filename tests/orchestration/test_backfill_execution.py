@@ -292,8 +292,9 @@ def test_a_backfill_of_2000_windows_reads_them_from_s3(deployment: Deployment) -
     for i in range(2000):
         start = base + timedelta(minutes=15 * i)
         end = start + timedelta(minutes=1)
-        windows.append(_window(f"w{i}", f"{start:%Y-%m-%dT%H:%M:%SZ}", f"{end:%Y-%m-%dT%H:%M:%SZ}",
-                               feature_spec_version="v1"))
+        windows.append(
+            _window(f"w{i}", f"{start:%Y-%m-%dT%H:%M:%SZ}", f"{end:%Y-%m-%dT%H:%M:%SZ}", feature_spec_version="v1")
+        )
     locks = [f"ndr-prod#v1#{w['batch_start_ts_iso']}#{w['batch_end_ts_iso']}" for w in windows]
     for chunk in range(0, len(locks), 25):
         puts = [{"PutRequest": {"Item": {"lock_key": {"S": key}}}} for key in locks[chunk : chunk + 25]]

@@ -45,8 +45,12 @@ def s3_notification(key: str, event: str = "ObjectCreated:Put", when: str = EVEN
                         "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
                         "arn": "arn:aws:s3:::ndr-ingestion-local",
                     },
-                    "object": {"key": key, "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e",
-                               "sequencer": "0055AED6DCD90281E5"},
+                    "object": {
+                        "key": key,
+                        "size": 1024,
+                        "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                        "sequencer": "0055AED6DCD90281E5",
+                    },
                 },
             }
         ]
@@ -82,8 +86,11 @@ class Entry:
 
     def receive(self, url: str | None = None) -> list[dict[str, Any]]:
         reply = self.sqs.receive_message(
-            QueueUrl=url or self.queue, MaxNumberOfMessages=10, WaitTimeSeconds=2,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=url or self.queue,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=2,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         )
         return list(reply.get("Messages", []))
 
@@ -93,10 +100,13 @@ class Entry:
         sfn = self.deployment.client("stepfunctions")
         arns = []
         for batch in pipe_batch(self.pipe, messages, REGION):
-            arns.append(sfn.start_execution(
-                stateMachineArn=machine or self.deployment.state_machines["live"], name=uuid.uuid4().hex,
-                input=json.dumps(batch),
-            )["executionArn"])
+            arns.append(
+                sfn.start_execution(
+                    stateMachineArn=machine or self.deployment.state_machines["live"],
+                    name=uuid.uuid4().hex,
+                    input=json.dumps(batch),
+                )["executionArn"]
+            )
         for message in messages if delete else []:
             self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
         return wait_all(sfn, arns)
@@ -124,7 +134,9 @@ def test_an_s3_notification_through_sns_and_sqs_starts_one_pipeline(entry: Entry
     [started] = set(pipeline_executions(sagemaker, pipeline)) - before
     parameters = pipeline_parameters(sagemaker, started)
     assert parameters["MiniBatchId"] == "batch=7+x"
-    assert parameters["MiniBatchS3Prefix"] == "s3://ndr-ingestion-local/paloalto/globex/hq/ndr-prod/2025/03/04/batch=7+x/"
+    assert (
+        parameters["MiniBatchS3Prefix"] == "s3://ndr-ingestion-local/paloalto/globex/hq/ndr-prod/2025/03/04/batch=7+x/"
+    )
     # the producer's eventTime, not the SNS or SQS timestamps
     assert (parameters["BatchStartTsIso"], parameters["BatchEndTsIso"]) == ("2025-03-04T04:53:00Z", EVENT_TIME)
     assert entry.receive() == [] and entry.receive(entry.dead_letter) == []
@@ -232,8 +244,12 @@ def test_a_transient_failure_requeues_with_a_delay_until_attempts_run_out(entry:
 def test_messages_that_fit_no_form_fail_in_invalid_event_and_are_dead_lettered(
     entry: Entry, body: Any, cause: str
 ) -> None:
-    message = {"MessageId": uuid.uuid4().hex, "ReceiptHandle": "r", "MD5OfBody": "0" * 32,
-               "Body": body if isinstance(body, str) else json.dumps(body)}
+    message = {
+        "MessageId": uuid.uuid4().hex,
+        "ReceiptHandle": "r",
+        "MD5OfBody": "0" * 32,
+        "Body": body if isinstance(body, str) else json.dumps(body),
+    }
     [run] = entry.deliver([message], delete=False)
     assert (run.status, run.error) == ("FAILED", "InvalidEvent") and cause in (run.cause or ""), run.cause
     [dead] = entry.receive(entry.dead_letter)

@@ -29,8 +29,13 @@ pytestmark = pytest.mark.emulator
 # that Amazon SageMaker AI sends to Amazon EventBridge"; the same list as the EventBridge schema registry's
 # aws.sagemaker@SageMakerModelBuildingPipelineExecutionStatusChange).
 DOCUMENTED_DETAIL = {
-    "currentPipelineExecutionStatus", "executionEndTime", "executionStartTime", "pipelineArn",
-    "pipelineExecutionArn", "pipelineExecutionDescription", "pipelineExecutionDisplayName",
+    "currentPipelineExecutionStatus",
+    "executionEndTime",
+    "executionStartTime",
+    "pipelineArn",
+    "pipelineExecutionArn",
+    "pipelineExecutionDescription",
+    "pipelineExecutionDisplayName",
     "previousPipelineExecutionStatus",
 }
 EXECUTION_STATUSES = {"Executing", "Stopping", "Stopped", "Failed", "Succeeded"}
@@ -76,7 +81,8 @@ def _rule(compile_result: CompileResult) -> dict[str, Any]:
 
 def _lock(deployment: Deployment, lock_key: str) -> dict[str, Any]:
     item = deployment.client("dynamodb").get_item(
-        TableName=deployment.tables["lock"], Key={"lock_key": {"S": lock_key}}, ConsistentRead=True)
+        TableName=deployment.tables["lock"], Key={"lock_key": {"S": lock_key}}, ConsistentRead=True
+    )
     return {k: next(iter(v.values())) for k, v in item.get("Item", {}).items()}
 
 
@@ -103,7 +109,10 @@ def test_a_failed_pipeline_marks_its_lock_and_the_window_can_start_again(
     assert (marked.status, marked.states) == ("SUCCEEDED", ["ParseOutcome", "CheckOutcome", "MarkLockFailed"])
     lock = _lock(deployment, lock_key)
     assert (lock["lock_status"], lock["pipeline_status"], lock["pipeline_execution_arn"]) == (
-        "failed", "Failed", first_pipeline)
+        "failed",
+        "Failed",
+        first_pipeline,
+    )
 
     # the same event again (SNS/SQS redelivery, a replay from the DLQ): the window starts once more
     [again] = execute(sfn, live, [event])
@@ -160,16 +169,24 @@ def test_the_alert_names_the_window_and_the_pipeline_execution(
     orchestration = {**env.settings.get("orchestration", {}), "alert_topic_arn": topic}
     alerting = replace(env, settings={**env.settings, "orchestration": orchestration})
     definition = outcome_machine(Orchestration(EnvironmentConfig(alerting.name, alerting.settings)))
-    machine = sfn.create_state_machine(name=f"outcome-alerts-{uuid.uuid4().hex[:6]}", definition=json.dumps(definition),
-                                       roleArn=str(env.get("roles.state_machine")))["stateMachineArn"]
+    machine = sfn.create_state_machine(
+        name=f"outcome-alerts-{uuid.uuid4().hex[:6]}",
+        definition=json.dumps(definition),
+        roleArn=str(env.get("roles.state_machine")),
+    )["stateMachineArn"]
 
     event = {"s3_key": _key(), "timestamp": "2025-03-04T13:07:07Z"}
     [started] = execute(sfn, deployment.state_machines["live"], [event])
-    failed = status_change_event(sagemaker, started.output["pipeline_execution_arn"], "Failed", env.region,
-                                 str(env.get("account_id")))
+    failed = status_change_event(
+        sagemaker, started.output["pipeline_execution_arn"], "Failed", env.region, str(env.get("account_id"))
+    )
     [alerted] = execute(sfn, machine, [failed])
     assert alerted.states[-2:] == ["MarkLockFailed", "Alert"], alerted.cause
     [message] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2).get("Messages", [])
     body = json.loads(message["Body"])
     assert (body["lock_key"], body["status"], body["pipeline_execution_arn"], body["started_by"]) == (
-        started.output["lock_key"], "Failed", started.output["pipeline_execution_arn"], started.arn)
+        started.output["lock_key"],
+        "Failed",
+        started.output["pipeline_execution_arn"],
+        started.arn,
+    )

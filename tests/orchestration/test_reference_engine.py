@@ -56,8 +56,13 @@ def _live_events() -> list[dict[str, Any]]:
 
 def _queued(body: Any, attempt: str | None = None) -> list[dict[str, Any]]:
     """What the entry pipe hands the live machine for one SQS message (a one-element batch)."""
-    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "MD5OfBody": "0" * 32,
-               "Body": body if isinstance(body, str) else json.dumps(body), "Attributes": {"SentTimestamp": "1"}}
+    message = {
+        "MessageId": "m-1",
+        "ReceiptHandle": "r-1",
+        "MD5OfBody": "0" * 32,
+        "Body": body if isinstance(body, str) else json.dumps(body),
+        "Attributes": {"SentTimestamp": "1"},
+    }
     if attempt is not None:
         message["MessageAttributes"] = {ATTEMPT_ATTRIBUTE: {"DataType": "Number", "StringValue": attempt}}
     return [pipe_record(message, "arn:aws:sqs:us-east-1:123456789012:ndr-local-live-entry", "us-east-1")]
@@ -67,9 +72,13 @@ def _entry_events() -> list[Any]:
     """Queued messages in every form the entry accepts or rejects (SNS-wrapped or raw S3 notifications)."""
     encoded = "paloalto/globex/hq/ndr-prod/2025/03/04/ref%3D9%2Bq/part+0.json.gz"
     notification = s3_notification(encoded, when="2025-03-04T09:09:09.5Z")
-    envelope = {"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:1:t",
-                "Message": json.dumps(s3_notification(EVENT_KEY.format(batch="ref10"), when="2025-03-04T10:10:10Z")),
-                "Timestamp": "2025-03-04T11:00:00.000Z"}
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "n-1",
+        "TopicArn": "arn:aws:sns:us-east-1:1:t",
+        "Message": json.dumps(s3_notification(EVENT_KEY.format(batch="ref10"), when="2025-03-04T10:10:10Z")),
+        "Timestamp": "2025-03-04T11:00:00.000Z",
+    }
     two = {"Records": notification["Records"] * 2}
     return [
         _queued(notification),
@@ -89,8 +98,9 @@ def _outcome_events(deployment: Deployment, started: dict[str, Any], environment
     success, a hand-started execution and an event without detail."""
     sagemaker, account = deployment.client("sagemaker"), str(environment.get("account_id"))
     failed = status_change_event(sagemaker, started["pipeline_execution_arn"], "Failed", environment.region, account)
-    succeeded = status_change_event(sagemaker, started["pipeline_execution_arn"], "Succeeded", environment.region,
-                                    account)
+    succeeded = status_change_event(
+        sagemaker, started["pipeline_execution_arn"], "Succeeded", environment.region, account
+    )
     manual = json.loads(json.dumps(failed))
     manual["detail"]["pipelineExecutionDescription"] = "by hand"
     return [failed, failed, succeeded, manual, {"detail-type": "x"}]
@@ -224,7 +234,14 @@ def test_every_traced_expression_evaluates_the_same_on_jsonata_js(
 def test_the_trace_covers_the_expensive_expressions(traced: list[str]) -> None:
     """The parse, project and window expressions (where the engines could differ) were all evaluated."""
     text = "\n".join(traced)
-    fragments = ("$isDate := function", "$natural := function", "'lock_key': $join(", "$isDay := function",
-                 "$decodeUrlComponent(", "$parse(", "$substringBefore($rest, ' by ')")
+    fragments = (
+        "$isDate := function",
+        "$natural := function",
+        "'lock_key': $join(",
+        "$isDay := function",
+        "$decodeUrlComponent(",
+        "$parse(",
+        "$substringBefore($rest, ' by ')",
+    )
     for fragment in fragments:
         assert fragment in text, fragment

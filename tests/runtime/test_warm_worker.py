@@ -54,10 +54,15 @@ def test_one_worker_runs_successive_jobs_from_the_bundle_each_with_its_own_envir
     workers = []
     try:
         logs = []
-        for index, argv in enumerate((["no_such_job", "--project-name", "p"],
-                                      ["pipeline_entry", "--project-name", "p", "--jobs", "delta_builder"])):
-            command = LocalCommand("S", code / LAUNCHER, tuple(argv), {"STEP_INDEX": str(index)},
-                                   (str(code / ARCHIVE),), code)
+        for index, argv in enumerate(
+            (
+                ["no_such_job", "--project-name", "p"],
+                ["pipeline_entry", "--project-name", "p", "--jobs", "delta_builder"],
+            )
+        ):
+            command = LocalCommand(
+                "S", code / LAUNCHER, tuple(argv), {"STEP_INDEX": str(index)}, (str(code / ARCHIVE),), code
+            )
             logs.append(tmp_path / f"step-{index}.log")
             result = pool.run(command, logs[-1], tmp_path)
             workers = list(pool._all)

@@ -67,8 +67,12 @@ def _calls(states: dict[str, Any]) -> list[tuple[str, str]]:
         if state["Type"] == "Task":
             arguments = state["Arguments"]
             queue = re.search(r"\"([^\"]+)\" %}$", arguments.get("QueueUrl", ""))
-            name = (arguments.get("TableName") or arguments.get("PipelineName") or arguments.get("TopicArn")
-                    or (queue.group(1) if queue else ""))
+            name = (
+                arguments.get("TableName")
+                or arguments.get("PipelineName")
+                or arguments.get("TopicArn")
+                or (queue.group(1) if queue else "")
+            )
             found.append((state["Resource"], name))
         for scope in [state.get("ItemProcessor"), *state.get("Branches", [])]:
             if scope:
@@ -239,8 +243,10 @@ def test_a_log_group_adds_exactly_the_log_delivery_grants(builds: dict[str, Comp
     assert compiled is not None
     env = compiled.environment
     group = "arn:aws:logs:eu-west-1:345678901234:log-group:/aws/vendedlogs/states/ndr-prod"
-    settings = {**env.settings, "orchestration": {**env.settings.get("orchestration", {}),
-                                                  "logging": {"log_group_arn": group}}}
+    settings = {
+        **env.settings,
+        "orchestration": {**env.settings.get("orchestration", {}), "logging": {"log_group_arn": group}},
+    }
     logged = replace(compiled, environment=replace(env, settings=settings))
     for artifact in iam.build_artifacts(logged):
         grants = _grants(json.loads(artifact.content))

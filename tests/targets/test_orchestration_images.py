@@ -40,19 +40,26 @@ def _sdk_retrieve(declaration: dict[str, Any], region: str) -> str:
 def test_every_environment_resolves_its_images(repo_root: Path) -> None:
     """dev/prod run the runtime images built from docker/runtime-images/ (their account's ECR); those are built
     FROM the base images, which resolve from the SDK's tables exactly as the SDK itself resolves them."""
-    base = {"spark_processing": f"571004829621.dkr.ecr.eu-west-1.amazonaws.com/{SPARK}",
-            "sklearn_processing": f"141502667606.dkr.ecr.eu-west-1.amazonaws.com/{SKLEARN}"}
+    base = {
+        "spark_processing": f"571004829621.dkr.ecr.eu-west-1.amazonaws.com/{SPARK}",
+        "sklearn_processing": f"141502667606.dkr.ecr.eu-west-1.amazonaws.com/{SKLEARN}",
+    }
 
     def derived(account: str) -> dict[str, str]:
         registry = f"{account}.dkr.ecr.eu-west-1.amazonaws.com"
-        return {"spark_processing": f"{registry}/ndr-runtime-spark-processing:3.5-py312-1",
-                "sklearn_processing": f"{registry}/ndr-runtime-sklearn-processing:1.4-2-py312-1"}
+        return {
+            "spark_processing": f"{registry}/ndr-runtime-spark-processing:3.5-py312-1",
+            "sklearn_processing": f"{registry}/ndr-runtime-sklearn-processing:1.4-2-py312-1",
+        }
 
     expected = {
-        "local": ({  # explicit; the local executor runs the jobs in-process
-            "spark_processing": f"173754725891.dkr.ecr.us-east-1.amazonaws.com/{SPARK}",
-            "sklearn_processing": f"683313688378.dkr.ecr.us-east-1.amazonaws.com/{SKLEARN}",
-        }, None),
+        "local": (
+            {  # explicit; the local executor runs the jobs in-process
+                "spark_processing": f"173754725891.dkr.ecr.us-east-1.amazonaws.com/{SPARK}",
+                "sklearn_processing": f"683313688378.dkr.ecr.us-east-1.amazonaws.com/{SKLEARN}",
+            },
+            None,
+        ),
         "dev": (derived("210987654321"), base),
         "prod": (derived("345678901234"), base),
     }
@@ -78,9 +85,10 @@ def test_each_step_runs_on_the_image_of_its_engine() -> None:
 
     for flow in FLOWS:
         for step in flow.steps:
-            assert images.step_image(step.engine) == {"spark": "spark_processing", "python": "sklearn_processing"}[
-                step.engine
-            ], step.name
+            assert (
+                images.step_image(step.engine)
+                == {"spark": "spark_processing", "python": "sklearn_processing"}[step.engine]
+            ), step.name
 
 
 @pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "ap-southeast-2", "cn-north-1"])

@@ -65,7 +65,7 @@ def _without_redrive(state: dict[str, Any]) -> dict[str, Any]:
     for target in [state, *state.get("Catch", [])]:
         if target.get("Next") == "Redeliver":
             failure = target["Assign"].pop("failure")
-            target["Next"] = failure.removeprefix("{% {'state': \"").removesuffix("\"} %}")
+            target["Next"] = failure.removeprefix("{% {'state': \"").removesuffix('"} %}')
             if not target["Assign"]:
                 del target["Assign"]
     return state

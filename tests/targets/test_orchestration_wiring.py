@@ -76,8 +76,9 @@ def test_every_compiled_pipeline_has_a_starter(builds: dict[str, CompileResult])
     started_by_machines = set()
     for definition in _documents(build, "state_machine"):
         text = json.dumps(definition)
-        started_by_machines |= {a.name for a in build.artifacts if a.kind == "sagemaker_pipeline" and
-                                json.dumps(a.name) in text}
+        started_by_machines |= {
+            a.name for a in build.artifacts if a.kind == "sagemaker_pipeline" and json.dumps(a.name) in text
+        }
     scheduled = {json.loads(s["Target"]["Input"])["PipelineName"] for s in _documents(build, "schedule")}
     pipelines = {a.name for a in build.artifacts if a.kind == "sagemaker_pipeline"}
     assert pipelines - started_by_machines - scheduled == set()
@@ -100,8 +101,10 @@ def test_schedules_per_project_follow_the_specs_and_routes(builds: dict[str, Com
     parameters = {p["Name"]: p["Value"] for p in json.loads(fg_b["Target"]["Input"])["PipelineParameters"]}
     assert parameters["FgBBuilderInstanceCount"] == "4"  # the spec's processing resources, as the machines pass
     assert set(parameters) - {"ProjectName", "FeatureSpecVersion", "ReferenceTsIso"} <= {
-        p["Name"] for p in json.loads(next(a.content for a in builds["local"].artifacts
-                                           if a.name == "ndr-local-fg-b-baseline"))["Parameters"]
+        p["Name"]
+        for p in json.loads(next(a.content for a in builds["local"].artifacts if a.name == "ndr-local-fg-b-baseline"))[
+            "Parameters"
+        ]
     }
     assert FLOWS_BY_KEY["fg-b-baseline"].steps[0].name == "FgBBuilder"
 
@@ -110,8 +113,14 @@ def test_schedule_settings_come_from_ndrc_yaml(builds: dict[str, CompileResult])
     compiled = builds["local"].compiled
     assert compiled is not None
     env = compiled.environment
-    settings = {**env.settings, "orchestration": {"schedules": {
-        "fg-b-baseline": {"cron": "cron(0 2 * * ? *)", "flexible_window_minutes": 15, "enabled": False}}}}
+    settings = {
+        **env.settings,
+        "orchestration": {
+            "schedules": {
+                "fg-b-baseline": {"cron": "cron(0 2 * * ? *)", "flexible_window_minutes": 15, "enabled": False}
+            }
+        },
+    }
     tuned = replace(compiled, environment=EnvironmentConfig(env.name, settings))
     fg_b = [s.document for s in schedules(Orchestration(tuned.environment), tuned) if s.flow == "fg-b-baseline"]
     assert fg_b and all(
@@ -127,8 +136,10 @@ def test_the_entry_queue_redrives_to_its_dlq_and_admits_only_the_producer_topic(
     queues = {q["QueueName"]: q["Attributes"] for q in _documents(builds["prod"], "sqs_queue")}
     entry = queues["ndr-prod-live-entry"]
     redrive = json.loads(entry["RedrivePolicy"])
-    assert redrive == {"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:345678901234:ndr-prod-live-entry-dlq",
-                       "maxReceiveCount": 5}
+    assert redrive == {
+        "deadLetterTargetArn": "arn:aws:sqs:eu-west-1:345678901234:ndr-prod-live-entry-dlq",
+        "maxReceiveCount": 5,
+    }
     [statement] = json.loads(entry["Policy"])["Statement"]
     assert statement["Condition"] == {
         "ArnEquals": {"aws:SourceArn": "arn:aws:sns:eu-west-1:345678901234:ndr-ingestion-events-prod"}
@@ -152,8 +163,9 @@ def test_wiring_pieces_without_their_settings_are_left_out(builds: dict[str, Com
     without_account = replace(compiled, environment=EnvironmentConfig("local", settings))
     assert wiring.build_artifacts(without_account) == []  # the documents name queues by ARN
     roles = {k: v for k, v in compiled.environment.settings["roles"].items() if k not in ("pipe", "scheduler")}
-    without_roles = replace(compiled, environment=EnvironmentConfig("local", {**compiled.environment.settings,
-                                                                                "roles": roles}))
+    without_roles = replace(
+        compiled, environment=EnvironmentConfig("local", {**compiled.environment.settings, "roles": roles})
+    )
     kinds = sorted(a.kind for a in wiring.build_artifacts(without_roles))
     # the entry queues and the live-outcome rule (roles.events), no pipe, no schedules
     assert kinds == ["event_rule", "sns_subscription", "sqs_queue", "sqs_queue"]

@@ -165,7 +165,10 @@ def test_every_job_imports_on_its_image(purpose: str, runtime_zip: Path, tmp_pat
     jobs = {job: job_modules(job, engine) for job, engine in jobs_by_image()[purpose].items()}
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-I", "-c", PROBE, str(runtime_zip), json.dumps(jobs)],
-        check=True, capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
     )
     failures = json.loads(result.stdout.strip().splitlines()[-1])
     assert failures == {}, json.dumps(failures, indent=2)
@@ -181,7 +184,10 @@ def test_without_the_runtime_image_a_job_would_not_import(runtime_zip: Path, tmp
     jobs = {"delta_builder": job_modules("delta_builder", "spark")}
     result = subprocess.run(
         [str(venv / "bin" / "python"), "-I", "-c", PROBE, str(runtime_zip), json.dumps(jobs)],
-        check=True, capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
     )
     failures = json.loads(result.stdout.strip().splitlines()[-1])
     assert any("No module named 'jsonschema'" in line for line in failures["delta_builder"]), failures

@@ -33,11 +33,25 @@ def ndrc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("arguments", [
-    ["--batches", "-1"], ["--batches", "0"], ["--rows-per-batch", "-5"], ["--malformed-ratio", "5"],
-    ["--start", "garbage"], ["--org1", "../../etc"], ["--org1", ""], ["--org2", "a/b"], ["--project-name", ".."],
-    ["--files-per-batch", "0"], ["--hosts", "0"], ["--workers", "0"], ["--batches", "many"],
-], ids=lambda a: " ".join(a) or "empty")
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--batches", "-1"],
+        ["--batches", "0"],
+        ["--rows-per-batch", "-5"],
+        ["--malformed-ratio", "5"],
+        ["--start", "garbage"],
+        ["--org1", "../../etc"],
+        ["--org1", ""],
+        ["--org2", "a/b"],
+        ["--project-name", ".."],
+        ["--files-per-batch", "0"],
+        ["--hosts", "0"],
+        ["--workers", "0"],
+        ["--batches", "many"],
+    ],
+    ids=lambda a: " ".join(a) or "empty",
+)
 def test_bad_options_are_one_line_errors_and_write_nothing(workspace: Path, arguments: list[str]) -> None:
     done = ndrc("gen-traffic", *arguments, cwd=workspace)
     assert done.returncode == 2, done.stdout + done.stderr
@@ -53,8 +67,9 @@ def test_an_unwritable_storage_root_is_a_plain_error(workspace: Path) -> None:
 
 
 def test_a_non_local_environment_is_refused_without_the_explicit_flag(workspace: Path) -> None:
-    result = CliRunner().invoke(cli, ["gen-traffic", "--workspace", str(workspace), "--env", "prod",
-                                      "--rows-per-batch", "5"])
+    result = CliRunner().invoke(
+        cli, ["gen-traffic", "--workspace", str(workspace), "--env", "prod", "--rows-per-batch", "5"]
+    )
     assert result.exit_code == 2
     assert "--allow-remote" in result.output and "ndr-ingestion" in result.output
 

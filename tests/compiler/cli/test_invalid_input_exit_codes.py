@@ -23,8 +23,9 @@ def break_config(workspace_dir: Path) -> None:
     config.write_text(config.read_text().replace("region: us-east-1", "region: mars-1", 1))
 
 
-@pytest.mark.parametrize("command", [["plan"], ["compile"], ["graph"], ["local", "status"], ["publish", "--yes"],
-                                     ["provision"]])
+@pytest.mark.parametrize(
+    "command", [["plan"], ["compile"], ["graph"], ["local", "status"], ["publish", "--yes"], ["provision"]]
+)
 def test_an_invalid_ndrc_yaml_exits_2_with_the_located_problem(workspace_dir: Path, command: list[str]) -> None:
     break_config(workspace_dir)
     code, output = run(*command, "--workspace", str(workspace_dir))
@@ -41,11 +42,14 @@ def test_an_invalid_spec_exits_2_with_the_located_problem(workspace_dir: Path, c
     assert f"{BAD_FILE}:" in output and "[schema.pattern]" in output
 
 
-@pytest.mark.parametrize("command", [
-    ["graph", "--out", "/nonexistent/x.md"],
-    ["compile", "--out", "/proc/nope"],
-    ["schema", "--export", "/proc/x"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["graph", "--out", "/nonexistent/x.md"],
+        ["compile", "--out", "/proc/nope"],
+        ["schema", "--export", "/proc/x"],
+    ],
+)
 def test_an_unwritable_output_is_a_one_line_error(workspace_dir: Path, command: list[str]) -> None:
     code, output = run(*command, "--workspace", str(workspace_dir)) if command[0] != "schema" else run(*command)
     assert code == 2, output
@@ -58,8 +62,9 @@ def test_a_build_folder_that_cannot_be_written_is_a_one_line_error(workspace_dir
     assert code == 2 and output.startswith("ndrc: error: cannot write") and "internal error" not in output
 
 
-def test_a_failed_swap_restores_the_previous_build_and_leaves_nothing_behind(workspace_dir: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_swap_restores_the_previous_build_and_leaves_nothing_behind(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run("compile", "--workspace", str(workspace_dir))[0] == 0
     before = (workspace_dir / "build/local/manifest.json").read_bytes()
     spec = workspace_dir / "specs/p1/fg_c_builder#v1.yaml"

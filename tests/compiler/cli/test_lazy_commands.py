@@ -16,8 +16,19 @@ from compiler.compilation import sources, uptodate
 from compiler.compilation.compile import compile_workspace
 from compiler.validation.workspace_config import load_workspace
 
-HEAVY = ("click", "boto3", "botocore", "jsonschema", "fastjsonschema", "jinja2", "yaml", "sqlglot", "compiler.targets",
-         "compiler.validation.validate", "compiler.compilation.compile")
+HEAVY = (
+    "click",
+    "boto3",
+    "botocore",
+    "jsonschema",
+    "fastjsonschema",
+    "jinja2",
+    "yaml",
+    "sqlglot",
+    "compiler.targets",
+    "compiler.validation.validate",
+    "compiler.compilation.compile",
+)
 
 
 def test_every_command_is_listed_where_its_module_defines_it() -> None:
@@ -31,8 +42,8 @@ def test_every_command_is_listed_where_its_module_defines_it() -> None:
 
 
 def test_an_unchanged_compile_imports_nothing_heavy(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -10**18)
-    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -10**18)
+    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -(10**18))
+    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -(10**18))
     compile_workspace(load_workspace(workspace_dir), "local")
     script = (
         "import json, sys\n"

@@ -76,8 +76,8 @@ def _main(*arguments: str) -> str:
 def test_main_answers_an_unchanged_compile_without_click_and_compiles_a_change(
     workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -10**18)
-    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -10**18)
+    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -(10**18))
+    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -(10**18))
     compile_workspace(load_workspace(workspace_dir), "local")
     arguments = ("compile", "--env", "local", "--workspace", str(workspace_dir))
     output = _main(*arguments)

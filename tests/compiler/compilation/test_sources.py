@@ -18,7 +18,7 @@ SPEC = "specs/p1/fg_c_builder#v1.yaml"
 
 def _settle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend the files were written long ago, so the record keeps them (they are not racily clean)."""
-    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -10**18)
+    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -(10**18))
 
 
 def _record(workspace_dir: Path) -> dict[str, list[object]]:

@@ -22,8 +22,8 @@ UNCHANGED = "nothing changed since the last build"
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend every file was written long ago, so records keep them (they are not racily clean)."""
-    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -10**18)
-    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -10**18)
+    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -(10**18))
+    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -(10**18))
 
 
 def _built(workspace_dir: Path) -> Path:
@@ -150,8 +150,8 @@ def test_racily_clean_build_files_are_compared_by_content(workspace_dir: Path, m
     without_ctime = lambda s: (s.st_size, s.st_mtime_ns, 0, s.st_ino, s.st_dev)  # noqa: E731
     monkeypatch.setattr(uptodate, "stat_key", without_ctime)
     monkeypatch.setattr(sources, "_stat_key", without_ctime)
-    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -10**18)
-    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -10**18)
+    monkeypatch.setattr(sources, "RACY_NANOSECONDS", -(10**18))
+    monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -(10**18))
     out_dir = _built(workspace_dir)
     artifact = next(p for p in out_dir.rglob("*.json") if p.name != "manifest.json")
     status = artifact.stat()
@@ -179,8 +179,9 @@ def test_the_recorded_digest_and_the_walk_agree_on_the_order_of_paths(tmp_path: 
     names: list[str] = []
     numbers: list[int] = []
     assert uptodate._scan(str(specs), "specs", names, numbers)
-    entries = [(path.relative_to(tmp_path).as_posix(), uptodate.stat_key(path.lstat()))
-               for path in specs.rglob("*.yaml")]
+    entries = [
+        (path.relative_to(tmp_path).as_posix(), uptodate.stat_key(path.lstat())) for path in specs.rglob("*.yaml")
+    ]
     assert uptodate.specs_digest(reversed(sorted(entries))) == uptodate._walk_digest(names, numbers)
     assert uptodate.specs_digest(entries[1:]) != uptodate._walk_digest(names, numbers)
 

@@ -24,8 +24,18 @@ from compiler.model import EnvironmentConfig
 from compiler.validation.workspace_config import load_workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-WRITE_OPERATIONS = {"PutItem", "DeleteItem", "UpdateItem", "BatchWriteItem", "TransactWriteItems",
-                    "CreateStateMachine", "UpdateStateMachine", "CreatePipeline", "UpdatePipeline", "PutObject"}
+WRITE_OPERATIONS = {
+    "PutItem",
+    "DeleteItem",
+    "UpdateItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "CreateStateMachine",
+    "UpdateStateMachine",
+    "CreatePipeline",
+    "UpdatePipeline",
+    "PutObject",
+}
 
 
 class CallLog:
@@ -62,13 +72,23 @@ class CallLog:
 
 
 def job_item(project: str, job: str, version: str | None = "v1", **spec: Any) -> dict[str, Any]:
-    return {"project_name": project, "job_name": f"{job}#{version}" if version else job, "owner": "team-a",
-            "spec": spec or {"eps": 1, "horizons": ["7d", "30d"]}}
+    return {
+        "project_name": project,
+        "job_name": f"{job}#{version}" if version else job,
+        "owner": "team-a",
+        "spec": spec or {"eps": 1, "horizons": ["7d", "30d"]},
+    }
 
 
 def route(org1: str, org2: str, project: str) -> dict[str, Any]:
-    return {"org_key": f"{org1}#{org2}", "org1": org1, "org2": org2, "project_name": project,
-            "ingestion_prefix": f"s3://ingest/paloalto/{org1}/{org2}", "enabled": True}
+    return {
+        "org_key": f"{org1}#{org2}",
+        "org1": org1,
+        "org2": org2,
+        "project_name": project,
+        "ingestion_prefix": f"s3://ingest/paloalto/{org1}/{org2}",
+        "enabled": True,
+    }
 
 
 @dataclass
@@ -100,18 +120,33 @@ class Sandbox:
     def name(self, base: str) -> str:
         return f"t{self.uid}-{base}"
 
-    def write_build(self, folder: str = "build", *, items: list[dict[str, Any]] = (),  # type: ignore[assignment]
-                    routes: list[dict[str, Any]] = (), machines: dict[str, Any] | None = None,  # type: ignore[assignment]
-                    pipelines: dict[str, Any] | None = None, files: dict[str, bytes] | None = None,
-                    extra: list[dict[str, Any]] = ()) -> Path:  # type: ignore[assignment]
+    def write_build(
+        self,
+        folder: str = "build",
+        *,
+        items: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        routes: list[dict[str, Any]] = (),
+        machines: dict[str, Any] | None = None,  # type: ignore[assignment]
+        pipelines: dict[str, Any] | None = None,
+        files: dict[str, bytes] | None = None,
+        extra: list[dict[str, Any]] = (),
+    ) -> Path:  # type: ignore[assignment]
         """A compiled build as `ndrc compile` lays it out, from plain items and definitions."""
         env = self.env
         out = self.root / folder / "local"
         contents: list[tuple[str, str, str, bytes]] = [
-            ("dynamodb_items", env.parameters_table, f"dynamodb/{env.parameters_table}.jsonl",
-             "".join(item_line(i) + "\n" for i in items).encode()),
-            ("dynamodb_items", env.routing_table, f"dynamodb/{env.routing_table}.jsonl",
-             "".join(item_line(r) + "\n" for r in routes).encode()),
+            (
+                "dynamodb_items",
+                env.parameters_table,
+                f"dynamodb/{env.parameters_table}.jsonl",
+                "".join(item_line(i) + "\n" for i in items).encode(),
+            ),
+            (
+                "dynamodb_items",
+                env.routing_table,
+                f"dynamodb/{env.routing_table}.jsonl",
+                "".join(item_line(r) + "\n" for r in routes).encode(),
+            ),
         ]
         for name, definition in (machines or {}).items():
             contents.append(("state_machine", name, f"stepfunctions/{name}.asl.json", json.dumps(definition).encode()))
@@ -123,8 +158,9 @@ class Sandbox:
         for kind, name, path, data in contents:
             (out / path).parent.mkdir(parents=True, exist_ok=True)
             (out / path).write_bytes(data)
-            entries.append({"kind": kind, "name": name, "path": path, "sha256": hashlib.sha256(data).hexdigest(),
-                            "sources": []})
+            entries.append(
+                {"kind": kind, "name": name, "path": path, "sha256": hashlib.sha256(data).hexdigest(), "sources": []}
+            )
         entries.extend(extra)
         manifest = {"environment": "local", "artifacts": entries}
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -137,8 +173,11 @@ class Sandbox:
         for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
             for typed in page["Items"]:
                 item = plain_item(typed)
-                found[" / ".join(str(item[k]) for k in ("project_name", "job_name") if k in item)
-                      if "job_name" in item else str(item.get("org_key"))] = item
+                found[
+                    " / ".join(str(item[k]) for k in ("project_name", "job_name") if k in item)
+                    if "job_name" in item
+                    else str(item.get("org_key"))
+                ] = item
         return found
 
 
@@ -147,5 +186,8 @@ def state_machine(message: str) -> dict[str, Any]:
 
 
 def pipeline(parameter_default: str) -> dict[str, Any]:
-    return {"Version": "2020-12-01", "Parameters": [{"Name": "ProjectName", "Type": "String",
-                                                     "DefaultValue": parameter_default}], "Steps": []}
+    return {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "ProjectName", "Type": "String", "DefaultValue": parameter_default}],
+        "Steps": [],
+    }

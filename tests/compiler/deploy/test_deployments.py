@@ -25,8 +25,12 @@ pytestmark = pytest.mark.emulator
 
 def build(sandbox: Sandbox, folder: str, eps: int, projects: tuple[str, ...] = ("alpha", "beta")) -> Path:
     items = [job_item(p, "fg_c_builder", eps=eps) for p in projects]
-    return sandbox.write_build(folder, items=items, routes=[route("acme", "hq", "alpha")],
-                               files={"runtime/abc/runtime.zip": f"zip {eps}".encode()})
+    return sandbox.write_build(
+        folder,
+        items=items,
+        routes=[route("acme", "hq", "alpha")],
+        files={"runtime/abc/runtime.zip": f"zip {eps}".encode()},
+    )
 
 
 def ndrc(sandbox: Sandbox, *args: str) -> tuple[int, str]:
@@ -41,10 +45,13 @@ def _html(markdown: str) -> str:
 def test_publish_records_plan_build_who_when_and_git_commit(provisioned: Sandbox) -> None:
     subprocess.run(["git", "init", "-q", str(provisioned.root)], check=True)
     subprocess.run(["git", "-C", str(provisioned.root), "add", "ndrc.yaml"], check=True)
-    subprocess.run(["git", "-C", str(provisioned.root), "-c", "user.name=t", "-c", "user.email=t@e",
-                    "commit", "-qm", "init"], check=True)
-    head = subprocess.run(["git", "-C", str(provisioned.root), "rev-parse", "HEAD"], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        ["git", "-C", str(provisioned.root), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init"],
+        check=True,
+    )
+    head = subprocess.run(
+        ["git", "-C", str(provisioned.root), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     aws, _ = provisioned.aws()
     result = publish(provisioned.workspace, "local", build_dir=build(provisioned, "b1", 1), aws=aws)
     assert result.ok and result.record is not None
@@ -61,8 +68,10 @@ def test_publish_records_plan_build_who_when_and_git_commit(provisioned: Sandbox
 def test_an_item_published_then_deleted_outside_ndrc_is_drift_in_every_format(provisioned: Sandbox) -> None:
     aws, _ = provisioned.aws()
     assert publish(provisioned.workspace, "local", build_dir=build(provisioned, "b1", 1), aws=aws).ok
-    aws.client("dynamodb").delete_item(TableName=provisioned.env.parameters_table,
-                                       Key={"project_name": {"S": "beta"}, "job_name": {"S": "fg_c_builder#v1"}})
+    aws.client("dynamodb").delete_item(
+        TableName=provisioned.env.parameters_table,
+        Key={"project_name": {"S": "beta"}, "job_name": {"S": "fg_c_builder#v1"}},
+    )
     bigger = build(provisioned, "b2", 1, projects=("alpha", "beta", "gamma"))
     plan = make_plan(provisioned.workspace, "local", build_dir=bigger, aws=aws)
     changes = {c.label: c for c in plan.changes}
@@ -83,8 +92,10 @@ def test_an_item_published_then_deleted_outside_ndrc_is_drift_in_every_format(pr
     html = _html(render_markdown(plan))
     summaries = re.findall(r"<summary>(.*?)</summary>", html)
     assert [s for s in summaries if "DRIFT" in s] == [
-        "+ create <code>beta / fg_c_builder#v1</code> (ml_projects_parameters_" + provisioned.uid
-        + ") (DRIFT: deleted outside ndrc)"]
+        "+ create <code>beta / fg_c_builder#v1</code> (ml_projects_parameters_"
+        + provisioned.uid
+        + ") (DRIFT: deleted outside ndrc)"
+    ]
     beta = html.split("beta / fg_c_builder#v1")[1].split("</details>")[0]
     assert "<blockquote>" in beta and "deleted outside ndrc since" in beta and "<li>" not in beta
 
@@ -107,8 +118,10 @@ def test_rollback_reapplies_a_recorded_build_through_the_normal_path(provisioned
     code, output = ndrc(provisioned, "publish", "--rollback", first_hash[:10], "--yes")
     assert code == 0, output
     items = provisioned.items(provisioned.env.parameters_table)
-    assert {k: v["spec"]["eps"] for k, v in items.items()} == {"alpha / fg_c_builder#v1": Decimal(1),
-                                                                 "beta / fg_c_builder#v1": Decimal(1)}
+    assert {k: v["spec"]["eps"] for k, v in items.items()} == {
+        "alpha / fg_c_builder#v1": Decimal(1),
+        "beta / fg_c_builder#v1": Decimal(1),
+    }
     records = DeploymentLog(aws).records()
     assert [r.manifest_sha256 for r in records] == [first_hash, records[1].manifest_sha256, first_hash]
     assert records[0].rollback_of == first_hash and records[1].rollback_of is None
@@ -121,11 +134,14 @@ def test_rollback_reapplies_a_recorded_build_through_the_normal_path(provisioned
     assert document["deployments"][0]["published"] == 4
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    (("--rollback", "zz"), "give a build manifest sha256"),
-    (("--rollback", "0123456789abcdef"), "no recorded build"),
-    (("--rollback", "0123456789abcdef", "--plan", "ndrc.yaml"), "cannot be combined"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--rollback", "zz"), "give a build manifest sha256"),
+        (("--rollback", "0123456789abcdef"), "no recorded build"),
+        (("--rollback", "0123456789abcdef", "--plan", "ndrc.yaml"), "cannot be combined"),
+    ],
+)
 def test_rollback_refuses_bad_references(provisioned: Sandbox, arguments: tuple[str, ...], message: str) -> None:
     code, output = ndrc(provisioned, "publish", "--yes", *arguments)
     assert code == 2 and message in output and "Traceback" not in output
@@ -134,4 +150,3 @@ def test_rollback_refuses_bad_references(provisioned: Sandbox, arguments: tuple[
 def test_history_of_an_empty_log(provisioned: Sandbox) -> None:
     code, output = ndrc(provisioned, "history")
     assert code == 0 and "no deployments recorded for local" in output
-

@@ -34,7 +34,7 @@ def test_set_order_does_not_count_but_list_order_does() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.text(max_size=5) | st.integers(-10**6, 10**6).map(Decimal),
+    st.none() | st.booleans() | st.text(max_size=5) | st.integers(-(10**6), 10**6).map(Decimal),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=12,
 )
@@ -48,7 +48,7 @@ def test_key_order_never_counts(document: dict, rng) -> None:  # type: ignore[no
     assert diff(document, {k: document[k] for k in keys}) == []
 
 
-@given(st.integers(-10**9, 10**9), st.integers(-5, 5))
+@given(st.integers(-(10**9), 10**9), st.integers(-5, 5))
 def test_scientific_and_fixed_notation_hash_alike(mantissa: int, exponent: int) -> None:
     scientific = Decimal(f"{mantissa}e{exponent}")
     assert content_hash({"n": scientific}) == content_hash({"n": Decimal(format(scientific, "f"))})
@@ -68,8 +68,11 @@ def test_diff_names_changed_added_and_removed_fields() -> None:
 
 def test_server_managed_attributes_are_not_content_and_drift_is_detected() -> None:
     item = {"project_name": "p", "job_name": "j#v1", "spec": {"eps": Decimal("1e-6")}}
-    written = {**to_item(item), "content_sha256": {"S": content_hash(item)},
-               "updated_at": {"S": "2025-01-01T00:00:00Z"}}
+    written = {
+        **to_item(item),
+        "content_sha256": {"S": content_hash(item)},
+        "updated_at": {"S": "2025-01-01T00:00:00Z"},
+    }
     deployed = deployed_item("t", KEYS, SCOPE, written)
     assert same(deployed.content, item) and not deployed.drift and deployed.managed
     renumbered = {**written, "spec": {"M": {"eps": {"N": "0.000001"}}}}

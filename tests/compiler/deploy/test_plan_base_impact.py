@@ -24,14 +24,20 @@ from compiler.cli import cli
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = REPO_ROOT / "tests" / "golden" / "plan"
 UPDATE = os.environ.get("NDRC_UPDATE_GOLDEN") == "1"
-GIT_ENV = {"GIT_AUTHOR_NAME": "ndrc", "GIT_AUTHOR_EMAIL": "ndrc@example.com", "GIT_COMMITTER_NAME": "ndrc",
-           "GIT_COMMITTER_EMAIL": "ndrc@example.com", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
-           "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "ndrc",
+    "GIT_AUTHOR_EMAIL": "ndrc@example.com",
+    "GIT_COMMITTER_NAME": "ndrc",
+    "GIT_COMMITTER_EMAIL": "ndrc@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+}
 
 
 def git(root: Path, *args: str) -> str:
-    completed = subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
-                               env={**os.environ, **GIT_ENV})
+    completed = subprocess.run(
+        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    )
     return completed.stdout.strip()
 
 
@@ -54,8 +60,11 @@ def pull_request(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec.write_text(spec.read_text().replace("eps: 1e-6", "eps: 1e-5"))
     (root / "specs" / "ndr-prod" / "inference_predictions#v2.yaml").unlink()
     routing = root / "specs" / "ndr-prod" / "routing.yaml"
-    routing.write_text(routing.read_text().replace("feature_spec_version: v2\n    enabled: false",
-                                                   "feature_spec_version: v2\n    enabled: true"))
+    routing.write_text(
+        routing.read_text().replace(
+            "feature_spec_version: v2\n    enabled: false", "feature_spec_version: v2\n    enabled: true"
+        )
+    )
     return root
 
 
@@ -83,16 +92,26 @@ def test_text_plan_against_a_git_ref_names_what_each_change_affects(pull_request
     code, output = plan_output(pull_request)
     assert code == 1
     assert "against git main (commit " in output
-    assert re.search(r"ndrc\.yaml images\.spark_processing: 9 step\(s\) of 3 pipeline\(s\) \(ndr-prod-feature-15m, "
-                     r"ndr-prod-fg-b-baseline, ndr-prod-if-training\)", output)
-    assert ("fg_c_builder#v1 of ndr-acme-prod: read by FgCBuilder in ndr-prod-feature-15m at the next window "
-            "(enabled route(s) acme#finance run v1)") in output
-    assert "inference_predictions#v2 of ndr-prod: no longer found by InferencePredictions in ndr-prod-feature-15m" \
+    assert re.search(
+        r"ndrc\.yaml images\.spark_processing: 9 step\(s\) of 3 pipeline\(s\) \(ndr-prod-feature-15m, "
+        r"ndr-prod-fg-b-baseline, ndr-prod-if-training\)",
+        output,
+    )
+    assert (
+        "fg_c_builder#v1 of ndr-acme-prod: read by FgCBuilder in ndr-prod-feature-15m at the next window "
+        "(enabled route(s) acme#finance run v1)"
+    ) in output
+    assert (
+        "inference_predictions#v2 of ndr-prod: no longer found by InferencePredictions in ndr-prod-feature-15m"
         in output
-    assert "ndr-prod-feature-15m: its entry step requires inference_predictions, so its runs for ndr-prod at v2 " \
-           "fail at entry" in output
-    assert "ndr-prod-live-inference: routes batches of globex/lab to project ndr-prod at feature spec version v2" \
-        in output
+    )
+    assert (
+        "ndr-prod-feature-15m: its entry step requires inference_predictions, so its runs for ndr-prod at v2 "
+        "fail at entry" in output
+    )
+    assert (
+        "ndr-prod-live-inference: routes batches of globex/lab to project ndr-prod at feature spec version v2" in output
+    )
     check_golden("impact.txt", normalized(output, pull_request))
 
 
@@ -101,9 +120,15 @@ def test_json_plan_carries_the_impact_of_every_change(pull_request: Path) -> Non
     document = json.loads(output)
     assert code == 1 and document["base"]["ref"] == "main" and len(document["base"]["commit"]) == 40
     assert all(change["impact"] for change in document["changes"])
-    essentials = {"base": {"ref": "main"}, "causes": document["causes"], "summary": document["summary"],
-                  "changes": [{k: c[k] for k in ("action", "kind", "target", "label", "impact")}
-                              for c in sorted(document["changes"], key=lambda c: (c["kind"], c["target"], c["label"]))]}
+    essentials = {
+        "base": {"ref": "main"},
+        "causes": document["causes"],
+        "summary": document["summary"],
+        "changes": [
+            {k: c[k] for k in ("action", "kind", "target", "label", "impact")}
+            for c in sorted(document["changes"], key=lambda c: (c["kind"], c["target"], c["label"]))
+        ],
+    }
     check_golden("impact.json", json.dumps(essentials, indent=1, sort_keys=True) + "\n")
 
 

@@ -78,12 +78,15 @@ def test_stale_saved_plan_is_refused_and_nothing_is_written(provisioned: Sandbox
     client.update_item(  # someone changes an item the plan updates ...
         TableName=provisioned.env.parameters_table,
         Key={"project_name": {"S": "beta"}, "job_name": {"S": "fg_c_builder#v1"}},
-        UpdateExpression="SET #o = :o", ExpressionAttributeNames={"#o": "owner"},
+        UpdateExpression="SET #o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
         ExpressionAttributeValues={":o": {"S": "someone-else"}},
     )
     client.update_item(  # ... and one the plan leaves alone
-        TableName=provisioned.env.routing_table, Key={"org_key": {"S": "acme#hq"}},
-        UpdateExpression="SET enabled = :f", ExpressionAttributeValues={":f": {"BOOL": False}},
+        TableName=provisioned.env.routing_table,
+        Key={"org_key": {"S": "acme#hq"}},
+        UpdateExpression="SET enabled = :f",
+        ExpressionAttributeValues={":f": {"BOOL": False}},
     )
     before = provisioned.items(provisioned.env.parameters_table)
     code, output = ndrc(provisioned, "publish", "--plan", str(saved), "--build", b2, "--yes")
@@ -126,8 +129,11 @@ def settled_count(client: Any, table: str) -> int:
 
 
 def test_kill_9_mid_publish_then_rerun_converges(provisioned: Sandbox) -> None:
-    items = [job_item(f"p{n:03d}", job) for n in range(60) for job in ("delta_builder", "fg_a_builder", "fg_c_builder",
-                                                                         "if_training", "fg_b_builder")]
+    items = [
+        job_item(f"p{n:03d}", job)
+        for n in range(60)
+        for job in ("delta_builder", "fg_a_builder", "fg_c_builder", "if_training", "fg_b_builder")
+    ]
     items += [job_item(f"p{n:03d}", "inference_predictions", version=f"v{v}") for n in range(60) for v in range(8)]
     build = provisioned.write_build(items=items)
     table = provisioned.env.parameters_table
@@ -135,7 +141,9 @@ def test_kill_9_mid_publish_then_rerun_converges(provisioned: Sandbox) -> None:
     ndrc_script = Path(sys.executable).with_name("ndrc")
     process = subprocess.Popen(
         [str(ndrc_script), "publish", "--yes", "--build", str(build), "--workspace", str(provisioned.root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
     )
     deadline = time.monotonic() + 60
     written = 0

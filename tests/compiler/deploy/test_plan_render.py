@@ -16,8 +16,22 @@ def big_plan(changes: int) -> Plan:
     plan = Plan("prod", "345678901234", "eu-west-1", "sha", ["p"])
     for number in range(changes):
         fields = [{"path": f"spec.k{n}", "change": "changed", "old": "1" * 80, "new": "2" * 80} for n in range(40)]
-        plan.changes.append(Change("update", "dynamodb_item", "ml_projects_parameters", f"p{number} / job#v1",
-                                   "scope", {}, "h", "f", {}, number % 7 == 0, True, fields))
+        plan.changes.append(
+            Change(
+                "update",
+                "dynamodb_item",
+                "ml_projects_parameters",
+                f"p{number} / job#v1",
+                "scope",
+                {},
+                "h",
+                "f",
+                {},
+                number % 7 == 0,
+                True,
+                fields,
+            )
+        )
     plan.changes.append(Change("delete", "dynamodb_item", "ml_projects_routing", "acme#old", "scope"))
     return plan
 

@@ -18,8 +18,11 @@ pytestmark = pytest.mark.emulator
 
 @pytest.mark.parametrize("number", ["1e-200", "1e130", "123456789012345678901234567890123456789"])
 def test_an_unstorable_number_refuses_the_whole_publish(provisioned: Sandbox, number: str) -> None:
-    items = [job_item("alpha", "delta_builder"), job_item("alpha", "fg_a_builder", eps=Decimal(1)),
-             job_item("alpha", "fg_c_builder", eps=Decimal(2))]
+    items = [
+        job_item("alpha", "delta_builder"),
+        job_item("alpha", "fg_a_builder", eps=Decimal(1)),
+        job_item("alpha", "fg_c_builder", eps=Decimal(2)),
+    ]
     build = provisioned.write_build(items=items, machines={provisioned.name("sm"): state_machine("x")})
     path = build / f"dynamodb/{provisioned.env.parameters_table}.jsonl"
     lines = path.read_text().splitlines()

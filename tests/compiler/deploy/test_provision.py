@@ -22,10 +22,15 @@ def test_creates_the_three_tables_then_changes_nothing(sandbox: Sandbox) -> None
     assert first.changed and log.count("dynamodb.CreateTable") == 3
     client = aws.client("dynamodb")
     env = sandbox.env
-    keys = {t: [(k["AttributeName"], k["KeyType"]) for k in client.describe_table(TableName=t)["Table"]["KeySchema"]]
-            for t in (env.parameters_table, env.routing_table, env.lock_table)}
-    assert keys == {env.parameters_table: [("project_name", "HASH"), ("job_name", "RANGE")],
-                    env.routing_table: [("org_key", "HASH")], env.lock_table: [("lock_key", "HASH")]}
+    keys = {
+        t: [(k["AttributeName"], k["KeyType"]) for k in client.describe_table(TableName=t)["Table"]["KeySchema"]]
+        for t in (env.parameters_table, env.routing_table, env.lock_table)
+    }
+    assert keys == {
+        env.parameters_table: [("project_name", "HASH"), ("job_name", "RANGE")],
+        env.routing_table: [("org_key", "HASH")],
+        env.lock_table: [("lock_key", "HASH")],
+    }
     for table in keys:
         description = client.describe_table(TableName=table)["Table"]
         assert description["TableStatus"] == "ACTIVE"
@@ -41,7 +46,8 @@ def test_creates_the_three_tables_then_changes_nothing(sandbox: Sandbox) -> None
 def test_a_table_with_other_keys_is_an_error(sandbox: Sandbox) -> None:
     aws, _ = sandbox.aws()
     aws.client("dynamodb").create_table(
-        TableName=sandbox.env.routing_table, BillingMode="PAY_PER_REQUEST",
+        TableName=sandbox.env.routing_table,
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "project_name", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "project_name", "AttributeType": "S"}],
     )

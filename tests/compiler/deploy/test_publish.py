@@ -23,11 +23,16 @@ def full_build(sandbox: Sandbox, eps: str = "1e-6", folder: str = "build", alpha
     def spec_eps(project: str) -> Decimal:
         return Decimal(alpha_eps if project == "alpha" and alpha_eps else eps)
 
-    items = [job_item(p, job, spec_eps=spec_eps(p) if job == "fg_c_builder" else 1)
-             for p in PROJECTS for job in ("delta_builder", "fg_c_builder")]
+    items = [
+        job_item(p, job, spec_eps=spec_eps(p) if job == "fg_c_builder" else 1)
+        for p in PROJECTS
+        for job in ("delta_builder", "fg_c_builder")
+    ]
     items.append(job_item("alpha", "machine_inventory_unload", version=None))
     return sandbox.write_build(
-        folder, items=items, routes=[route("acme", p, p) for p in PROJECTS],
+        folder,
+        items=items,
+        routes=[route("acme", p, p) for p in PROJECTS],
         machines={sandbox.name("live"): state_machine("hello")},
         pipelines={sandbox.name("fifteen-minute"): pipeline("alpha")},
         files={"runtime/abc123/runtime.zip": b"PK-not-really-a-zip", "runtime/abc123/launcher.py": b"print()\n"},
@@ -42,7 +47,8 @@ def test_first_publish_creates_everything_and_the_second_is_a_no_op(provisioned:
     env = provisioned.env
     deployed = provisioned.items(env.parameters_table)
     assert set(deployed) == {f"{p} / {j}#v1" for p in PROJECTS for j in ("delta_builder", "fg_c_builder")} | {
-        "alpha / machine_inventory_unload"}
+        "alpha / machine_inventory_unload"
+    }
     item = deployed["alpha / fg_c_builder#v1"]
     assert item["spec"]["spec_eps"] == Decimal("0.000001") and item["owner"] == "team-a"
     assert item["updated_at"].endswith("Z") and len(item["content_sha256"]) == 64
@@ -85,8 +91,9 @@ def test_two_publishers_racing_on_one_item_one_wins_the_other_reports_a_conflict
             both_planned.wait(timeout=30)  # both have read the same deployed state before either writes
             return True
 
-        results[number] = publish(provisioned.workspace, "local", build_dir=builds[number],
-                                  aws=provisioned.aws()[0], confirm=confirm)
+        results[number] = publish(
+            provisioned.workspace, "local", build_dir=builds[number], aws=provisioned.aws()[0], confirm=confirm
+        )
 
     threads = [threading.Thread(target=racer, args=(n,)) for n in (0, 1)]
     for thread in threads:
@@ -110,7 +117,8 @@ def test_out_of_band_edit_shows_as_drift_and_publish_restores_git(provisioned: S
     aws.client("dynamodb").update_item(
         TableName=provisioned.env.parameters_table,
         Key={"project_name": {"S": "beta"}, "job_name": {"S": "fg_c_builder#v1"}},
-        UpdateExpression="SET spec.spec_eps = :e", ExpressionAttributeValues={":e": {"N": "0.5"}},
+        UpdateExpression="SET spec.spec_eps = :e",
+        ExpressionAttributeValues={":e": {"N": "0.5"}},
     )
     plan = make_plan(provisioned.workspace, "local", build_dir=build, aws=aws)
     (change,) = plan.changes
@@ -123,10 +131,13 @@ def test_out_of_band_edit_shows_as_drift_and_publish_restores_git(provisioned: S
 def test_deletion_only_with_prune(provisioned: Sandbox) -> None:
     aws, log = provisioned.aws()
     publish(provisioned.workspace, "local", build_dir=full_build(provisioned), aws=aws)
-    smaller = provisioned.write_build("smaller", items=[job_item(p, "delta_builder", spec_eps=1) for p in PROJECTS],
-                                      routes=[route("acme", p, p) for p in PROJECTS],
-                                      machines={provisioned.name("live"): state_machine("hello")},
-                                      pipelines={provisioned.name("fifteen-minute"): pipeline("alpha")})
+    smaller = provisioned.write_build(
+        "smaller",
+        items=[job_item(p, "delta_builder", spec_eps=1) for p in PROJECTS],
+        routes=[route("acme", p, p) for p in PROJECTS],
+        machines={provisioned.name("live"): state_machine("hello")},
+        pipelines={provisioned.name("fifteen-minute"): pipeline("alpha")},
+    )
     kept = publish(provisioned.workspace, "local", build_dir=smaller, aws=aws)
     assert kept.ok and kept.count("skipped") == 4 and kept.count("applied") == 0
     assert len(provisioned.items(provisioned.env.parameters_table)) == 7
@@ -148,15 +159,20 @@ def test_one_bad_item_fails_alone_and_later_steps_wait(provisioned: Sandbox) -> 
     aws = provisioned.aws()[0]
 
     def confirm(_plan: object) -> bool:  # someone creates one of the items between plan and write
-        aws.client("dynamodb").put_item(TableName=provisioned.env.parameters_table, Item={
-            "project_name": {"S": "alpha"}, "job_name": {"S": "fg_a_builder#v1"}, "owner": {"S": "someone"}})
+        aws.client("dynamodb").put_item(
+            TableName=provisioned.env.parameters_table,
+            Item={"project_name": {"S": "alpha"}, "job_name": {"S": "fg_a_builder#v1"}, "owner": {"S": "someone"}},
+        )
         return True
 
     result = publish(provisioned.workspace, "local", build_dir=build, aws=aws, confirm=confirm)
     statuses = {o.change.label: o.status for o in result.outcomes}
     assert not result.ok
-    assert statuses == {"alpha / delta_builder#v1": "applied", "alpha / fg_a_builder#v1": "conflict",
-                        provisioned.name("sm"): "not attempted"}
+    assert statuses == {
+        "alpha / delta_builder#v1": "applied",
+        "alpha / fg_a_builder#v1": "conflict",
+        provisioned.name("sm"): "not attempted",
+    }
     fixed = provisioned.write_build("fixed", items=items[:1], machines={provisioned.name("sm"): state_machine("x")})
     again = publish(provisioned.workspace, "local", build_dir=fixed, aws=provisioned.aws()[0])
     assert again.ok and [o.change.label for o in again.outcomes if o.status == "applied"] == [provisioned.name("sm")]
@@ -174,8 +190,15 @@ def test_unknown_artifact_kind_is_shown_and_blocks_publish(provisioned: Sandbox)
     build = provisioned.write_build(items=[job_item("alpha", "delta_builder")])
     (build / "w.json").write_bytes(b"")
     manifest = json.loads((build / "manifest.json").read_text())
-    manifest["artifacts"].append({"kind": "quantum_widget", "name": "w", "path": "w.json",
-                                  "sha256": hashlib.sha256(b"").hexdigest(), "sources": []})
+    manifest["artifacts"].append(
+        {
+            "kind": "quantum_widget",
+            "name": "w",
+            "path": "w.json",
+            "sha256": hashlib.sha256(b"").hexdigest(),
+            "sources": [],
+        }
+    )
     (build / "manifest.json").write_text(json.dumps(manifest))
     aws, log = provisioned.aws()
     plan = make_plan(provisioned.workspace, "local", build_dir=build, aws=aws)

@@ -47,8 +47,9 @@ MACHINES = ("backfill", "live-inference", "live-outcome")
 
 def _machine_changes(sandbox: Sandbox, aws: Aws) -> list[tuple[str, str, list[str]]]:
     plan = make_plan(sandbox.workspace, "local", aws=aws)
-    return sorted((c.action, c.target, sorted(f["path"] for f in c.fields))
-                  for c in plan.changes if c.kind == "state_machine")
+    return sorted(
+        (c.action, c.target, sorted(f["path"] for f in c.fields)) for c in plan.changes if c.kind == "state_machine"
+    )
 
 
 def test_machines_are_created_traced_and_logging_follows_ndrc_yaml(workspace: Sandbox) -> None:
@@ -63,17 +64,22 @@ def test_machines_are_created_traced_and_logging_follows_ndrc_yaml(workspace: Sa
     aws = _set_logging(workspace, {"log_group_arn": GROUP})  # default level ERROR with execution data
     changes = _machine_changes(workspace, aws)
     assert [(action, target) for action, target, _ in changes] == [
-        ("update", workspace.name(flow)) for flow in MACHINES]
+        ("update", workspace.name(flow)) for flow in MACHINES
+    ]
     assert all(any(p.startswith("loggingConfiguration") for p in paths) for _, _, paths in changes)
     assert publish(workspace.workspace, "local", aws=aws).ok
     logging = _described(aws, workspace, "live-inference")["loggingConfiguration"]
-    assert logging == {"level": "ERROR", "includeExecutionData": True,
-                       "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": GROUP + ":*"}}]}
+    assert logging == {
+        "level": "ERROR",
+        "includeExecutionData": True,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": GROUP + ":*"}}],
+    }
     assert _machine_changes(workspace, aws) == []
 
     aws = _set_logging(workspace, {"log_group_arn": GROUP + ":*", "level": "ALL", "include_execution_data": False})
     assert {tuple(paths) for _, _, paths in _machine_changes(workspace, aws)} == {
-        ("loggingConfiguration.includeExecutionData", "loggingConfiguration.level")}
+        ("loggingConfiguration.includeExecutionData", "loggingConfiguration.level")
+    }
     assert publish(workspace.workspace, "local", aws=aws).ok
     assert _described(aws, workspace, "backfill")["loggingConfiguration"]["level"] == "ALL"
 

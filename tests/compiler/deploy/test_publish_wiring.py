@@ -25,13 +25,17 @@ def workspace(provisioned: Sandbox) -> Sandbox:
 def test_publish_creates_the_wiring_then_a_second_publish_changes_nothing(workspace: Sandbox) -> None:
     aws, calls = workspace.aws()
     impact = {(c.kind, c.target): c.impact for c in make_plan(workspace.workspace, "local", aws=aws).changes}
-    assert impact["schedule", workspace.name("fg-b-baseline-ndr-prod-v1")] == [{
-        "kind": "pipeline", "affects": workspace.name("fg-b-baseline"),
-        "why": f"{workspace.name('fg-b-baseline')}: started by {workspace.name('fg-b-baseline-ndr-prod-v1')} for "
-               "ndr-prod on cron(30 0 * * ? *) (UTC)",
-    }]
+    assert impact["schedule", workspace.name("fg-b-baseline-ndr-prod-v1")] == [
+        {
+            "kind": "pipeline",
+            "affects": workspace.name("fg-b-baseline"),
+            "why": f"{workspace.name('fg-b-baseline')}: started by {workspace.name('fg-b-baseline-ndr-prod-v1')} for "
+            "ndr-prod on cron(30 0 * * ? *) (UTC)",
+        }
+    ]
     assert impact["sqs_queue", workspace.name("live-entry")][0]["why"].startswith(
-        f"{workspace.name('live-entry')}: queue on the live entry of {workspace.name('live-inference')}")
+        f"{workspace.name('live-entry')}: queue on the live entry of {workspace.name('live-inference')}"
+    )
     first = publish(workspace.workspace, "local", aws=aws)
     assert first.ok, [(o.change.kind, o.change.target, o.message) for o in first.outcomes if not o.ok]
     created = sorted((o.change.kind, o.change.target) for o in first.outcomes if o.change.kind in WIRING)
@@ -108,11 +112,14 @@ def test_wiring_the_build_no_longer_has_is_deleted_only_with_prune_and_never_a_f
         ("delete", "pipe", workspace.name("live-entry"))
     ]
     (pipe_delete,) = [c for c in plan.changes if c.kind == "pipe"]
-    assert pipe_delete.impact == [{
-        "kind": "state_machine", "affects": workspace.name("live-inference"),
-        "why": f"{workspace.name('live-entry')}: no longer in the build; producer events stay in the entry queue "
-               "(then its dead-letter queue) and start no execution",
-    }]
+    assert pipe_delete.impact == [
+        {
+            "kind": "state_machine",
+            "affects": workspace.name("live-inference"),
+            "why": f"{workspace.name('live-entry')}: no longer in the build; producer events stay in the entry queue "
+            "(then its dead-letter queue) and start no execution",
+        }
+    ]
     assert plan.deleted_kinds == ["pipe"]  # the only pipe: deleting it needs --delete-kind too
     with pytest.raises(UsageError, match="--delete-kind pipe"):
         publish(workspace.workspace, "local", aws=aws, prune=True)
@@ -130,14 +137,16 @@ def test_wiring_the_build_no_longer_has_is_deleted_only_with_prune_and_never_a_f
         foreign_arn.replace("theirs", "live-entry")
     ]
     assert set(plan.deleted_kinds) == {"schedule", "sns_subscription"}  # a queue stays: not every one goes
-    assert publish(workspace.workspace, "local", aws=aws, prune=True,
-                   delete_kinds=frozenset(plan.deleted_kinds)).ok
+    assert publish(workspace.workspace, "local", aws=aws, prune=True, delete_kinds=frozenset(plan.deleted_kinds)).ok
     queues = sorted(sqs.list_queues(QueueNamePrefix=workspace.name("")).get("QueueUrls", []))
     assert [url.rsplit("/", 1)[1] for url in queues] == [
         workspace.name(n) for n in ("live-entry", "live-entry-dlq", "theirs")
     ]
-    endpoints = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
-                 if workspace.uid in s["Endpoint"]}
+    endpoints = {
+        s["Endpoint"]
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if workspace.uid in s["Endpoint"]
+    }
     assert endpoints == {foreign_arn}
     assert aws.client("scheduler").list_schedules(NamePrefix=workspace.name(""))["Schedules"] == []
     assert not [c for c in make_plan(workspace.workspace, "local", aws=aws).changes if c.kind in WIRING]
@@ -154,8 +163,12 @@ def test_the_live_outcome_rule_is_published_compared_and_pruned_but_never_a_fore
     assert target["RoleArn"] == workspace.env.get("roles.events")
     events.put_rule(Name=workspace.name("their-rule"), EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
 
-    events.put_rule(Name=workspace.name("live-outcome"), EventPattern=rule["EventPattern"], State="DISABLED",
-                    Description=rule["Description"])  # someone disables it in the console
+    events.put_rule(
+        Name=workspace.name("live-outcome"),
+        EventPattern=rule["EventPattern"],
+        State="DISABLED",
+        Description=rule["Description"],
+    )  # someone disables it in the console
     (change,) = [c for c in make_plan(workspace.workspace, "local", aws=aws).changes if c.kind in WIRING]
     assert (change.action, change.kind, [f["path"] for f in change.fields]) == ("update", "event_rule", ["State"])
     assert publish(workspace.workspace, "local", aws=aws).ok

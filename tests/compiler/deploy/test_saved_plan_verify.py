@@ -47,19 +47,23 @@ def _payload_99(change: dict[str, Any]) -> None:
 def _payload_and_hash(change: dict[str, Any]) -> None:
     _payload_99(change)
     change["desired_sha256"] = content_hash(plain_item(change["payload"]))
-    change["fields"] = [{"path": "injected", "change": "added", "old": "(absent)", "new": '"x"'},
-                        {"path": "spec.z_max", "change": "changed", "old": "5", "new": "99"}]
+    change["fields"] = [
+        {"path": "injected", "change": "added", "old": "(absent)", "new": '"x"'},
+        {"path": "spec.z_max", "change": "changed", "old": "5", "new": "99"},
+    ]
 
 
 def _fields_only(change: dict[str, Any]) -> None:
     change["fields"][0]["new"] = "7"
 
 
-@pytest.mark.parametrize("edit", [_payload_99, _payload_and_hash, _fields_only],
-                         ids=["payload", "payload-and-hash", "shown-diff"])
+@pytest.mark.parametrize(
+    "edit", [_payload_99, _payload_and_hash, _fields_only], ids=["payload", "payload-and-hash", "shown-diff"]
+)
 @pytest.mark.parametrize("mode", ["--dry-run", "--yes"])
-def test_a_tampered_saved_plan_is_refused_and_nothing_is_written(provisioned: Sandbox, tmp_path: Path,
-                                                                 edit: Any, mode: str) -> None:
+def test_a_tampered_saved_plan_is_refused_and_nothing_is_written(
+    provisioned: Sandbox, tmp_path: Path, edit: Any, mode: str
+) -> None:
     build, saved = _planned(provisioned, tmp_path)
     tampered = _edit(saved, edit)
     code, output = _cli(provisioned, "publish", "--plan", str(tampered), "--build", str(build), mode)

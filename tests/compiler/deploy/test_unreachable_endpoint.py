@@ -16,8 +16,9 @@ from compiler.validation.workspace_config import load_workspace
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_an_unreachable_endpoint_is_one_sentence_after_at_most_two_attempts(tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_endpoint_is_one_sentence_after_at_most_two_attempts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

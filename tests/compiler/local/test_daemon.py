@@ -25,8 +25,11 @@ NDRC = str(Path(sys.executable).with_name("ndrc"))
 def fresh_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A copy of the sample workspace whose `local` emulator port is free, and no AWS settings at all."""
     for name in list(os.environ):
-        if name.startswith("AWS_") or name in ("ML_PROJECTS_PARAMETERS_TABLE_NAME", "JOB_SPEC_DDB_TABLE_NAME",
-                                               "NDRC_ENV"):
+        if name.startswith("AWS_") or name in (
+            "ML_PROJECTS_PARAMETERS_TABLE_NAME",
+            "JOB_SPEC_DDB_TABLE_NAME",
+            "NDRC_ENV",
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
@@ -41,8 +44,15 @@ def fresh_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 def run(root: Path, command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, shell=True, cwd=root, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "PATH": f"{Path(NDRC).parent}:{os.environ['PATH']}"})
+    return subprocess.run(
+        command,
+        shell=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PATH": f"{Path(NDRC).parent}:{os.environ['PATH']}"},
+    )
 
 
 def test_up_status_down(fresh_workspace: Path) -> None:

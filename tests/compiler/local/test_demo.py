@@ -70,8 +70,10 @@ def test_every_stage_ran_in_order_and_succeeded(demo: tuple[DemoResult, Recorder
 def test_n_backfill_windows_ran_n_feature_pipelines_that_succeeded(demo: tuple[DemoResult, Recorder, Path]) -> None:
     result, _, _ = demo
     # 2 hours = 4 batches per project: 2 history + 1 training backfilled, 1 live
-    assert result.backfill == {"ndr-prod": {"windows": 3, "succeeded": 3},
-                               "ndr-acme-prod": {"windows": 3, "succeeded": 3}}
+    assert result.backfill == {
+        "ndr-prod": {"windows": 3, "succeeded": 3},
+        "ndr-acme-prod": {"windows": 3, "succeeded": 3},
+    }
     assert result.live_pipelines == {"ndr-prod": ["Succeeded"], "ndr-acme-prod": ["Succeeded"]}
 
 
@@ -114,8 +116,13 @@ def test_the_html_report_draws_its_charts_in_headless_chromium(
 ) -> None:
     result, _, _ = demo
     html = result.html.read_text()
-    shot = _chromium(chromium, tmp_path / "profile", f"--screenshot={tmp_path / 'report.png'}",
-                     "--window-size=1000,2400", result.html.as_uri())
+    shot = _chromium(
+        chromium,
+        tmp_path / "profile",
+        f"--screenshot={tmp_path / 'report.png'}",
+        "--window-size=1000,2400",
+        result.html.as_uri(),
+    )
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert [line for line in shot.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line] == []
     probe = tmp_path / "probe.html"
@@ -160,8 +167,11 @@ def test_local_status_then_lists_the_demos_executions(demo: tuple[DemoResult, Re
     assert "demo environment (`ndrc demo`, workspace copy" in listed.output
     assert re.search(r"^  emulator running at http://127\.0\.0\.1:\d+ \(pid \d+", listed.output, re.M)
     assert re.search(r"^  model server running at .*'ndr-prod-if-v1'", listed.output, re.M)
-    runs = [line.split() for line in listed.output.splitlines() if line.startswith("    ") and
-            ("state machine" in line or "pipeline" in line)]
+    runs = [
+        line.split()
+        for line in listed.output.splitlines()
+        if line.startswith("    ") and ("state machine" in line or "pipeline" in line)
+    ]
     # 2 backfills x 2 projects, 3 live deliveries (one a duplicate) ...
     machines = [words[3] for words in runs if words[1:3] == ["state", "machine"]]
     assert machines.count("ndr-local-backfill") == 4 and machines.count("ndr-local-live-inference") == 3
@@ -192,17 +202,19 @@ def test_local_down_then_stops_everything_the_demo_started(demo: tuple[DemoResul
     assert demo_state.find(source) is None
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--hours", "0"], "--hours must be between 1 and 24 (got 0)"),
-    (["--hours", "25"], "--hours must be between 1 and 24 (got 25)"),
-    (["--projects", "ndr-prod,nope"], "--projects: nope not a sample project"),
-    (["--projects", "ndr-prod,ndr-prod"], "--projects names a project twice"),
-    (["--projects", " , "], "--projects needs at least one project"),
-    (["--step-budget", "0"], "--step-budget must be at least 1 (got 0)"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hours", "0"], "--hours must be between 1 and 24 (got 0)"),
+        (["--hours", "25"], "--hours must be between 1 and 24 (got 25)"),
+        (["--projects", "ndr-prod,nope"], "--projects: nope not a sample project"),
+        (["--projects", "ndr-prod,ndr-prod"], "--projects names a project twice"),
+        (["--projects", " , "], "--projects needs at least one project"),
+        (["--step-budget", "0"], "--step-budget must be at least 1 (got 0)"),
+    ],
+)
 def test_bad_options_are_one_line_errors_with_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--state-dir", str(tmp_path / "state"), "--workspace", str(REPO),
-                                      *args])
+    result = CliRunner().invoke(cli, ["demo", "--state-dir", str(tmp_path / "state"), "--workspace", str(REPO), *args])
     assert result.exit_code == 2, result.output
     assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "state").exists()

@@ -63,12 +63,19 @@ def test_plain_status_lists_the_demo_environment_and_its_executions(demo_left_ru
     assert demo is not None and demo.workspace.root == copy.resolve()
     emulator, _ = demo_state.status(demo)
     # one execution on the demo's emulator, of a state machine named as the demo's live machine
-    sfn = boto3.client("stepfunctions", endpoint_url=emulator.endpoint, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=emulator.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     orchestration = Orchestration(demo.environment)
     machine = sfn.create_state_machine(
-        name=orchestration.name(LIVE), roleArn="arn:aws:iam::123456789012:role/demo",
-        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))
+        name=orchestration.name(LIVE),
+        roleArn="arn:aws:iam::123456789012:role/demo",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )
     sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="demo-live-1")
 
     result = CliRunner().invoke(cli, ["local", "status"])

@@ -26,7 +26,8 @@ def test_partition_only_query_matches_moto() -> None:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
         client.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "p", "KeyType": "HASH"}, {"AttributeName": "j", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("p", "j")],
         )
@@ -36,10 +37,16 @@ def test_partition_only_query_matches_moto() -> None:
         requests = [
             {"KeyConditionExpression": "p = :p", "ExpressionAttributeValues": {":p": {"S": "p3"}}},
             {"KeyConditionExpression": "p = :p", "ExpressionAttributeValues": {":p": {"S": "p3"}}, "Limit": 5},
-            {"KeyConditionExpression": "p = :p AND begins_with(j, :j)",
-             "ExpressionAttributeValues": {":p": {"S": "p1"}, ":j": {"S": "j1"}}, "ScanIndexForward": False},
-            {"KeyConditionExpression": "p = :p", "FilterExpression": "n > :n",
-             "ExpressionAttributeValues": {":p": {"S": "p2"}, ":n": {"N": "6"}}},
+            {
+                "KeyConditionExpression": "p = :p AND begins_with(j, :j)",
+                "ExpressionAttributeValues": {":p": {"S": "p1"}, ":j": {"S": "j1"}},
+                "ScanIndexForward": False,
+            },
+            {
+                "KeyConditionExpression": "p = :p",
+                "FilterExpression": "n > :n",
+                "ExpressionAttributeValues": {":p": {"S": "p2"}, ":n": {"N": "6"}},
+            },
             {"KeyConditionExpression": "p = :p", "ExpressionAttributeValues": {":p": {"S": "absent"}}},
         ]
         try:

@@ -69,8 +69,10 @@ def test_another_checkouts_emulator_is_refused_not_reused(fresh_workspace: Path,
     assert _identity(port)["workspace"] == str(fresh_workspace.resolve())  # still running
 
 
-def test_local_up_port_runs_a_second_emulator_that_every_command_then_uses(fresh_workspace: Path,  # noqa: F811
-                                                                           other_workspace: Path) -> None:
+def test_local_up_port_runs_a_second_emulator_that_every_command_then_uses(
+    fresh_workspace: Path,  # noqa: F811
+    other_workspace: Path,
+) -> None:
     assert run(fresh_workspace, "ndrc local up").returncode == 0
     second = free_port()
     up = run(other_workspace, f"ndrc local up --port {second}")

@@ -27,8 +27,13 @@ class Scheduled(Local):
         super().__init__(endpoint, root)
         import boto3
 
-        self.scheduler: Any = boto3.client("scheduler", endpoint_url=endpoint, region_name="us-east-1",
-                                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.scheduler: Any = boto3.client(
+            "scheduler",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def runs(self) -> dict[str, tuple[str, str, str, str]]:
         """Every execution of the scheduled pipelines: arn -> (pipeline, ProjectName, FeatureSpecVersion,
@@ -77,21 +82,33 @@ def test_trigger_fires_the_published_schedules_target_with_its_input(scheduled: 
     sizes = [p for p in request["PipelineParameters"] if p["Name"] == "FgBBuilderInstanceType"]
     assert sizes == [{"Name": "FgBBuilderInstanceType", "Value": "ml.m5.xlarge"}]  # as compiled from the spec
     sizes[0]["Value"] = "ml.m5.4xlarge"
-    changed = {k: published[k] for k in ("Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTimezone",
-                                         "FlexibleTimeWindow", "State")}
+    changed = {
+        k: published[k]
+        for k in (
+            "Name",
+            "GroupName",
+            "ScheduleExpression",
+            "ScheduleExpressionTimezone",
+            "FlexibleTimeWindow",
+            "State",
+        )
+    }
     changed["Target"] = {**published["Target"], "Input": json.dumps(request)}
     scheduled.scheduler.update_schedule(**changed)
     before = set(scheduled.runs())
 
-    started = _invoke(scheduled, "local", "trigger", "fg-b-baseline", "--project", "ndr-prod",
-                      "--at", "2025-01-16T00:30:00Z")
+    started = _invoke(
+        scheduled, "local", "trigger", "fg-b-baseline", "--project", "ndr-prod", "--at", "2025-01-16T00:30:00Z"
+    )
 
     assert started.exit_code == 0, started.output
     assert started.output.splitlines()[0] == f"published schedule {name} (cron(30 0 * * ? *) UTC)"
     arn = started.output.split(" -> ")[1].split()[0]
     assert set(scheduled.runs()) - before == {arn}
-    expected = {p["Name"]: p["Value"].replace("<aws.scheduler.scheduled-time>", "2025-01-16T00:30:00Z")
-                for p in request["PipelineParameters"]}
+    expected = {
+        p["Name"]: p["Value"].replace("<aws.scheduler.scheduled-time>", "2025-01-16T00:30:00Z")
+        for p in request["PipelineParameters"]
+    }
     assert scheduled.parameters(arn) == expected
     assert expected["FgBBuilderInstanceType"] == "ml.m5.4xlarge"
     assert expected["ReferenceTsIso"] == "2025-01-16T00:30:00Z"
@@ -130,7 +147,8 @@ def test_the_clock_fires_each_due_occurrence_once_and_a_rerun_starts_nothing(sch
     listed = _invoke(scheduled, "local", "clock", "--from", start, "--to", end, "--dry-run")
     assert listed.exit_code == 0, listed.output
     assert listed.output.splitlines()[0] == (
-        "8 occurrence(s) of 6 published schedule(s) due in [2024-12-31T00:00:00Z, 2025-01-02T00:00:00Z)")
+        "8 occurrence(s) of 6 published schedule(s) due in [2024-12-31T00:00:00Z, 2025-01-02T00:00:00Z)"
+    )
     assert scheduled.runs() == before  # a dry run fires nothing
 
     fired = _invoke(scheduled, "local", "clock", "--from", start, "--to", end)
@@ -151,22 +169,38 @@ def test_the_clock_fires_each_due_occurrence_once_and_a_rerun_starts_nothing(sch
 def test_a_disabled_schedule_does_not_fire_and_a_bad_range_is_refused(scheduled: Scheduled) -> None:
     name = f"{PREFIX}if-training-ndr-prod-v1"
     published = scheduled.scheduler.get_schedule(Name=name)
-    update = {k: published[k] for k in ("Name", "GroupName", "ScheduleExpression", "ScheduleExpressionTimezone",
-                                        "FlexibleTimeWindow", "Target")}
+    update = {
+        k: published[k]
+        for k in (
+            "Name",
+            "GroupName",
+            "ScheduleExpression",
+            "ScheduleExpressionTimezone",
+            "FlexibleTimeWindow",
+            "Target",
+        )
+    }
     scheduled.scheduler.update_schedule(**update, State="DISABLED")
     try:
-        listed = _invoke(scheduled, "local", "clock", "--from", "2025-03-01T00:00Z", "--to", "2025-03-01T05:00Z",
-                         "--dry-run")
+        listed = _invoke(
+            scheduled, "local", "clock", "--from", "2025-03-01T00:00Z", "--to", "2025-03-01T05:00Z", "--dry-run"
+        )
         assert listed.exit_code == 0, listed.output
         due = [line.split()[1] for line in listed.output.splitlines()[1:]]
-        assert sorted(due) == sorted([f"{PREFIX}fg-b-baseline-ndr-acme-prod-v1", f"{PREFIX}fg-b-baseline-ndr-prod-v1",
-                                      f"{PREFIX}machine-inventory-unload-ndr-acme-prod-v1",
-                                      f"{PREFIX}machine-inventory-unload-ndr-prod",
-                                      f"{PREFIX}if-training-ndr-acme-prod-v1"])
+        assert sorted(due) == sorted(
+            [
+                f"{PREFIX}fg-b-baseline-ndr-acme-prod-v1",
+                f"{PREFIX}fg-b-baseline-ndr-prod-v1",
+                f"{PREFIX}machine-inventory-unload-ndr-acme-prod-v1",
+                f"{PREFIX}machine-inventory-unload-ndr-prod",
+                f"{PREFIX}if-training-ndr-acme-prod-v1",
+            ]
+        )
     finally:
         scheduled.scheduler.update_schedule(**update, State="ENABLED")
-    too_many = _invoke(scheduled, "local", "clock", "--from", "2025-03-01T00:00Z", "--to", "2025-03-03T00:00Z",
-                       "--max", "5")
+    too_many = _invoke(
+        scheduled, "local", "clock", "--from", "2025-03-01T00:00Z", "--to", "2025-03-03T00:00Z", "--max", "5"
+    )
     assert too_many.exit_code == 2 and "8 occurrences are due, more than --max 5" in too_many.output
     backwards = _invoke(scheduled, "local", "clock", "--from", "2025-03-02T00:00Z", "--to", "2025-03-01T00:00Z")
     assert backwards.exit_code == 2 and "the clock range is empty" in backwards.output
@@ -184,10 +218,13 @@ def test_without_published_schedules_the_build_is_read(tmp_path: Path, emulator_
     listed = _invoke(local, "local", "clock", "--from", "2025-01-01T00:00Z", "--to", "2025-01-02T00:00Z", "--dry-run")
 
     assert listed.exit_code == 0, listed.output
-    assert listed.output.splitlines()[0] == (f"6 occurrence(s) of 6 compiled ({tmp_path / 'build' / 'local'}) "
-                                             "schedule(s) due in [2025-01-01T00:00:00Z, 2025-01-02T00:00:00Z)")
-    assert (tmp_path / "build" / "local" / "wiring" / "schedules" / "ndr-clock-if-training-ndr-prod-v1.schedule.json"
-            ).is_file()
+    assert listed.output.splitlines()[0] == (
+        f"6 occurrence(s) of 6 compiled ({tmp_path / 'build' / 'local'}) "
+        "schedule(s) due in [2025-01-01T00:00:00Z, 2025-01-02T00:00:00Z)"
+    )
+    assert (
+        tmp_path / "build" / "local" / "wiring" / "schedules" / "ndr-clock-if-training-ndr-prod-v1.schedule.json"
+    ).is_file()
     # Firing needs the pipeline the schedule names: not published here, so the target call fails (exit 1).
     fired = _invoke(local, "local", "trigger", "ndr-clock-if-training-ndr-prod-v1", "--at", "2025-01-01T04:00Z")
     assert fired.exit_code == 1, fired.output

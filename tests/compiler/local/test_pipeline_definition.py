@@ -23,20 +23,27 @@ def _definition(steps: list[dict[str, object]], parameters: list[dict[str, objec
 
 
 def _context(**parameters: object) -> ExecutionContext:
-    return ExecutionContext(parameters, "abc123", "arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/abc123",
-                            "2025-01-15T10:08:00Z")
+    return ExecutionContext(
+        parameters, "abc123", "arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/abc123", "2025-01-15T10:08:00Z"
+    )
 
 
 def test_execution_values_override_defaults_and_take_the_parameter_type() -> None:
-    definition = parse_definition(_definition([], [
-        {"Name": "Name", "Type": "String"},
-        {"Name": "Count", "Type": "Integer", "DefaultValue": 1},
-        {"Name": "Rate", "Type": "Float", "DefaultValue": 0.5},
-        {"Name": "On", "Type": "Boolean", "DefaultValue": False},
-        {"Name": "Empty", "Type": "String", "DefaultValue": ""},
-    ]))
-    values = execution_parameters(definition, [{"Name": "Name", "Value": "p"}, {"Name": "Count", "Value": "3"},
-                                               {"Name": "On", "Value": "true"}])
+    definition = parse_definition(
+        _definition(
+            [],
+            [
+                {"Name": "Name", "Type": "String"},
+                {"Name": "Count", "Type": "Integer", "DefaultValue": 1},
+                {"Name": "Rate", "Type": "Float", "DefaultValue": 0.5},
+                {"Name": "On", "Type": "Boolean", "DefaultValue": False},
+                {"Name": "Empty", "Type": "String", "DefaultValue": ""},
+            ],
+        )
+    )
+    values = execution_parameters(
+        definition, [{"Name": "Name", "Value": "p"}, {"Name": "Count", "Value": "3"}, {"Name": "On", "Value": "true"}]
+    )
     assert values == {"Name": "p", "Count": 3, "Rate": 0.5, "On": True, "Empty": ""}
 
 
@@ -54,18 +61,34 @@ def test_a_parameter_without_default_or_value_and_an_undefined_parameter_are_ref
 def test_get_and_std_join_resolve_inside_nested_arguments() -> None:
     context = _context(Project="ndr-prod", Count=2, On=True)
     value = {
-        "AppSpecification": {"ContainerArguments": [
-            "--project", {"Get": "Parameters.Project"},
-            "--uri", {"Std:Join": {"On": "/", "Values": ["s3://b", {"Get": "Parameters.Project"},
-                                                          {"Get": "Execution.PipelineExecutionId"}]}},
-            "--flags", {"Std:Join": {"On": ",", "Values": [{"Get": "Parameters.Count"}, {"Get": "Parameters.On"}]}},
-        ]},
+        "AppSpecification": {
+            "ContainerArguments": [
+                "--project",
+                {"Get": "Parameters.Project"},
+                "--uri",
+                {
+                    "Std:Join": {
+                        "On": "/",
+                        "Values": ["s3://b", {"Get": "Parameters.Project"}, {"Get": "Execution.PipelineExecutionId"}],
+                    }
+                },
+                "--flags",
+                {"Std:Join": {"On": ",", "Values": [{"Get": "Parameters.Count"}, {"Get": "Parameters.On"}]}},
+            ]
+        },
         "ProcessingResources": {"ClusterConfig": {"InstanceCount": {"Get": "Parameters.Count"}}},
     }
     assert resolve(value, context) == {
-        "AppSpecification": {"ContainerArguments": [
-            "--project", "ndr-prod", "--uri", "s3://b/ndr-prod/abc123", "--flags", "2,true",
-        ]},
+        "AppSpecification": {
+            "ContainerArguments": [
+                "--project",
+                "ndr-prod",
+                "--uri",
+                "s3://b/ndr-prod/abc123",
+                "--flags",
+                "2,true",
+            ]
+        },
         "ProcessingResources": {"ClusterConfig": {"InstanceCount": 2}},
     }
 
@@ -80,11 +103,15 @@ def test_unsupported_expressions_and_unknown_parameters_are_named() -> None:
 
 
 def test_depends_on_orders_steps_and_rejects_cycles_and_unknown_steps() -> None:
-    definition = parse_definition(_definition([
-        {"Name": "C", "Type": "Processing", "DependsOn": ["A", "B"]},
-        {"Name": "B", "Type": "Processing", "DependsOn": ["A"]},
-        {"Name": "A", "Type": "Processing"},
-    ]))
+    definition = parse_definition(
+        _definition(
+            [
+                {"Name": "C", "Type": "Processing", "DependsOn": ["A", "B"]},
+                {"Name": "B", "Type": "Processing", "DependsOn": ["A"]},
+                {"Name": "A", "Type": "Processing"},
+            ]
+        )
+    )
     assert definition.order() == ["A", "B", "C"]
     with pytest.raises(DefinitionError, match="cycle"):
         parse_definition(_definition([{"Name": "A", "DependsOn": ["B"]}, {"Name": "B", "DependsOn": ["A"]}]))
@@ -94,17 +121,35 @@ def test_depends_on_orders_steps_and_rejects_cycles_and_unknown_steps() -> None:
 
 def test_the_compiled_15_minute_pipeline_resolves_to_the_runtime_command_line() -> None:
     definition = parse_definition((GOLDEN / "ndr-local-feature-15m.json").read_text())
-    supplied = {"ProjectName": "ndr-prod", "FeatureSpecVersion": "v1", "MiniBatchId": "b1",
-                "MiniBatchS3Prefix": "s3://ndr-ingestion-local/x/b1/", "BatchStartTsIso": "2025-01-15T10:08:00Z",
-                "BatchEndTsIso": "2025-01-15T10:08:41Z", "DeltaBuilderInstanceCount": "2"}
+    supplied = {
+        "ProjectName": "ndr-prod",
+        "FeatureSpecVersion": "v1",
+        "MiniBatchId": "b1",
+        "MiniBatchS3Prefix": "s3://ndr-ingestion-local/x/b1/",
+        "BatchStartTsIso": "2025-01-15T10:08:00Z",
+        "BatchEndTsIso": "2025-01-15T10:08:41Z",
+        "DeltaBuilderInstanceCount": "2",
+    }
     values = execution_parameters(definition, [{"Name": k, "Value": v} for k, v in supplied.items()])
     assert values["DeltaBuilderInstanceCount"] == 2 and values["FgABuilderInstanceCount"] == 1
     step = resolve(definition.steps["DeltaBuilder"].arguments, _context(**values))
     assert step["AppSpecification"]["ContainerArguments"] == [
-        "delta_builder", "--project-name", "ndr-prod", "--feature-spec-version", "v1", "--mini-batch-id", "b1",
-        "--mini-batch-s3-prefix", "s3://ndr-ingestion-local/x/b1/", "--batch-start-ts-iso", "2025-01-15T10:08:00Z",
-        "--batch-end-ts-iso", "2025-01-15T10:08:41Z",
+        "delta_builder",
+        "--project-name",
+        "ndr-prod",
+        "--feature-spec-version",
+        "v1",
+        "--mini-batch-id",
+        "b1",
+        "--mini-batch-s3-prefix",
+        "s3://ndr-ingestion-local/x/b1/",
+        "--batch-start-ts-iso",
+        "2025-01-15T10:08:00Z",
+        "--batch-end-ts-iso",
+        "2025-01-15T10:08:41Z",
     ]
     assert step["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 2
     assert definition.order()[:1] == ["ResolveSpecs"] and definition.steps["FgCBuilder"].depends_on == (
-        "FgABuilder", "PairCountsBuilder")
+        "FgABuilder",
+        "PairCountsBuilder",
+    )

@@ -34,8 +34,12 @@ class Local:
     def __init__(self, endpoint: str, root: Path) -> None:
         self.endpoint = endpoint
         self.root = root
-        options = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "testing",
-                   "aws_secret_access_key": "testing"}
+        options = {
+            "endpoint_url": endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
         self.sagemaker: Any = boto3.client("sagemaker", **options)
         self.sfn: Any = boto3.client("stepfunctions", **options)
 
@@ -63,8 +67,9 @@ class Local:
         return {p["Name"]: p["Value"] for p in found["PipelineParameters"]}
 
     def run_machine(self, flow: str, payload: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
-        arn = self.sfn.start_execution(stateMachineArn=self.machine(flow), name=uuid.uuid4().hex,
-                                       input=json.dumps(payload))["executionArn"]
+        arn = self.sfn.start_execution(
+            stateMachineArn=self.machine(flow), name=uuid.uuid4().hex, input=json.dumps(payload)
+        )["executionArn"]
         deadline = time.monotonic() + timeout
         while True:
             described = self.sfn.describe_execution(executionArn=arn)
@@ -75,8 +80,13 @@ class Local:
 
 
 def _ndrc(*args: str, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", "from compiler.cli import main; main()", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", "from compiler.cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -90,7 +100,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         config = (REPO / "ndrc.yaml").read_text().replace("http://127.0.0.1:4566", endpoint)
         config = config.replace(  # the backfill polls its pipelines every 5 s (the schema's minimum), not 60
             f"    local_storage_root: {STORAGE}\n",
-            f"    local_storage_root: {STORAGE}\n    orchestration:\n      pipeline_poll_seconds: 5\n", 1)
+            f"    local_storage_root: {STORAGE}\n    orchestration:\n      pipeline_poll_seconds: 5\n",
+            1,
+        )
         (root / "ndrc.yaml").write_text(config)
         _ndrc("provision", cwd=root)
         _ndrc("publish", "--yes", cwd=root)
@@ -108,15 +120,21 @@ def spec_check_only_15m(local: Local) -> None:
 
 
 def _window_parameters(project: str, batch: str) -> list[dict[str, str]]:
-    values = {"ProjectName": project, "FeatureSpecVersion": "v1", "MiniBatchId": batch,
-              "MiniBatchS3Prefix": f"s3://ndr-ingestion-local/x/{batch}/", "BatchStartTsIso": "2025-01-15T10:08:00Z",
-              "BatchEndTsIso": "2025-01-15T10:09:00Z"}
+    values = {
+        "ProjectName": project,
+        "FeatureSpecVersion": "v1",
+        "MiniBatchId": batch,
+        "MiniBatchS3Prefix": f"s3://ndr-ingestion-local/x/{batch}/",
+        "BatchStartTsIso": "2025-01-15T10:08:00Z",
+        "BatchEndTsIso": "2025-01-15T10:09:00Z",
+    }
     return [{"Name": k, "Value": v} for k, v in values.items()]
 
 
 def test_a_failing_step_stops_its_dependents_and_describe_reports_why(local: Local) -> None:
     arn = local.sagemaker.start_pipeline_execution(
-        PipelineName=PREFIX + "feature-15m", PipelineParameters=_window_parameters("no-such-project", "f1"),
+        PipelineName=PREFIX + "feature-15m",
+        PipelineParameters=_window_parameters("no-such-project", "f1"),
         ClientRequestToken="f" * 40,
     )["PipelineExecutionArn"]
     described = local.wait_pipeline(arn)
@@ -128,35 +146,50 @@ def test_a_failing_step_stops_its_dependents_and_describe_reports_why(local: Loc
     assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("ResolveSpecs", "Failed")]  # nothing after it
     assert steps[0]["FailureReason"] in reason and steps[0]["EndTime"] >= steps[0]["StartTime"]
     assert steps[0]["Metadata"]["ProcessingJob"]["Arn"].startswith(
-        f"arn:aws:sagemaker:{ACCOUNT_REGION}:processing-job/pipelines-")
+        f"arn:aws:sagemaker:{ACCOUNT_REGION}:processing-job/pipelines-"
+    )
     listed = {s["PipelineExecutionArn"]: s for s in local.executions("feature-15m")}
-    assert listed[arn]["PipelineExecutionStatus"] == "Failed" and "no-such-project" in listed[arn][
-        "PipelineExecutionFailureReason"]
+    assert (
+        listed[arn]["PipelineExecutionStatus"] == "Failed"
+        and "no-such-project" in listed[arn]["PipelineExecutionFailureReason"]
+    )
 
 
 def test_a_repeated_client_request_token_starts_nothing_and_bad_parameters_are_refused(local: Local) -> None:
     token = uuid.uuid4().hex
-    first, again = (local.sagemaker.start_pipeline_execution(
-        PipelineName=PREFIX + "feature-15m", PipelineParameters=_window_parameters("no-such-project", "t1"),
-        ClientRequestToken=token)["PipelineExecutionArn"] for _ in range(2))
+    first, again = (
+        local.sagemaker.start_pipeline_execution(
+            PipelineName=PREFIX + "feature-15m",
+            PipelineParameters=_window_parameters("no-such-project", "t1"),
+            ClientRequestToken=token,
+        )["PipelineExecutionArn"]
+        for _ in range(2)
+    )
     assert first == again
     assert [s["PipelineExecutionArn"] for s in local.executions("feature-15m")].count(first) == 1
     local.wait_pipeline(first)
     with pytest.raises(ClientError, match="'MiniBatchId' has no DefaultValue"):
         local.sagemaker.start_pipeline_execution(
-            PipelineName=PREFIX + "feature-15m", ClientRequestToken=uuid.uuid4().hex,
-            PipelineParameters=[p for p in _window_parameters("p", "t2") if p["Name"] != "MiniBatchId"])
+            PipelineName=PREFIX + "feature-15m",
+            ClientRequestToken=uuid.uuid4().hex,
+            PipelineParameters=[p for p in _window_parameters("p", "t2") if p["Name"] != "MiniBatchId"],
+        )
 
 
 @pytest.mark.usefixtures("spec_check_only_15m")
 def test_a_duplicate_live_event_starts_one_pipeline_that_runs_to_success(local: Local) -> None:
-    event = {"s3_key": "paloalto/globex/hq/ndr-prod/2025/01/16/dupbatch0001/part-00000.json.gz",
-             "timestamp": "2025-01-16T10:20:05Z"}
+    event = {
+        "s3_key": "paloalto/globex/hq/ndr-prod/2025/01/16/dupbatch0001/part-00000.json.gz",
+        "timestamp": "2025-01-16T10:20:05Z",
+    }
     first = local.run_machine("live-inference", event)
     second = local.run_machine("live-inference", event)
     assert first["status"] == second["status"] == "SUCCEEDED"
-    started = [s for s in local.executions("feature-15m")
-               if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "dupbatch0001"]
+    started = [
+        s
+        for s in local.executions("feature-15m")
+        if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "dupbatch0001"
+    ]
     assert len(started) == 1
     described = local.wait_pipeline(started[0]["PipelineExecutionArn"])
     assert described["PipelineExecutionStatus"] == "Succeeded" and "FailureReason" not in described
@@ -164,8 +197,13 @@ def test_a_duplicate_live_event_starts_one_pipeline_that_runs_to_success(local: 
 
 def _poll(root: Path) -> list[str]:
     """`ndrc local poll`: the execution ARNs it reports."""
-    done = subprocess.run([sys.executable, "-c", "from compiler.cli import main; main()", "local", "poll"],
-                          cwd=root, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", "from compiler.cli import main; main()", "local", "poll"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return [line.split()[1] for line in done.stdout.splitlines() if line.startswith("started ")]
 
@@ -174,13 +212,22 @@ def _poll(root: Path) -> list[str]:
 def test_the_published_pipe_applied_locally_starts_the_live_machine_from_an_sns_delivered_event(
     local: Local,
 ) -> None:
-    options = {"endpoint_url": local.endpoint, "region_name": "us-east-1", "aws_access_key_id": "testing",
-               "aws_secret_access_key": "testing"}
+    options = {
+        "endpoint_url": local.endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
     sns, sqs = boto3.client("sns", **options), boto3.client("sqs", **options)
     key = "paloalto/globex/hq/ndr-prod/2025/01/17/pipebatch01/part-00000.json.gz"
-    record = {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-              "eventTime": "2025-01-17T10:20:05.000Z", "eventName": "ObjectCreated:Put",
-              "s3": {"bucket": {"name": "ndr-ingestion-local"}, "object": {"key": key, "size": 10}}}
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2025-01-17T10:20:05.000Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "ndr-ingestion-local"}, "object": {"key": key, "size": 10}},
+    }
     topic = f"arn:aws:sns:{ACCOUNT_REGION}:ndr-ingestion-events-local"
     sns.publish(TopicArn=topic, Message=json.dumps({"Records": [record]}))
 
@@ -195,8 +242,11 @@ def test_the_published_pipe_applied_locally_starts_the_live_machine_from_an_sns_
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert local.sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
-    started = [s for s in local.executions("feature-15m")
-               if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "pipebatch01"]
+    started = [
+        s
+        for s in local.executions("feature-15m")
+        if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "pipebatch01"
+    ]
     assert len(started) == 1
     # delivered messages are deleted: the queue is empty and a second poll starts nothing
     url = sqs.get_queue_url(QueueName=PREFIX + "live-entry")["QueueUrl"]
@@ -208,22 +258,31 @@ def test_the_published_pipe_applied_locally_starts_the_live_machine_from_an_sns_
 @pytest.mark.usefixtures("spec_check_only_15m")
 def test_a_backfill_of_n_windows_runs_the_extractor_then_n_pipelines_and_succeeds(local: Local) -> None:
     batches = generate_traffic(
-        "s3://ndr-ingestion-local", start="2025-01-15T10:08:00Z", batches=3, rows_per_batch=20,
+        "s3://ndr-ingestion-local",
+        start="2025-01-15T10:08:00Z",
+        batches=3,
+        rows_per_batch=20,
         options=TrafficOptions(org1="globex", org2="hq", project_name="ndr-prod", hosts=5, seed=3),
         storage=LocalStorage(local.root / STORAGE),
     )
-    result = local.run_machine("backfill", {"project_name": "ndr-prod", "start_date": "2025-01-15",
-                                            "end_date": "2025-01-15"})
+    result = local.run_machine(
+        "backfill", {"project_name": "ndr-prod", "start_date": "2025-01-15", "end_date": "2025-01-15"}
+    )
     assert result["status"] == "SUCCEEDED", result
     output = json.loads(result["output"])
     assert (output["completed"], output["failed"]) == (3, 0)
     extractor = local.executions("backfill-extractor")
     assert len(extractor) == 1 and extractor[0]["PipelineExecutionStatus"] == "Succeeded"
     assert [s["StepName"] for s in local.steps(extractor[0]["PipelineExecutionArn"])] == [
-        "ResolveSpecs", "HistoricalExtractor"]
+        "ResolveSpecs",
+        "HistoricalExtractor",
+    ]
     ids = {b.mini_batch_id for b in batches}
-    runs = [s for s in local.executions("feature-15m")
-            if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") in ids]
+    runs = [
+        s
+        for s in local.executions("feature-15m")
+        if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") in ids
+    ]
     assert len(runs) == 3 and {s["PipelineExecutionStatus"] for s in runs} == {"Succeeded"}
     assert {local.parameters(s["PipelineExecutionArn"])["MiniBatchId"] for s in runs} == ids
 
@@ -235,10 +294,14 @@ def test_status_lists_a_scheduled_pipeline_with_its_steps(local: Local) -> None:
     from compiler.cli import cli
 
     runner = CliRunner()
-    parameters = [{"Name": "ProjectName", "Value": "nobody"}, {"Name": "FeatureSpecVersion", "Value": ""},
-                  {"Name": "ReferenceTsIso", "Value": "2025-01-16T00:00:00Z"}]
-    arn = local.sagemaker.start_pipeline_execution(PipelineName=PREFIX + "fg-b-baseline", PipelineParameters=parameters,
-                                                   ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
+    parameters = [
+        {"Name": "ProjectName", "Value": "nobody"},
+        {"Name": "FeatureSpecVersion", "Value": ""},
+        {"Name": "ReferenceTsIso", "Value": "2025-01-16T00:00:00Z"},
+    ]
+    arn = local.sagemaker.start_pipeline_execution(
+        PipelineName=PREFIX + "fg-b-baseline", PipelineParameters=parameters, ClientRequestToken=uuid.uuid4().hex
+    )["PipelineExecutionArn"]
     assert local.wait_pipeline(arn)["PipelineExecutionStatus"] == "Failed"
     bad_key = {"s3_key": "not/a/batch.json.gz", "timestamp": "2025-01-16T10:20:05Z"}
     rejected = local.run_machine("live-inference", bad_key)
@@ -254,8 +317,9 @@ def test_status_lists_a_scheduled_pipeline_with_its_steps(local: Local) -> None:
 def test_an_extractor_failure_reaches_the_backfill_through_send_task_failure(local: Local) -> None:
     # The state machine accepts any ordered dates; the extractor refuses ranges over 3,660 days and reports
     # it through SendTaskFailure with the token it reads by callback key.
-    result = local.run_machine("backfill", {"project_name": "ndr-prod", "start_date": "2000-01-01",
-                                            "end_date": "2025-01-15"})
+    result = local.run_machine(
+        "backfill", {"project_name": "ndr-prod", "start_date": "2000-01-01", "end_date": "2025-01-15"}
+    )
     assert result["status"] == "FAILED"
     assert result["error"] == "ExtractorFailed" and "RuntimeJobError" in result["cause"], result
     failed = [s for s in local.executions("backfill-extractor") if s["PipelineExecutionStatus"] == "Failed"]
@@ -269,12 +333,17 @@ def test_the_run_report_reads_back_each_live_batch_its_pipeline_steps_and_the_du
     from compiler.local.run_collect import live_batches
     from compiler.orchestration.names import Orchestration
 
-    event = {"s3_key": "paloalto/globex/hq/ndr-prod/2025/01/18/reportbatch1/part-00000.json.gz",
-             "timestamp": "2025-01-18T10:20:05Z"}
+    event = {
+        "s3_key": "paloalto/globex/hq/ndr-prod/2025/01/18/reportbatch1/part-00000.json.gz",
+        "timestamp": "2025-01-18T10:20:05Z",
+    }
     assert local.run_machine("live-inference", event)["status"] == "SUCCEEDED"
     assert local.run_machine("live-inference", event)["status"] == "SUCCEEDED"
-    [started] = [s for s in local.executions("feature-15m")
-                 if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "reportbatch1"]
+    [started] = [
+        s
+        for s in local.executions("feature-15m")
+        if local.parameters(s["PipelineExecutionArn"]).get("MiniBatchId") == "reportbatch1"
+    ]
     local.wait_pipeline(started["PipelineExecutionArn"])
 
     _, environment = open_environment(local.root, "local")

@@ -44,13 +44,25 @@ class RecordingRunner:
 
 
 def _step(name: str, depends: list[str]) -> dict[str, object]:
-    return {"Name": name, "Type": "Processing", "DependsOn": depends, "Arguments": {
-        "AppSpecification": {"ContainerEntrypoint": ["python3", "job.py"],
-                             "ContainerArguments": [name, {"Get": "Parameters.Project"}]}}}
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "DependsOn": depends,
+        "Arguments": {
+            "AppSpecification": {
+                "ContainerEntrypoint": ["python3", "job.py"],
+                "ContainerArguments": [name, {"Get": "Parameters.Project"}],
+            }
+        },
+    }
 
 
-DIAMOND = json.dumps({"Parameters": [{"Name": "Project", "Type": "String", "DefaultValue": "p"}], "Steps": [
-    _step("A", []), _step("B", ["A"]), _step("C", ["A"]), _step("E", ["A"]), _step("D", ["B", "C"])]})
+DIAMOND = json.dumps(
+    {
+        "Parameters": [{"Name": "Project", "Type": "String", "DefaultValue": "p"}],
+        "Steps": [_step("A", []), _step("B", ["A"]), _step("C", ["A"]), _step("E", ["A"]), _step("D", ["B", "C"])],
+    }
+)
 
 
 def _run(tmp_path: Path, failing: set[str], budget: int) -> tuple[RecordingRunner, ExecutionRecord]:
@@ -78,7 +90,8 @@ def test_a_failed_step_starts_no_dependent_and_the_execution_says_which_step_fai
     assert "D" not in runner.order and "D" not in record.steps  # never started, never listed
     assert record.steps["C"].status == "Succeeded"  # already running when B failed: it finishes
     assert record.failure_reason == (
-        "Step failure: One or multiple steps failed. B: AlgorithmError: exit code 1: RuntimeJobError: B broke")
+        "Step failure: One or multiple steps failed. B: AlgorithmError: exit code 1: RuntimeJobError: B broke"
+    )
 
 
 def test_a_step_waiting_for_the_budget_is_starting_and_its_time_counts_from_when_it_ran(tmp_path: Path) -> None:

@@ -29,9 +29,14 @@ def test_spark_submit_runs_the_script_with_the_py_files_on_the_python_path(tmp_p
         fetched.append(uri)
         return tmp_path
 
-    command = local_command("S", _step(
-        ["smspark-submit", "--py-files", f"{CODE}/runtime.zip", "--conf", "a=b", f"{CODE}/launcher.py"],
-        ["delta_builder", "--project-name", "p"]), fetch)
+    command = local_command(
+        "S",
+        _step(
+            ["smspark-submit", "--py-files", f"{CODE}/runtime.zip", "--conf", "a=b", f"{CODE}/launcher.py"],
+            ["delta_builder", "--project-name", "p"],
+        ),
+        fetch,
+    )
     assert fetched == ["s3://a/runtime/x/"]
     assert command.argv() == [sys.executable, str(tmp_path / "launcher.py"), "delta_builder", "--project-name", "p"]
     assert command.code_dir == tmp_path and command.python_path == (str(tmp_path / "runtime.zip"),)

@@ -229,8 +229,12 @@ def test_extractor_spec_nested_prefixes_win_over_project_defaults(
 def test_representative_object_is_the_latest_batch_file_and_sidecars_are_ignored(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "s3")
     folder = f"{PREFIX}2025/01/15/b7/"
-    times = {"_manifest.json": 1736935000, "part-00000.json.gz": 1736935500, "part-00001.json.gz": 1736935800,
-             "zz-notes.txt": 1736936400}
+    times = {
+        "_manifest.json": 1736935000,
+        "part-00000.json.gz": 1736935500,
+        "part-00001.json.gz": 1736935800,
+        "zz-notes.txt": 1736936400,
+    }
     for name, mtime in times.items():
         storage.write_bytes(folder + name, b"x")
         os.utime(storage.local_path(folder + name), (mtime, mtime))

@@ -57,6 +57,7 @@ def table(aws_env: str) -> str:
     )
     return name
 
+
 FG_A = {"delta_s3_prefix": "s3://d/", "output_s3_prefix": "s3://fa/"}
 
 

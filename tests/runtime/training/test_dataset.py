@@ -22,8 +22,11 @@ KEYS = ("host_ip", "window_label", "window_end_ts")
 
 def _storage(tmp_path: Path, hosts_without_baseline: int = 2) -> tuple[LocalStorage, pd.DataFrame]:
     storage = LocalStorage(tmp_path)
-    fixture = build_fixture(FixtureOptions(hosts=3, days=2, windows_per_day=4, start=date(2025, 4, 30),
-                                           hosts_without_baseline=hosts_without_baseline))
+    fixture = build_fixture(
+        FixtureOptions(
+            hosts=3, days=2, windows_per_day=4, start=date(2025, 4, 30), hosts_without_baseline=hosts_without_baseline
+        )
+    )
     write_fixture(fixture, FG_A, FG_C, storage.write_bytes)
     for uri, data in partition_files(fixture.fg_a, FG_A, "v2").items():  # another version: never read
         storage.write_bytes(uri, data)

@@ -69,12 +69,15 @@ def test_imputation_does_not_shrink_the_spread_of_a_mostly_null_column() -> None
     np.testing.assert_allclose(fitted.transform(np.array([[4.0], [np.nan], [100.0]]))[:, 0], [1.0, 0.0, 6.0])
 
 
-@pytest.mark.parametrize(("scaling", "scale"), [
-    # observed 5, 5, 5, 5, 9: quartiles both 5 -> the std of the observed values, sqrt(mean((x - 5.8)^2)) = 1.6
-    ("robust", 1.6),
-    ("standard", 1.6),
-    ("minmax", 4.0),
-])
+@pytest.mark.parametrize(
+    ("scaling", "scale"),
+    [
+        # observed 5, 5, 5, 5, 9: quartiles both 5 -> the std of the observed values, sqrt(mean((x - 5.8)^2)) = 1.6
+        ("robust", 1.6),
+        ("standard", 1.6),
+        ("minmax", 4.0),
+    ],
+)
 def test_a_zero_iqr_falls_back_to_the_observed_std(scaling: str, scale: float) -> None:
     raw = np.array([[5.0], [5.0], [5.0], [5.0], [9.0], [np.nan]])
     fitted = fit_preprocessor(raw, ("x",), PreprocessingOptions(eps=0.0, scaling_method=scaling, outlier_method="none"))
@@ -87,5 +90,8 @@ def test_a_constant_or_unobserved_column_keeps_its_units(scaling: str) -> None:
     fitted = fit_preprocessor(raw, ("flat", "none"), PreprocessingOptions(eps=1e-6, scaling_method=scaling))
     np.testing.assert_array_equal(fitted.scale, [1.0 + 1e-6, 1.0 + 1e-6])
     assert list(fitted.fill) == [3.0, 0.0]
-    np.testing.assert_allclose(fitted.transform(np.array([[4.0, 2.0]])),
-                               [[(4.0 - fitted.center[0]) / (1 + 1e-6), 2.0 / (1 + 1e-6)]], rtol=1e-12)
+    np.testing.assert_allclose(
+        fitted.transform(np.array([[4.0, 2.0]])),
+        [[(4.0 - fitted.center[0]) / (1 + 1e-6), 2.0 / (1 + 1e-6)]],
+        rtol=1e-12,
+    )

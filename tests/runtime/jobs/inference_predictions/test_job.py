@@ -49,20 +49,49 @@ def deployed_endpoint(aws_env: str) -> str:
     sm = boto3.client("sagemaker")
     if not any(e["EndpointName"] == ENDPOINT for e in sm.list_endpoints(NameContains=ENDPOINT)["Endpoints"]):
         role = "arn:aws:iam::123456789012:role/r"
-        sm.create_model(ModelName=ENDPOINT, ExecutionRoleArn=role, PrimaryContainer={
-            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1", "ModelDataUrl": "s3://models/m.tar.gz"})
-        sm.create_endpoint_config(EndpointConfigName=ENDPOINT, ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": ENDPOINT, "InitialInstanceCount": 1,
-             "InstanceType": "ml.c5.xlarge"}])
+        sm.create_model(
+            ModelName=ENDPOINT,
+            ExecutionRoleArn=role,
+            PrimaryContainer={
+                "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1",
+                "ModelDataUrl": "s3://models/m.tar.gz",
+            },
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=ENDPOINT,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": ENDPOINT,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.c5.xlarge",
+                }
+            ],
+        )
         sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=ENDPOINT)
     return ENDPOINT
 
 
 def _argv(params_table: str, storage: LocalStorage) -> list[str]:
-    return ["inference_predictions", "--project-name", PROJECT, "--feature-spec-version", VERSION,
-            "--mini-batch-id", BATCH.mini_batch_id, "--batch-start-ts-iso", BATCH.batch_start_ts_iso,
-            "--batch-end-ts-iso", BATCH.batch_end_ts_iso, "--table-name", params_table,
-            "--storage-root", str(storage.root), "--jitter-seed", "3"]
+    return [
+        "inference_predictions",
+        "--project-name",
+        PROJECT,
+        "--feature-spec-version",
+        VERSION,
+        "--mini-batch-id",
+        BATCH.mini_batch_id,
+        "--batch-start-ts-iso",
+        BATCH.batch_start_ts_iso,
+        "--batch-end-ts-iso",
+        BATCH.batch_end_ts_iso,
+        "--table-name",
+        params_table,
+        "--storage-root",
+        str(storage.root),
+        "--jitter-seed",
+        "3",
+    ]
 
 
 def test_a_project_with_no_model_in_service_skips_through_the_entry_point(

@@ -283,33 +283,53 @@ class Endpoints:
 
 def test_no_model_in_service_skips_with_an_explicit_outcome_and_writes_no_predictions(bundles: LocalStorage) -> None:
     endpoints = Endpoints()
-    result = run_inference(make_spec(attributes_s3_prefix=ATTRS, model_version="if-test-1"), BATCH, bundles,
-                           runtime_client("http://127.0.0.1:9"), "test", endpoint_exists=endpoints)
+    result = run_inference(
+        make_spec(attributes_s3_prefix=ATTRS, model_version="if-test-1"),
+        BATCH,
+        bundles,
+        runtime_client("http://127.0.0.1:9"),
+        "test",
+        endpoint_exists=endpoints,
+    )
     assert result.output_uris == [] and leaf_files(bundles, OUT) == [] and leaf_files(bundles, JOIN_OUT) == []
     assert endpoints.asked == ["ndr-prod-if-v1"]
     written = json.loads(bundles.read_bytes(result.metrics_uri))
     assert written["status"] == "skipped" and written["mini_batch_id"] == BATCH.mini_batch_id
-    assert written["reason"] == (f"skipped: no model in service (endpoint ndr-prod-if-v1 is not deployed and no "
-                                 f"attributes under {ATTRS})")
+    assert written["reason"] == (
+        f"skipped: no model in service (endpoint ndr-prod-if-v1 is not deployed and no attributes under {ATTRS})"
+    )
 
 
 def test_a_deployed_endpoint_without_the_pinned_attributes_still_fails_loudly(bundles: LocalStorage) -> None:
     with pytest.raises(RuntimeJobError, match=r"no model attributes at .*if-test-1/attributes\.json"):
-        run_inference(make_spec(attributes_s3_prefix=ATTRS, model_version="if-test-1"), BATCH, bundles,
-                      runtime_client("http://127.0.0.1:9"), "test", endpoint_exists=Endpoints("ndr-prod-if-v1"))
+        run_inference(
+            make_spec(attributes_s3_prefix=ATTRS, model_version="if-test-1"),
+            BATCH,
+            bundles,
+            runtime_client("http://127.0.0.1:9"),
+            "test",
+            endpoint_exists=Endpoints("ndr-prod-if-v1"),
+        )
 
 
 def test_attributes_of_another_version_without_an_endpoint_still_fail_loudly(bundles: LocalStorage) -> None:
     write_attributes(bundles, ATTRS, {"model_version": "if-old", "feature_names": list(FEATURES)})
     with pytest.raises(RuntimeJobError, match=r"no model attributes at .*if-test-1/attributes\.json"):
-        run_inference(make_spec(attributes_s3_prefix=ATTRS, model_version="if-test-1"), BATCH, bundles,
-                      runtime_client("http://127.0.0.1:9"), "test", endpoint_exists=Endpoints())
+        run_inference(
+            make_spec(attributes_s3_prefix=ATTRS, model_version="if-test-1"),
+            BATCH,
+            bundles,
+            runtime_client("http://127.0.0.1:9"),
+            "test",
+            endpoint_exists=Endpoints(),
+        )
 
 
 def test_with_a_model_in_service_the_check_lets_scoring_run(
     bundles: LocalStorage, model_server: ModelServer, feature_model: IsolationForestModel
 ) -> None:
     endpoints = Endpoints("ndr-prod-if-v1")
-    result = run_inference(make_spec(), BATCH, bundles, runtime_client(model_server.url), "test",
-                           endpoint_exists=endpoints)
+    result = run_inference(
+        make_spec(), BATCH, bundles, runtime_client(model_server.url), "test", endpoint_exists=endpoints
+    )
     assert result.metrics["status"] == "ok" and len(read_output(bundles, OUT)) == result.metrics["output_rows"] > 0

@@ -164,15 +164,24 @@ def test_a_batch_inference_skipped_for_want_of_a_model_is_skipped_by_the_join_to
     output: dict[str, Any] = {"s3_prefix": PREDICTIONS}
     if output_dataset:
         output["dataset"] = output_dataset  # the sample specs' layout: metrics under .../predictions/predictions/
-    payload = {"feature_inputs": {"fg_a": {"s3_prefix": FG_A}}, "model": {"endpoint_name": "e", "model_name": "m"},
-               "output": output}
+    payload = {
+        "feature_inputs": {"fg_a": {"s3_prefix": FG_A}},
+        "model": {"endpoint_name": "e", "model_name": "m"},
+        "output": output,
+    }
     inference = InferenceSpec.from_payload(payload, "test", PROJECT, VERSION)
-    skipped = run_inference(inference, BATCH, storage, runtime_client("http://127.0.0.1:9"), "test",
-                            endpoint_exists=lambda name: False)
+    skipped = run_inference(
+        inference, BATCH, storage, runtime_client("http://127.0.0.1:9"), "test", endpoint_exists=lambda name: False
+    )
     assert skipped.metrics["status"] == "skipped"
-    spec = PredictionFeatureJoinSpec.from_payload({
-        "predictions_input": {"s3_prefix": PREDICTIONS, "dataset": "predictions"},
-        "feature_inputs": {"fg_a": {"s3_prefix": FG_A}}, "output": {"s3_prefix": OUT}}, "test")
+    spec = PredictionFeatureJoinSpec.from_payload(
+        {
+            "predictions_input": {"s3_prefix": PREDICTIONS, "dataset": "predictions"},
+            "feature_inputs": {"fg_a": {"s3_prefix": FG_A}},
+            "output": {"s3_prefix": OUT},
+        },
+        "test",
+    )
     result = run_join(spec, BATCH, storage, "test")
     assert result.output_uris == [] and result.metrics["status"] == "skipped"
     assert result.metrics["reason"].startswith("inference skipped this batch: skipped: no model in service")

@@ -1,4 +1,5 @@
 """Runs the bundled runtime: `python3 launcher.py <job> ...` == `python -m runtime <job> ...`."""
+
 import os
 import runpy
 import sys
