@@ -1,5 +1,4 @@
 """Runs the bundled runtime: `python3 launcher.py <job> ...` == `python -m runtime <job> ...`."""
-
 import os
 import runpy
 import sys
