@@ -64,38 +64,10 @@ def test_cli_prune_yes_exits_2_and_writes_nothing(provisioned: Sandbox) -> None:
     _deployed_two_projects(provisioned)
     build = _alpha_only(provisioned)
     runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
-            "publish",
-            "--workspace",
-            str(provisioned.root),
-            "--env",
-            "local",
-            "--build",
-            str(build),
-            "--prune",
-            "--yes",
-            "--no-color",
-        ],
-    )
+    publish = ["publish", "--workspace", str(provisioned.root), "--env", "local", "--build", str(build), "--prune"]
+    result = runner.invoke(cli, [*publish, "--yes", "--no-color"])
     assert result.exit_code == 2, result.output
     assert "--delete-project beta" in result.output and "nothing was written" in result.output
     assert len(provisioned.items(provisioned.env.parameters_table)) == 3
-    named = runner.invoke(
-        cli,
-        [
-            "publish",
-            "--workspace",
-            str(provisioned.root),
-            "--env",
-            "local",
-            "--build",
-            str(build),
-            "--prune",
-            "--yes",
-            "--delete-project",
-            "beta",
-        ],
-    )
+    named = runner.invoke(cli, [*publish, "--yes", "--delete-project", "beta"])
     assert named.exit_code == 0, named.output
