@@ -140,26 +140,27 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
 
         def done(status: int, action: str, records: int = 0) -> None:
+            # Recorded before the answer is sent: a client that has its answer must find the request logged.
             server.record(RequestRecord(self.path, endpoint_name, content_type, length, records, action, status))
 
         allowed = server.config.endpoint_names
         if endpoint_name is not None and allowed is not None and endpoint_name not in allowed:
             self._drain()
-            self._error(400, "ValidationError", f"Endpoint {endpoint_name} not found.")
             done(400, "unknown-endpoint")
+            self._error(400, "ValidationError", f"Endpoint {endpoint_name} not found.")
             return
         if length > server.config.max_payload_bytes:
             self._drain()
             limit = server.config.max_payload_bytes
-            self._error(413, "ValidationError", f"Request body of {length} bytes exceeds the {limit}-byte limit")
             done(413, "too-large")
+            self._error(413, "ValidationError", f"Request body of {length} bytes exceeds the {limit}-byte limit")
             return
         body = self.rfile.read(length)
         action = server.injector.next_action()
         if action in _FAULT_RESPONSES:
             status, code, message = _FAULT_RESPONSES[action]
-            self._error(status, code, message)
             done(status, action)
+            self._error(status, code, message)
             return
         if action == faults.SLOW:
             time.sleep(server.config.faults.slow_seconds)
@@ -169,11 +170,11 @@ class _Handler(BaseHTTPRequestHandler):
             payload, media = codecs.encode_scores(scores, server.model.model_version, self.headers.get("Accept"))
         except codecs.CodecError as err:
             code = {415: "UnsupportedMediaType", 406: "NotAcceptable"}.get(err.status, "ValidationError")
-            self._error(err.status, code, err.message)
             done(err.status, action)
+            self._error(err.status, code, err.message)
             return
-        self._send(200, payload, media, {"X-Amzn-Invoked-Production-Variant": VARIANT_NAME})
         done(200, action, len(rows))
+        self._send(200, payload, media, {"X-Amzn-Invoked-Production-Variant": VARIANT_NAME})
 
     def _drain(self) -> None:
         """Read (and drop) the body, so the client's send completes and reads our answer."""
