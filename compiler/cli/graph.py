@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.exit_codes import handle_errors
-from compiler.cli.options import env_option, workspace_option
+from compiler.cli.options import env_option, format_option, out_file_option, workspace_option
 from compiler.errors import UsageError
 from compiler.model import CompiledWorkspace
 from compiler.orchestration.graph import diagram, markdown
@@ -19,21 +19,12 @@ from compiler.validation.workspace_config import load_workspace
 @click.argument("names", nargs=-1, metavar="[NAME ...]")
 @env_option
 @workspace_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["markdown", "mermaid"]),
+@format_option(
+    ["markdown", "mermaid"],
+    "markdown: a section per diagram in ```mermaid fences; mermaid: the bare diagram (one NAME).",
     default="markdown",
-    show_default=True,
-    help="markdown: a section per diagram in ```mermaid fences; mermaid: the bare diagram (one NAME).",
 )
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of standard output.",
-)
+@out_file_option("Write to this file instead of standard output.")
 @handle_errors
 def graph_command(
     names: tuple[str, ...], env_name: str | None, workspace_dir: Path | None, output_format: str, out_file: Path | None

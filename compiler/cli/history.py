@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.exit_codes import handle_errors
-from compiler.cli.options import env_option, local_endpoint, open_environment, workspace_option
+from compiler.cli.options import env_option, format_option, local_endpoint, open_environment, workspace_option
 from compiler.deploy.aws import Aws
 from compiler.deploy.deployments import DeploymentLog, DeploymentRecord
 from compiler.deploy.publish import open_deployment
@@ -30,14 +30,7 @@ def _line(record: DeploymentRecord) -> str:
 @click.command("history")
 @env_option
 @workspace_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["json", "text"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools (the records as stored, without the resource lists).",
-)
+@format_option(["json", "text"], "text for people, json for tools (the records as stored, without the resource lists).")
 @click.option(
     "--limit",
     type=click.IntRange(min=1),

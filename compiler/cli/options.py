@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +29,23 @@ env_option = click.option(
     metavar="ENV",
     help="Environment of ndrc.yaml (default: $NDRC_ENV, else the config's default_environment, else local).",
 )
+
+
+def format_option(choices: Iterable[str], help: str, default: str = "text") -> Callable[[Any], Any]:
+    """`--format` (parameter `output_format`) choosing among `choices`, shown sorted."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(sorted(choices)),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def out_file_option(help: str) -> Callable[[Any], Any]:
+    """`--out FILE` (parameter `out_file`, default none)."""
+    return click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
 
 
 def open_environment(

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
-from compiler.cli.options import env_option, local_endpoint, open_environment, workspace_option
+from compiler.cli.options import (
+    env_option,
+    format_option,
+    local_endpoint,
+    open_environment,
+    out_file_option,
+    workspace_option,
+)
 from compiler.compilation.compile import compile_workspace
 from compiler.deploy.aws import Aws
 from compiler.deploy.base import plan_against_base
@@ -32,21 +39,8 @@ color_option = click.option(
 @click.command("plan")
 @env_option
 @workspace_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(RENDERERS)),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, markdown for a pull-request comment.",
-)
-@click.option(
-    "--out",
-    "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also save the plan as JSON, for `ndrc publish --plan FILE`.",
-)
+@format_option(RENDERERS, "text for people, json for tools, markdown for a pull-request comment.")
+@out_file_option("Also save the plan as JSON, for `ndrc publish --plan FILE`.")
 @click.option(
     "--base",
     "base_ref",

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
-from compiler.cli.options import env_option, workspace_option
+from compiler.cli.options import env_option, format_option, workspace_option
 from compiler.compilation.compile import validate_with_cache
 from compiler.diagnostics import Diagnostic
 from compiler.errors import UsageError, WorkspaceInvalid
@@ -15,14 +15,7 @@ from compiler.load.workspace import Workspace
 from compiler.validation.reporters import REPORTER_BY_NAME
 from compiler.validation.workspace_config import load_workspace
 
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(REPORTER_BY_NAME)),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, github for workflow annotations.",
-)
+reporter_option = format_option(REPORTER_BY_NAME, "text for people, json for tools, github for workflow annotations.")
 
 
 def selected(workspace: Workspace, paths: tuple[Path, ...], explicit_workspace: bool = False) -> list[str]:
@@ -57,7 +50,7 @@ def emit(diagnostics: list[Diagnostic], output_format: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @env_option
 @workspace_option
-@format_option
+@reporter_option
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 @handle_errors
 def validate_command(
