@@ -60,6 +60,9 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
     "is_vdi",
 )
 RECENCY = "_recency"
+TIMES: tuple[str, ...] = ("window_start_ts", "window_end_ts")
+"""Carried on every delta row (`_<name>`) and taken per host: timestamp literals in the final projection would
+make its generated class differ per batch."""
 
 
 def metric_names(spec: FgAJobSpec) -> list[str]:
@@ -127,6 +130,7 @@ def _row_metrics(rows: DataFrame, spec: FgAJobSpec, windows: Windows) -> DataFra
     aggregates: list[Column] = [
         F.count(F.when(windows.inside("15m"), 1)).alias("_present"),
         F.coalesce(F.max(F.when(windows.inside("15m"), F.col("host_is_vdi"))), F.lit(False)).alias("is_vdi"),
+        *[F.max(f"_{name}").alias(name) for name in TIMES],
     ]
     port_set = F.col("peer_port_set")
     for h in windows.horizons:
@@ -249,8 +253,7 @@ def fg_a_frame(
     identity = [
         F.col("host_ip"),
         F.lit(label).alias("window_label"),
-        F.lit(iso_z(window_start)).cast("timestamp").alias("window_start_ts"),
-        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("window_end_ts"),
+        *[F.col(name) for name in TIMES],
         F.lit(batch.project_name).alias("project_name"),
         F.lit(batch.feature_spec_version).alias("feature_spec_version"),
         F.lit(batch.mini_batch_id).alias("mini_batch_id"),
@@ -331,7 +334,12 @@ def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage:
     read = Observation(f"fg_a_rows_{batch.mini_batch_id}")
     windows = Windows(window_start, spec.horizons)
     # Cached: read once for every consumer, and the stages after it are free of the batch's timestamps.
-    rows = rows.observe(read, F.count(F.lit(1)).alias("delta_rows_read")).withColumn(RECENCY, windows.recency())
+    rows = rows.observe(read, F.count(F.lit(1)).alias("delta_rows_read")).select(
+        "*",
+        windows.recency().alias(RECENCY),
+        F.lit(iso_z(window_start)).cast("timestamp").alias("_window_start_ts"),
+        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("_window_end_ts"),
+    )
     rows = rows.cache()
     current = rows.filter(windows.inside("15m"))
     identity = window_identity(batch, window_start)
