@@ -7,9 +7,10 @@ tests/golden/dynamodb with the demo overlay's FG-B sizes), the synthetic world's
 hosts and 150 sessions, `--history` batches before a UTC midnight, FG-B at that midnight, then the rest. Each
 batch runs DeltaBuilder, PairCountsBuilder, FgABuilder and FgCBuilder as the warm worker runs pipeline steps
 (`runtime.warm_worker.run_request`: `python -m runtime <job> ...` in-process, the session reset after each),
-against a throwaway emulator holding the items. Per step and batch it prints the wall time and the Spark
-jobs and stages the step launched (`statusTracker`); the summary gives each step's median over the batches
-after the first (the first pays the JVM start and first-time code generation) and the load average.
+against a throwaway emulator holding the items. Per step and batch it prints the wall time, the CPU seconds
+(this process and its Spark JVM; steadier than wall on a shared machine) and the Spark jobs and stages the step
+launched (`statusTracker`); the summary gives each step's median over the batches after the first (the first
+pays the JVM start and first-time code generation) and the load average.
 """
 
 from __future__ import annotations
@@ -64,6 +65,22 @@ def published_items() -> list[dict[str, Any]]:
             raw["spec"] = encode.serialize({**spec, **FG_B_OVERLAY})
         items.append(raw)
     return items
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its Spark JVM (driver and local executors), in seconds (Linux /proc)."""
+    from pyspark.sql import SparkSession
+
+    own = time.process_time()
+    session = SparkSession.getActiveSession() if "pyspark" in sys.modules else None
+    if session is None:
+        return own
+    jvm = session.sparkContext._jvm
+    if jvm is None:
+        return own
+    pid = jvm.java.lang.ProcessHandle.current().pid()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return own + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 class SparkCounter:
@@ -158,7 +175,8 @@ def run_bench(batches: int, history: int, hosts: int, rows: int) -> list[dict[st
         counter = SparkCounter()
         saved = dict(os.environ)
 
-        def step(argv: list[str]) -> tuple[float, int, int]:
+        def step(argv: list[str]) -> tuple[float, float, int, int]:
+            cpu_before = cpu_seconds()
             answer = run_request(
                 {"argv": [*argv[:1], "--project-name", PROJECT, *argv[1:]], "environment": environment, "log": log}
             )
@@ -167,7 +185,7 @@ def run_bench(batches: int, history: int, hosts: int, rows: int) -> list[dict[st
                     f"{argv[0]} failed (exit {answer['exit_code']}); see the tail of the log:\n"
                     + Path(log).read_text()[-3000:]
                 )
-            return (answer["seconds"], *counter.new())
+            return (answer["seconds"], cpu_seconds() - cpu_before, *counter.new())
 
         try:
             step(["machine_inventory_unload", "--reference-ts-iso", iso(MIDNIGHT)])
@@ -180,8 +198,13 @@ def run_bench(batches: int, history: int, hosts: int, rows: int) -> list[dict[st
                 for name, job in STEPS.items():
                     reads_raw = job in ("delta_builder", "pair_counts_builder")
                     extra = ["--mini-batch-s3-prefix", batch.mini_batch_s3_prefix] if reads_raw else []
-                    seconds, jobs, stages = step([job, *args, *extra])
-                    run[name] = {"seconds": seconds, "spark_jobs": jobs, "spark_stages": stages}
+                    seconds, cpu, jobs, stages = step([job, *args, *extra])
+                    run[name] = {
+                        "seconds": seconds,
+                        "cpu_seconds": round(cpu, 2),
+                        "spark_jobs": jobs,
+                        "spark_stages": stages,
+                    }
                 print(json.dumps(run), flush=True)
                 results.append(run)
             return results
@@ -198,6 +221,7 @@ def summarize(results: list[dict[str, Any]], load_before: tuple[float, ...]) -> 
     later = results[1:] or results
     return {
         "warm_median_seconds": {s: round(statistics.median(r[s]["seconds"] for r in later), 2) for s in STEPS},
+        "warm_median_cpu_seconds": {s: round(statistics.median(r[s]["cpu_seconds"] for r in later), 2) for s in STEPS},
         "spark_jobs_median": {s: statistics.median(r[s]["spark_jobs"] for r in later) for s in STEPS},
         "spark_stages_median": {s: statistics.median(r[s]["spark_stages"] for r in later) for s in STEPS},
         "first_batch_seconds": {s: results[0][s]["seconds"] for s in STEPS},

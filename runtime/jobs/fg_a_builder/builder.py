@@ -4,8 +4,12 @@ Trailing window `h` of the window starting at W (the batch start floored to 08/2
 rows of every batch whose `batch_start_ts` is in (W - h, W]: the last h/15m batch windows, this one
 included. A host gets a row when it has delta rows in this window (15m).
 
-Distinct counts avoid Spark's per-distinct row expansion: rows are first reduced to one row per
-(host, value) with the latest batch start it was seen in; a value is in window h iff that is > W - h.
+Each delta row is tagged once with its recency: the index of the shortest trailing window holding it (the
+windows are nested). Every metric then tests `recency <= index(h)`, a constant of the spec, never the batch's
+timestamps: the large generated classes of the aggregations are the same for every batch, so a warm worker's
+code-generation cache reuses them (a timestamp literal is inlined into generated Java; a new batch recompiled
+them all). Distinct counts avoid Spark's per-distinct row expansion: rows are first reduced to one row per
+(host, value) with the lowest recency it was seen with; a value is in window h iff that is <= index(h).
 """
 
 from __future__ import annotations
@@ -55,7 +59,10 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
     "segment",
     "is_vdi",
 )
-LAST = "_last_batch_start"
+RECENCY = "_recency"
+TIMES: tuple[str, ...] = ("window_start_ts", "window_end_ts")
+"""Carried on every delta row (`_<name>`) and taken per host: timestamp literals in the final projection would
+make its generated class differ per batch."""
 
 
 def metric_names(spec: FgAJobSpec) -> list[str]:
@@ -95,14 +102,27 @@ def segment_of(column: Column, segments: Sequence[Segment], default: str | None)
 
 
 class Windows:
-    """The trailing windows of one FG-A window: a condition on `batch_start_ts` (or on a last-seen column)."""
+    """The trailing windows of one FG-A window (15m first, then longer, each holding the shorter ones)."""
 
     def __init__(self, window_start: datetime, horizons: Sequence[str]) -> None:
-        self.horizons = tuple(horizons)
+        self.horizons = tuple(h for h in HORIZON_MINUTES if h == "15m" or h in horizons)
         self.lower = {h: iso_z(window_start - timedelta(minutes=HORIZON_MINUTES[h])) for h in self.horizons}
 
-    def inside(self, horizon: str, column: str = "batch_start_ts") -> Column:
-        return F.col(column) > F.lit(self.lower[horizon]).cast("timestamp")
+    def recency(self) -> Column:
+        """Index of the shortest window whose (W - h, W] holds the row's `batch_start_ts` (the only place the
+        batch's timestamps appear); len(horizons) for an older row (read_delta reads none)."""
+
+        def holds(horizon: str) -> Column:
+            return F.col("batch_start_ts") > F.lit(self.lower[horizon]).cast("timestamp")
+
+        expression = F.when(holds(self.horizons[0]), F.lit(0))
+        for index, horizon in enumerate(self.horizons[1:], start=1):
+            expression = expression.when(holds(horizon), F.lit(index))
+        return expression.otherwise(F.lit(len(self.horizons)))
+
+    def inside(self, horizon: str) -> Column:
+        """The row (or value, by its lowest recency) is in window `horizon`."""
+        return F.col(RECENCY) <= F.lit(self.horizons.index(horizon))
 
 
 def _row_metrics(rows: DataFrame, spec: FgAJobSpec, windows: Windows) -> DataFrame:
@@ -110,6 +130,7 @@ def _row_metrics(rows: DataFrame, spec: FgAJobSpec, windows: Windows) -> DataFra
     aggregates: list[Column] = [
         F.count(F.when(windows.inside("15m"), 1)).alias("_present"),
         F.coalesce(F.max(F.when(windows.inside("15m"), F.col("host_is_vdi"))), F.lit(False)).alias("is_vdi"),
+        *[F.max(f"_{name}").alias(name) for name in TIMES],
     ]
     port_set = F.col("peer_port_set")
     for h in windows.horizons:
@@ -161,8 +182,8 @@ def _distinct_metrics(rows: DataFrame, windows: Windows, sets: Sequence[Distinct
     """Per host and horizon: how many distinct values of each set fall in the window, for each condition.
 
     One pass for every set: each row yields one entry per set (its key columns, the other sets' key columns
-    null), rows are reduced to one per (host, set, value) with the latest batch start it was seen in, and a
-    value is in window h iff that is > W - h.
+    null), rows are reduced to one per (host, set, value) with the lowest recency it was seen with, and a
+    value is in window h iff that is <= index(h).
     """
     columns = list(dict.fromkeys(key for s in sets for key in s.keys))
     types = dict(rows.dtypes)
@@ -173,15 +194,15 @@ def _distinct_metrics(rows: DataFrame, windows: Windows, sets: Sequence[Distinct
             *[(F.col(c) if c in distinct.keys else F.lit(None).cast(types[c])).alias(c) for c in columns],
         )
         entries.append(entry if distinct.where is None else F.when(distinct.where, entry))
-    exploded = rows.select("host_ip", "batch_start_ts", F.explode(F.array(*entries)).alias("_entry"))
+    exploded = rows.select("host_ip", RECENCY, F.explode(F.array(*entries)).alias("_entry"))
     seen = (
         exploded.where(F.col("_entry").isNotNull())
-        .select("host_ip", "batch_start_ts", "_entry.*")
+        .select("host_ip", RECENCY, "_entry.*")
         .groupBy("host_ip", "_set", *columns)
-        .agg(F.max("batch_start_ts").alias(LAST))
+        .agg(F.min(RECENCY).alias(RECENCY))
     )
     aggregates = [
-        F.count(F.when((F.col("_set") == index) & windows.inside(h, LAST) & condition, 1)).alias(f"{name}_w_{h}")
+        F.count(F.when((F.col("_set") == index) & windows.inside(h) & condition, 1)).alias(f"{name}_w_{h}")
         for index, distinct in enumerate(sets)
         for h in windows.horizons
         for name, condition in distinct.counted.items()
@@ -190,10 +211,14 @@ def _distinct_metrics(rows: DataFrame, windows: Windows, sets: Sequence[Distinct
 
 
 def fg_a_frame(
-    rows: DataFrame, spec: FgAJobSpec, batch: BatchContext, window_start: datetime, segments: tuple[Segment, ...]
+    rows: DataFrame,
+    spec: FgAJobSpec,
+    batch: BatchContext,
+    window_start: datetime,
+    segments: tuple[Segment, ...],
+    windows: Windows,
 ) -> DataFrame:
-    """FG-A rows (lazy) from the delta rows of the longest trailing window."""
-    windows = Windows(window_start, spec.horizons if "15m" in spec.horizons else ("15m", *spec.horizons))
+    """FG-A rows (lazy) from the delta rows of the longest trailing window, tagged with `windows.recency()`."""
     internal = (
         F.col("peer_is_internal")
         if "peer_is_internal" in rows.columns
@@ -228,8 +253,7 @@ def fg_a_frame(
     identity = [
         F.col("host_ip"),
         F.lit(label).alias("window_label"),
-        F.lit(iso_z(window_start)).cast("timestamp").alias("window_start_ts"),
-        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("window_end_ts"),
+        *[F.col(name) for name in TIMES],
         F.lit(batch.project_name).alias("project_name"),
         F.lit(batch.feature_spec_version).alias("feature_spec_version"),
         F.lit(batch.mini_batch_id).alias("mini_batch_id"),
@@ -308,10 +332,16 @@ def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage:
     )
     segments = load_segments(storage, spec.segment_mapping) if spec.segment_mapping else ()
     read = Observation(f"fg_a_rows_{batch.mini_batch_id}")
-    rows = rows.observe(read, F.count(F.lit(1)).alias("delta_rows_read"))
-    current = rows.filter(
-        F.col("batch_start_ts") > F.lit(iso_z(window_start - timedelta(minutes=15))).cast("timestamp")
+    windows = Windows(window_start, spec.horizons)
+    # Cached: read once for every consumer, and the stages after it are free of the batch's timestamps.
+    rows = rows.observe(read, F.count(F.lit(1)).alias("delta_rows_read")).select(
+        "*",
+        windows.recency().alias(RECENCY),
+        F.lit(iso_z(window_start)).cast("timestamp").alias("_window_start_ts"),
+        F.lit(batch.batch_end_ts_iso).cast("timestamp").alias("_window_end_ts"),
     )
+    rows = rows.cache()
+    current = rows.filter(windows.inside("15m"))
     identity = window_identity(batch, window_start)
     extras: list[tuple[DataFrame, Sequence[str]]] = []
     history_read: dict[str, int] = {}
@@ -345,7 +375,7 @@ def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage:
                 context = with_pair_history(context, pairs).cache()  # feeds the FG-A rows and its own write
                 extras.append((new_pair_metrics(context), PAIR_COLUMNS))
         written = Observation(f"fg_a_hosts_{batch.mini_batch_id}")
-        frame = _with_extras(fg_a_frame(rows, spec, batch, window_start, segments), extras)
+        frame = _with_extras(fg_a_frame(rows, spec, batch, window_start, segments, windows), extras)
         frame = frame.observe(written, F.count(F.lit(1)).alias("hosts"))
         keys = write_partitioned(frame, spec.output, storage, JOB, batch.mini_batch_id)
         if spec.pair_context_output is not None and context is not None:
@@ -360,7 +390,7 @@ def run_fg_a_builder(spark: Any, spec: FgAJobSpec, batch: BatchContext, storage:
                 f"{JOB} lookback30d",
                 batch.mini_batch_id,
             )
-    for cached in (context, window_values):
+    for cached in (rows, context, window_values):
         if cached is not None:
             cached.unpersist()
     metrics: dict[str, Any] = {
