@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compiler.compilation.compile import compile_workspace
+from compiler.deploy.apply import Outcome
 from compiler.deploy.aws import Aws
 from compiler.deploy.provision import provision
 from compiler.deploy.publish import publish
 from compiler.errors import UsageError
-from compiler.local import daemon, demo_state, demo_workspace, entry_poller, model_server
+from compiler.local import daemon, demo_state, demo_timeline, demo_workspace, entry_poller, model_server
 from compiler.local.demo_report import Deviation, HostScore, RunReport, render_html, summary_lines
 from compiler.local.demo_world import (
     BASELINE_DAY,
@@ -43,7 +44,7 @@ from compiler.local.demo_world import (
     write_batch,
     write_inventory,
 )
-from compiler.local.emulator import LOOPBACK, free_port
+from compiler.local.emulator import LOOPBACK, free_port, request_prewarm
 from compiler.local.executions import trigger
 from compiler.local.run_collect import live_batches
 from compiler.local.run_scores import deviations, host_scores, peaks
@@ -118,6 +119,7 @@ class StageResult:
     name: str
     seconds: float
     detail: str
+    started: float = 0.0  # epoch seconds (the timeline's stage windows)
 
 
 @dataclass
@@ -235,11 +237,54 @@ def _trigger_all(ctx: Context, flow: str, projects: list[str], reference: str) -
 # --- stages --------------------------------------------------------------------------------------------
 
 
+def runtime_bundles(build: Path) -> dict[str, set[str]]:
+    """The build's runtime bundles: the folder URI the pipelines' code input names (`s3://<artifacts>/runtime/
+    <sha256>/`) -> the object URIs publish uploads into it."""
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    bundles: dict[str, set[str]] = {}
+    for entry in manifest.get("artifacts", []):
+        name = str(entry.get("name", ""))
+        if entry.get("kind") == "runtime_bundle" and name.startswith("s3://"):
+            bundles.setdefault(name.rsplit("/", 1)[0] + "/", set()).add(name)
+    return bundles
+
+
+class _Prewarm:
+    """Publish's progress: once every object of a runtime bundle is uploaded (publish's first phase), the
+    emulator is asked to start that bundle's warm workers, so their JVM start and first Spark query overlap
+    the rest of publish and the traffic instead of the first backfill steps."""
+
+    def __init__(self, endpoint: str, bundles: dict[str, set[str]]) -> None:
+        self.endpoint = endpoint
+        self.missing = {uri: set(objects) for uri, objects in bundles.items()}
+        self.requested: list[str] = []
+
+    def __call__(self, outcome: Outcome, done: int, total: int) -> None:
+        del done, total
+        if outcome.ok and outcome.change.kind == "s3_object":
+            for uri, objects in self.missing.items():
+                objects.discard(outcome.change.target)
+                if not objects and uri not in self.requested:
+                    self.request(uri)
+
+    def request(self, uri: str) -> None:
+        self.requested.append(uri)
+        request_prewarm(self.endpoint, uri)
+
+    def finish(self) -> None:
+        """After publish: any bundle not requested yet (its objects were already there)."""
+        for uri in self.missing:
+            if uri not in self.requested:
+                self.request(uri)
+
+
 def stage_publish(ctx: Context) -> str:
     workspace = load_workspace(ctx.workspace_dir)
     provision(workspace, ENVIRONMENT, seed_routing=True, aws=ctx.aws)
     build = compile_workspace(workspace, ENVIRONMENT).out_dir
-    result = publish(workspace, ENVIRONMENT, aws=ctx.aws, build_dir=build, confirm=lambda plan: True)
+    prewarm = _Prewarm(str(ctx.environment.endpoint_url), runtime_bundles(build))
+    result = publish(workspace, ENVIRONMENT, aws=ctx.aws, build_dir=build, confirm=lambda plan: True, progress=prewarm)
+    prewarm.finish()
     if not result.ok:
         raise RuntimeError(f"publish failed: {result}")
     # reference data the specs point at (port sets), where the artifacts bucket lives locally
@@ -534,20 +579,21 @@ def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
 
     def timed(name: str, action: Callable[[], str]) -> None:
         progress.start(len(stages) + 1, total, name)
-        began = time.monotonic()
+        began, wall = time.monotonic(), time.time()
         detail = action()
-        stage = StageResult(name, time.monotonic() - began, detail)
+        stage = StageResult(name, time.monotonic() - began, detail, wall)
         stages.append(stage)
         progress.done(name, stage.seconds, detail)
 
     progress.start(1, total, STAGES[0])
-    began = time.monotonic()
+    began, wall = time.monotonic(), time.time()
     with demo_environment(options) as ctx:
         stages.append(
             StageResult(
                 STAGES[0],
                 time.monotonic() - began,
                 f"emulator at {ctx.environment.endpoint_url}; state in {options.state_dir}",
+                wall,
             )
         )
         progress.done(STAGES[0], stages[-1].seconds, stages[-1].detail)
@@ -560,8 +606,19 @@ def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
         timed("live batches", lambda: stage_live(ctx))
         result: list[DemoResult] = []
         timed("report", lambda: _report(ctx, options.out, result))
+        write_timeline(ctx, stages)
     result[0].stages = stages
     return result[0]
+
+
+def write_timeline(ctx: Context, stages: list[StageResult]) -> Path:
+    """`<state dir>/timeline.json`: the stage windows and every pipeline step's start and end, for
+    `python -m benchmarks.demo_timeline` (where the wall time goes)."""
+    windows = [demo_timeline.StageSpan(s.name, s.started, s.started + s.seconds) for s in stages]
+    spans = demo_timeline.collect_spans(ctx.aws.client("sagemaker"))
+    path = ctx.options.state_dir.resolve() / "timeline.json"
+    path.write_text(json.dumps(demo_timeline.to_json(windows, spans), indent=1), encoding="utf-8")
+    return path
 
 
 def _report(ctx: Context, out: Path, into: list[DemoResult]) -> str:

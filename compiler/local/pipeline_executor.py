@@ -12,6 +12,7 @@ caps one execution's running steps. Step retry policies are not applied: they re
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -94,6 +95,22 @@ class PipelineExecutor:
         )
         self._threads.append(thread)
         thread.start()
+
+    def prewarm(self, code_uri: str) -> None:
+        """In the background: fetch the runtime bundle at `code_uri` (as a step's input would be) and have the
+        runner start its warm workers' Spark now (a cold runner has nothing to warm). A failure is only
+        logged: the steps then start Spark themselves."""
+
+        def warm() -> None:
+            try:
+                code_dir = self.fetch(code_uri)
+                prewarm = getattr(self.runner, "prewarm", None)
+                if prewarm is not None:
+                    prewarm(code_dir)
+            except Exception as err:
+                print(json.dumps({"event": "prewarm_failed", "code": code_uri, "cause": str(err)[:500]}), flush=True)
+
+        threading.Thread(target=warm, daemon=True, name="prewarm").start()
 
     def wait_idle(self, timeout: float | None = None) -> None:
         for thread in list(self._threads):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from compiler.local.processing import LocalCommand
 
@@ -66,7 +67,10 @@ class WarmWorker:
 
     def __init__(self, code_dir: Path, environment: Mapping[str, str], log: Path, cwd: Path) -> None:
         self.code_dir = code_dir
+        self.log = log
         self._log = log.open("ab")
+        self._prewarming = False
+        self.prewarm_answer: dict[str, object] | None = None
         self.process = subprocess.Popen(
             [sys.executable, "-c", WORKER_BOOT, str(code_dir / ARCHIVE)],
             env=dict(environment),
@@ -78,12 +82,31 @@ class WarmWorker:
             start_new_session=True,
         )
 
+    def prewarm(self, environment: Mapping[str, str]) -> None:
+        """Ask the worker to start Spark now (`runtime.warm_worker.prewarm`) without waiting: its answer is
+        read before the worker's first step, which therefore queues behind the prewarm."""
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(json.dumps({"prewarm": True, "environment": dict(environment), "log": str(self.log)}) + "\n")
+            stdin.flush()
+        except OSError:
+            return
+        self._prewarming = True
+
+    def _finish_prewarm(self, stdout: IO[str]) -> None:
+        if self._prewarming:
+            self._prewarming = False
+            line = stdout.readline()
+            self.prewarm_answer = json.loads(line) if line.strip() else None
+
     def run(self, argv: list[str], environment: Mapping[str, str], log: Path) -> tuple[int | None, bool]:
         """The job's exit code (None when the worker died during the step) and whether the worker may run
         another step (not after it died or retired)."""
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
         try:
+            self._finish_prewarm(stdout)
             stdin.write(json.dumps({"argv": argv, "environment": dict(environment), "log": str(log)}) + "\n")
             stdin.flush()
             line = stdout.readline()
@@ -135,17 +158,37 @@ class WarmPool:
         with self._lock:
             idle = self._idle.setdefault(command.code_dir, [])
             while idle:
-                worker = idle.pop()
+                worker = idle.pop(0)  # the longest idle first: a prewarmed worker started first
                 if worker.alive():
                     return worker
                 self._all.remove(worker)
                 worker.stop()
-            self.started += 1
-            log = self.log_dir / f"warm-worker-{self.started}.log"
-            environment = command.full_environment(self.base_environment)
-            worker = WarmWorker(command.code_dir, environment, log, self.scratch)
-            self._all.append(worker)
-            return worker
+            return self._new_worker(command.code_dir, command.full_environment(self.base_environment))
+
+    def _new_worker(self, code_dir: Path, environment: Mapping[str, str]) -> WarmWorker:
+        self.started += 1
+        worker = WarmWorker(code_dir, environment, self.log_dir / f"warm-worker-{self.started}.log", self.scratch)
+        self._all.append(worker)
+        return worker
+
+    def prewarm(self, code_dir: Path) -> int:
+        """Start the bundle's workers (up to the pool size) and have each start Spark now, as a Spark step of
+        the bundle would (its archive on PYTHONPATH, so Spark's Python workers import the bundle's code); the
+        first step on each worker waits for its prewarm. Returns the workers started."""
+        environment = dict(self.base_environment)
+        archive = str(code_dir / ARCHIVE)
+        existing = environment.get("PYTHONPATH")
+        environment["PYTHONPATH"] = os.pathsep.join([archive, *([existing] if existing else [])])
+        started = 0
+        with self._lock:
+            idle = self._idle.setdefault(code_dir, [])
+            present = sum(1 for worker in self._all if worker.code_dir == code_dir)
+            for _ in range(max(0, self.size - present)):
+                worker = self._new_worker(code_dir, environment)
+                worker.prewarm(environment)
+                idle.append(worker)
+                started += 1
+        return started
 
     def _release(self, worker: WarmWorker, reusable: bool) -> None:
         with self._lock:
