@@ -151,6 +151,7 @@ class Context:
     model_port: int
     traffic: dict[str, ProjectTraffic] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # projects whose training backfill starts with the training
     pending: dict[str, str] = field(default_factory=dict)  # project -> a backfill started, not yet waited for
 
     @property
@@ -378,13 +379,15 @@ def stage_baselines(ctx: Context) -> str:
 
 
 def stage_training_backfill(ctx: Context) -> str:
-    """Every project's training backfill starts; the stage waits for the projects that train (the others'
-    finish beside the training, which leaves a core idle: `stage_training`)."""
-    started = _start_backfills(ctx, BASELINE_DAY, "training", list(ctx.options.projects))
+    """The training backfills of the projects that train, alone on the step slots (the training waits for
+    them); the other projects' backfills start beside the training (`stage_training`), whose scikit-learn
+    fit leaves a step slot idle."""
     trained = trained_projects(ctx)
-    ctx.pending = {p: arn for p, arn in started.items() if p not in trained}
-    done = _wait_backfills(ctx, "training", {p: arn for p, arn in started.items() if p in trained})
-    return done + (f"; {', '.join(ctx.pending)} still running beside the training" if ctx.pending else "")
+    ctx.deferred = [p for p in ctx.options.projects if p not in trained]
+    if not trained:
+        return f"no project trains: {', '.join(ctx.deferred)} backfilled beside the next stage"
+    done = _wait_backfills(ctx, "training", _start_backfills(ctx, BASELINE_DAY, "training", trained))
+    return done + (f"; {', '.join(ctx.deferred)} starts beside the training" if ctx.deferred else "")
 
 
 def trained_projects(ctx: Context) -> list[str]:
@@ -399,6 +402,9 @@ def stage_training(ctx: Context) -> str:
                 f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
                 "its inference reports 'skipped: no model in service'"
             )
+    if ctx.deferred:
+        ctx.pending = _start_backfills(ctx, BASELINE_DAY, "training", ctx.deferred)
+        ctx.deferred = []
     if not projects:
         return "no project has a training chain" + _finish_pending(ctx)
     done = _trigger_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
@@ -410,7 +416,8 @@ def stage_training(ctx: Context) -> str:
             f"one local model server serves {served.model.endpoint_name if served.model else '?'}; "
             "other endpoints are not served"
         )
-    return f"{done}; {served.describe()}{_finish_pending(ctx)}"
+    beside = f"; training backfill of {', '.join(ctx.pending)} running beside it" if ctx.pending else ""
+    return f"{done}; {served.describe()}{beside}"
 
 
 def _finish_pending(ctx: Context) -> str:
@@ -439,23 +446,37 @@ def s3_event(bucket: str, key: str, event_time: str) -> dict[str, Any]:
 
 
 def stage_live(ctx: Context) -> str:
+    """Live batches through the entry wiring. The projects whose training backfill is done go first; a
+    project whose training backfill still runs (beside the training) is delivered once it ended, since its
+    live FG-A reads the windows before."""
     storage = LocalStorage(ctx.storage_root)
     sns = ctx.aws.client("sns")
     topic = str(ctx.environment.settings["entry"]["topic_arn"])
     pipe = entry_poller.published_pipe(ctx.aws, ctx.orchestration)
-    events = []
-    for project in ctx.options.projects:
-        traffic = ctx.traffic[project]
-        for batch in traffic.phase("live"):
-            write_batch(storage, traffic, batch)
-            event_time = datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(seconds=5)
-            event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
-            sns.publish(TopicArn=topic, Message=json.dumps(event))
-            events.append(event)
-    deliveries = entry_poller.drain(ctx.aws, pipe)
+    events: list[dict[str, Any]] = []
+    deliveries: list[entry_poller.Delivery] = []
+
+    def deliver(projects: list[str]) -> None:
+        for project in projects:
+            traffic = ctx.traffic[project]
+            for batch in traffic.phase("live"):
+                write_batch(storage, traffic, batch)
+                event_time = datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(
+                    seconds=5
+                )
+                event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
+                sns.publish(TopicArn=topic, Message=json.dumps(event))
+                events.append(event)
+        deliveries.extend(entry_poller.drain(ctx.aws, pipe))
+
+    later = [p for p in ctx.options.projects if p in ctx.pending]
+    deliver([p for p in ctx.options.projects if p not in later])
+    waited = _finish_pending(ctx)
+    if later:
+        deliver(later)
     # the producer delivers the first event again (at-least-once): the live lock must suppress it
     sns.publish(TopicArn=topic, Message=json.dumps(events[0]))
-    deliveries += entry_poller.drain(ctx.aws, pipe)
+    deliveries.extend(entry_poller.drain(ctx.aws, pipe))
     for delivery in deliveries:
         wait_machine(ctx, delivery.execution_arn)
     live_ids = {b.mini_batch_id: p for p, t in ctx.traffic.items() for b in t.phase("live")}
@@ -465,7 +486,7 @@ def stage_live(ctx: Context) -> str:
         _require_succeeded(wait_pipeline(ctx, run["arn"]), what)
     return (
         f"{len(events) + 1} deliveries ({len(events)} batches + 1 duplicate) -> {len(deliveries)} live "
-        f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded"
+        f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded{waited}"
     )
 
 
