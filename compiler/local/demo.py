@@ -7,11 +7,14 @@ environment (a throwaway emulator executing pipelines, on its own free port and 
 through `demo_state`) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic
 (`demo_world`) -> inventory (the compiled `machine-inventory-unload` pipeline) beside the history backfill
 (the backfill state machine, its extractor, one `feature-15m` per window) -> FG-B baselines (the compiled
-schedule flow) -> training backfill -> training (verifier ... attributes -> deploy, then the local model
-server serves the deployed endpoint; the untrained projects' training backfill finishes beside it) -> live
-(objects written to the ingestion bucket, their S3 events published to the producer topic -> SNS -> SQS ->
-the published pipe applied by `entry_poller` -> live state machine -> `feature-15m`; one delivery replayed on
-purpose) -> report (terminal summary + self-contained HTML).
+schedule flow) -> training backfill of the projects that train -> training (verifier ... attributes ->
+deploy, then the local model server serves the deployed endpoint; the untrained projects' training backfill
+runs beside it) -> live (objects written to the ingestion bucket, their S3 events published to the producer
+topic -> SNS -> SQS -> the published pipe applied by `entry_poller` -> live state machine -> `feature-15m`;
+the untrained projects' batches once their training backfill ended; one delivery replayed on purpose) ->
+report (terminal summary + self-contained HTML). During publish, as soon as the runtime bundle is uploaded,
+the emulator is asked to prewarm its warm workers (`_Prewarm`); `<state dir>/timeline.json` records every
+step's start and end against the stage windows (`demo_timeline`).
 """
 
 from __future__ import annotations
