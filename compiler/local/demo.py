@@ -405,12 +405,14 @@ def stage_training(ctx: Context) -> str:
                 f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
                 "its inference reports 'skipped: no model in service'"
             )
+    # the training first: its steps then take a free step slot before the backfill's (`StepSlots`)
+    training = _start_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
     if ctx.deferred:
         ctx.pending = _start_backfills(ctx, BASELINE_DAY, "training", ctx.deferred)
         ctx.deferred = []
     if not projects:
         return "no project has a training chain" + _finish_pending(ctx)
-    done = _trigger_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
+    done = _wait_all(ctx, IF_TRAINING, training)
     served = model_server.serve_deployed_model(load_workspace(ctx.workspace_dir), ctx.environment, ctx.model_port)
     if served.state != "running":
         raise RuntimeError(f"the deployed model is not served: {served.describe()}")
