@@ -4,7 +4,11 @@ runtime jobs, like a SageMaker warm pool keeps an instance between jobs.
 `python -m runtime.warm_worker` reads one JSON request per line on stdin,
 `{"argv": [<job> ...], "environment": {...}, "log": "<file>"}`, runs `python -m runtime <argv>` in-process
 with exactly that environment and its stdout/stderr in the log file, and answers one JSON line
-`{"exit_code": N, "seconds": S}` on its own stdout. Between jobs the Spark session is reset
+`{"exit_code": N, "seconds": S}` on its own stdout. `{"prewarm": true, "environment": {...}, "log": "<file>"}`
+starts the Spark session the jobs use and runs a small query shaped like theirs (gzip JSON read, aggregates,
+a window, a join, a Parquet write and read), so the JVM start and the first-run class loading and code
+generation are paid before the first step asks for Spark; it answers `{"prewarmed": true, "seconds": S}`
+(or `"prewarmed": false` and the cause; the worker stays usable). Between jobs the Spark session is reset
 (`reset_session`): cached data dropped, temporary views dropped, runtime SQL settings back to the
 session's initial ones; so a job sees what a fresh process would, minus the JVM start.
 """
@@ -88,11 +92,68 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     return {"exit_code": code, "seconds": seconds}
 
 
+PREWARM_ROWS = 64
+
+
+def _prewarm_query(session: Any, folder: str) -> int:
+    """A query touching what the feature jobs use, on a few rows; returns the rows read back."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    rows = [
+        (f"10.0.0.{i % 8}", f"10.1.0.{i % 5}", 1000 + i % 7, i * 1.5, f"2025-01-01T00:{i % 60:02d}:00Z")
+        for i in range(PREWARM_ROWS)
+    ]
+    frame = session.createDataFrame(rows, "src string, dst string, port int, bytes double, ts string")
+    frame.write.mode("overwrite").option("compression", "gzip").json(f"{folder}/json")
+    raw = session.read.schema(frame.schema).json(f"{folder}/json").withColumn("ts", F.to_timestamp("ts"))
+    per_host = raw.groupBy("src", F.window("ts", "15 minutes").alias("w")).agg(
+        F.count("*").alias("n"),
+        F.countDistinct("dst").alias("peers"),
+        F.sum("bytes").alias("bytes"),
+        F.percentile_approx("bytes", 0.5).alias("median"),
+        F.collect_set("port").alias("ports"),
+    )
+    ranked = per_host.withColumn("rank", F.row_number().over(Window.partitionBy("src").orderBy(F.desc("bytes"))))
+    joined = ranked.join(raw.groupBy("src").agg(F.max("port").alias("top_port")), "src", "left")
+    joined.drop("w", "ports").write.mode("overwrite").partitionBy("rank").parquet(f"{folder}/parquet")
+    return int(session.read.parquet(f"{folder}/parquet").count())
+
+
+def prewarm(request: dict[str, Any]) -> dict[str, Any]:
+    """Start the jobs' Spark session (with the request's environment, which the JVM inherits, as a first
+    job's would) and run `_prewarm_query` in a scratch folder; the session is then reset like after a job."""
+    import shutil
+    import tempfile
+
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in request["environment"].items()})
+    started = time.monotonic()
+    answer: dict[str, Any] = {"prewarmed": True}
+    with _redirected(str(request["log"])):
+        folder = tempfile.mkdtemp(prefix="ndrc-prewarm-", dir=os.getcwd())
+        try:
+            from runtime.entrypoint import SPARK_MASTER_ENV
+            from runtime.spark import build_spark_session
+
+            session = build_spark_session("ndrc-runtime", master=os.environ.get(SPARK_MASTER_ENV) or "local[*]")
+            answer["rows"] = _prewarm_query(session, folder)
+            reset_session(session)
+        except Exception as err:
+            answer = {"prewarmed": False, "cause": f"{type(err).__name__}: {str(err)[:2000]}"}
+            print(json.dumps({"event": "prewarm_failed", "cause": answer["cause"]}), file=sys.stderr)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    answer["seconds"] = round(time.monotonic() - started, 3)
+    return answer
+
+
 def serve(requests: TextIO, answers: TextIO) -> None:
     for line in requests:
         if not line.strip():
             continue
-        answer = run_request(json.loads(line))
+        request = json.loads(line)
+        answer = prewarm(request) if request.get("prewarm") else run_request(request)
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
         if answer.get("retire"):

@@ -7,11 +7,14 @@ environment (a throwaway emulator executing pipelines, on its own free port and 
 through `demo_state`) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic
 (`demo_world`) -> inventory (the compiled `machine-inventory-unload` pipeline) beside the history backfill
 (the backfill state machine, its extractor, one `feature-15m` per window) -> FG-B baselines (the compiled
-schedule flow) -> training backfill -> training (verifier ... attributes -> deploy, then the local model
-server serves the deployed endpoint; the untrained projects' training backfill finishes beside it) -> live
-(objects written to the ingestion bucket, their S3 events published to the producer topic -> SNS -> SQS ->
-the published pipe applied by `entry_poller` -> live state machine -> `feature-15m`; one delivery replayed on
-purpose) -> report (terminal summary + self-contained HTML).
+schedule flow) -> training backfill of the projects that train -> training (verifier ... attributes ->
+deploy, then the local model server serves the deployed endpoint; the untrained projects' training backfill
+runs beside it) -> live (objects written to the ingestion bucket, their S3 events published to the producer
+topic -> SNS -> SQS -> the published pipe applied by `entry_poller` -> live state machine -> `feature-15m`;
+the untrained projects' batches once their training backfill ended; one delivery replayed on purpose) ->
+report (terminal summary + self-contained HTML). During publish, as soon as the runtime bundle is uploaded,
+the emulator is asked to prewarm its warm workers (`_Prewarm`); `<state dir>/timeline.json` records every
+step's start and end against the stage windows (`demo_timeline`).
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compiler.compilation.compile import compile_workspace
+from compiler.deploy.apply import Outcome
 from compiler.deploy.aws import Aws
 from compiler.deploy.provision import provision
 from compiler.deploy.publish import publish
 from compiler.errors import UsageError
-from compiler.local import daemon, demo_state, demo_workspace, entry_poller, model_server
+from compiler.local import daemon, demo_state, demo_timeline, demo_workspace, entry_poller, model_server
 from compiler.local.demo_report import Deviation, HostScore, RunReport, render_html, summary_lines
 from compiler.local.demo_world import (
     BASELINE_DAY,
@@ -43,7 +47,7 @@ from compiler.local.demo_world import (
     write_batch,
     write_inventory,
 )
-from compiler.local.emulator import LOOPBACK, free_port
+from compiler.local.emulator import LOOPBACK, free_port, request_prewarm
 from compiler.local.executions import trigger
 from compiler.local.run_collect import live_batches
 from compiler.local.run_scores import deviations, host_scores, peaks
@@ -118,6 +122,7 @@ class StageResult:
     name: str
     seconds: float
     detail: str
+    started: float = 0.0  # epoch seconds (the timeline's stage windows)
 
 
 @dataclass
@@ -149,6 +154,7 @@ class Context:
     model_port: int
     traffic: dict[str, ProjectTraffic] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # projects whose training backfill starts with the training
     pending: dict[str, str] = field(default_factory=dict)  # project -> a backfill started, not yet waited for
 
     @property
@@ -235,11 +241,54 @@ def _trigger_all(ctx: Context, flow: str, projects: list[str], reference: str) -
 # --- stages --------------------------------------------------------------------------------------------
 
 
+def runtime_bundles(build: Path) -> dict[str, set[str]]:
+    """The build's runtime bundles: the folder URI the pipelines' code input names (`s3://<artifacts>/runtime/
+    <sha256>/`) -> the object URIs publish uploads into it."""
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    bundles: dict[str, set[str]] = {}
+    for entry in manifest.get("artifacts", []):
+        name = str(entry.get("name", ""))
+        if entry.get("kind") == "runtime_bundle" and name.startswith("s3://"):
+            bundles.setdefault(name.rsplit("/", 1)[0] + "/", set()).add(name)
+    return bundles
+
+
+class _Prewarm:
+    """Publish's progress: once every object of a runtime bundle is uploaded (publish's first phase), the
+    emulator is asked to start that bundle's warm workers, so their JVM start and first Spark query overlap
+    the rest of publish and the traffic instead of the first backfill steps."""
+
+    def __init__(self, endpoint: str, bundles: dict[str, set[str]]) -> None:
+        self.endpoint = endpoint
+        self.missing = {uri: set(objects) for uri, objects in bundles.items()}
+        self.requested: list[str] = []
+
+    def __call__(self, outcome: Outcome, done: int, total: int) -> None:
+        del done, total
+        if outcome.ok and outcome.change.kind == "s3_object":
+            for uri, objects in self.missing.items():
+                objects.discard(outcome.change.target)
+                if not objects and uri not in self.requested:
+                    self.request(uri)
+
+    def request(self, uri: str) -> None:
+        self.requested.append(uri)
+        request_prewarm(self.endpoint, uri)
+
+    def finish(self) -> None:
+        """After publish: any bundle not requested yet (its objects were already there)."""
+        for uri in self.missing:
+            if uri not in self.requested:
+                self.request(uri)
+
+
 def stage_publish(ctx: Context) -> str:
     workspace = load_workspace(ctx.workspace_dir)
     provision(workspace, ENVIRONMENT, seed_routing=True, aws=ctx.aws)
     build = compile_workspace(workspace, ENVIRONMENT).out_dir
-    result = publish(workspace, ENVIRONMENT, aws=ctx.aws, build_dir=build, confirm=lambda plan: True)
+    prewarm = _Prewarm(str(ctx.environment.endpoint_url), runtime_bundles(build))
+    result = publish(workspace, ENVIRONMENT, aws=ctx.aws, build_dir=build, confirm=lambda plan: True, progress=prewarm)
+    prewarm.finish()
     if not result.ok:
         raise RuntimeError(f"publish failed: {result}")
     # reference data the specs point at (port sets), where the artifacts bucket lives locally
@@ -333,13 +382,15 @@ def stage_baselines(ctx: Context) -> str:
 
 
 def stage_training_backfill(ctx: Context) -> str:
-    """Every project's training backfill starts; the stage waits for the projects that train (the others'
-    finish beside the training, which leaves a core idle: `stage_training`)."""
-    started = _start_backfills(ctx, BASELINE_DAY, "training", list(ctx.options.projects))
+    """The training backfills of the projects that train, alone on the step slots (the training waits for
+    them); the other projects' backfills start beside the training (`stage_training`), whose scikit-learn
+    fit leaves a step slot idle."""
     trained = trained_projects(ctx)
-    ctx.pending = {p: arn for p, arn in started.items() if p not in trained}
-    done = _wait_backfills(ctx, "training", {p: arn for p, arn in started.items() if p in trained})
-    return done + (f"; {', '.join(ctx.pending)} still running beside the training" if ctx.pending else "")
+    ctx.deferred = [p for p in ctx.options.projects if p not in trained]
+    if not trained:
+        return f"no project trains: {', '.join(ctx.deferred)} backfilled beside the next stage"
+    done = _wait_backfills(ctx, "training", _start_backfills(ctx, BASELINE_DAY, "training", trained))
+    return done + (f"; {', '.join(ctx.deferred)} starts beside the training" if ctx.deferred else "")
 
 
 def trained_projects(ctx: Context) -> list[str]:
@@ -354,9 +405,14 @@ def stage_training(ctx: Context) -> str:
                 f"{project} has no training chain in the sample workspace (no {TRAINING_SPEC}): "
                 "its inference reports 'skipped: no model in service'"
             )
+    # the training first: its steps then take a free step slot before the backfill's (`StepSlots`)
+    training = _start_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
+    if ctx.deferred:
+        ctx.pending = _start_backfills(ctx, BASELINE_DAY, "training", ctx.deferred)
+        ctx.deferred = []
     if not projects:
         return "no project has a training chain" + _finish_pending(ctx)
-    done = _trigger_all(ctx, IF_TRAINING, projects, TRAINING_REFERENCE)
+    done = _wait_all(ctx, IF_TRAINING, training)
     served = model_server.serve_deployed_model(load_workspace(ctx.workspace_dir), ctx.environment, ctx.model_port)
     if served.state != "running":
         raise RuntimeError(f"the deployed model is not served: {served.describe()}")
@@ -365,7 +421,8 @@ def stage_training(ctx: Context) -> str:
             f"one local model server serves {served.model.endpoint_name if served.model else '?'}; "
             "other endpoints are not served"
         )
-    return f"{done}; {served.describe()}{_finish_pending(ctx)}"
+    beside = f"; training backfill of {', '.join(ctx.pending)} running beside it" if ctx.pending else ""
+    return f"{done}; {served.describe()}{beside}"
 
 
 def _finish_pending(ctx: Context) -> str:
@@ -394,23 +451,37 @@ def s3_event(bucket: str, key: str, event_time: str) -> dict[str, Any]:
 
 
 def stage_live(ctx: Context) -> str:
+    """Live batches through the entry wiring. The projects whose training backfill is done go first; a
+    project whose training backfill still runs (beside the training) is delivered once it ended, since its
+    live FG-A reads the windows before."""
     storage = LocalStorage(ctx.storage_root)
     sns = ctx.aws.client("sns")
     topic = str(ctx.environment.settings["entry"]["topic_arn"])
     pipe = entry_poller.published_pipe(ctx.aws, ctx.orchestration)
-    events = []
-    for project in ctx.options.projects:
-        traffic = ctx.traffic[project]
-        for batch in traffic.phase("live"):
-            write_batch(storage, traffic, batch)
-            event_time = datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(seconds=5)
-            event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
-            sns.publish(TopicArn=topic, Message=json.dumps(event))
-            events.append(event)
-    deliveries = entry_poller.drain(ctx.aws, pipe)
+    events: list[dict[str, Any]] = []
+    deliveries: list[entry_poller.Delivery] = []
+
+    def deliver(projects: list[str]) -> None:
+        for project in projects:
+            traffic = ctx.traffic[project]
+            for batch in traffic.phase("live"):
+                write_batch(storage, traffic, batch)
+                event_time = datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(
+                    seconds=5
+                )
+                event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
+                sns.publish(TopicArn=topic, Message=json.dumps(event))
+                events.append(event)
+        deliveries.extend(entry_poller.drain(ctx.aws, pipe))
+
+    later = [p for p in ctx.options.projects if p in ctx.pending]
+    deliver([p for p in ctx.options.projects if p not in later])
+    waited = _finish_pending(ctx)
+    if later:
+        deliver(later)
     # the producer delivers the first event again (at-least-once): the live lock must suppress it
     sns.publish(TopicArn=topic, Message=json.dumps(events[0]))
-    deliveries += entry_poller.drain(ctx.aws, pipe)
+    deliveries.extend(entry_poller.drain(ctx.aws, pipe))
     for delivery in deliveries:
         wait_machine(ctx, delivery.execution_arn)
     live_ids = {b.mini_batch_id: p for p, t in ctx.traffic.items() for b in t.phase("live")}
@@ -420,7 +491,7 @@ def stage_live(ctx: Context) -> str:
         _require_succeeded(wait_pipeline(ctx, run["arn"]), what)
     return (
         f"{len(events) + 1} deliveries ({len(events)} batches + 1 duplicate) -> {len(deliveries)} live "
-        f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded"
+        f"execution(s) -> {len(runs)} feature-15m execution(s) succeeded{waited}"
     )
 
 
@@ -534,20 +605,21 @@ def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
 
     def timed(name: str, action: Callable[[], str]) -> None:
         progress.start(len(stages) + 1, total, name)
-        began = time.monotonic()
+        began, wall = time.monotonic(), time.time()
         detail = action()
-        stage = StageResult(name, time.monotonic() - began, detail)
+        stage = StageResult(name, time.monotonic() - began, detail, wall)
         stages.append(stage)
         progress.done(name, stage.seconds, detail)
 
     progress.start(1, total, STAGES[0])
-    began = time.monotonic()
+    began, wall = time.monotonic(), time.time()
     with demo_environment(options) as ctx:
         stages.append(
             StageResult(
                 STAGES[0],
                 time.monotonic() - began,
                 f"emulator at {ctx.environment.endpoint_url}; state in {options.state_dir}",
+                wall,
             )
         )
         progress.done(STAGES[0], stages[-1].seconds, stages[-1].detail)
@@ -560,8 +632,19 @@ def run_demo(options: DemoOptions, progress: Progress) -> DemoResult:
         timed("live batches", lambda: stage_live(ctx))
         result: list[DemoResult] = []
         timed("report", lambda: _report(ctx, options.out, result))
+        write_timeline(ctx, stages)
     result[0].stages = stages
     return result[0]
+
+
+def write_timeline(ctx: Context, stages: list[StageResult]) -> Path:
+    """`<state dir>/timeline.json`: the stage windows and every pipeline step's start and end, for
+    `python -m benchmarks.demo_timeline` (where the wall time goes)."""
+    windows = [demo_timeline.StageSpan(s.name, s.started, s.started + s.seconds) for s in stages]
+    spans = demo_timeline.collect_spans(ctx.aws.client("sagemaker"))
+    path = ctx.options.state_dir.resolve() / "timeline.json"
+    path.write_text(json.dumps(demo_timeline.to_json(windows, spans), indent=1), encoding="utf-8")
+    return path
 
 
 def _report(ctx: Context, out: Path, into: list[DemoResult]) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 LOOPBACK = "127.0.0.1"
 JSONATA_TRACE_ENV = "NDRC_JSONATA_TRACE"
 IDENTITY_PATH = "/ndrc-emulator/identity"
+PREWARM_PATH = "/ndrc-emulator/prewarm"  # POST {"code": "s3://<artifacts>/runtime/<sha256>/"}
 PORT_IN_USE_EXIT = 3
 
 
@@ -65,14 +66,33 @@ def enable_state_machine_execution() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
 
-def with_identity(app: Any, identity: dict[str, Any]) -> Any:
-    """WSGI middleware answering IDENTITY_PATH with this emulator's identity; everything else goes to moto."""
-    body = json.dumps(identity, sort_keys=True).encode("utf-8")
+def _answer(start_response: Any, status: str, document: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(document, sort_keys=True).encode("utf-8")
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def with_identity(app: Any, identity: dict[str, Any], prewarm: Callable[[str], None] | None = None) -> Any:
+    """WSGI middleware answering IDENTITY_PATH with this emulator's identity and, when it runs pipelines,
+    PREWARM_PATH (start the warm workers of a runtime bundle now; answered at once, 202); everything else
+    goes to moto."""
 
     def application(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") == IDENTITY_PATH:
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+        path = environ.get("PATH_INFO")
+        if path == IDENTITY_PATH:
+            return _answer(start_response, "200 OK", identity)
+        if path == PREWARM_PATH and environ.get("REQUEST_METHOD") == "POST":
+            if prewarm is None:
+                return _answer(start_response, "409 Conflict", {"error": "this emulator does not run pipelines"})
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                code = json.loads(environ["wsgi.input"].read(length))["code"]
+                if not isinstance(code, str) or not code.startswith("s3://"):
+                    raise ValueError("code must be an s3:// URI")
+            except (ValueError, KeyError, TypeError) as err:
+                return _answer(start_response, "400 Bad Request", {"error": f"expected a JSON {{code: s3 URI}}: {err}"})
+            prewarm(code)
+            return _answer(start_response, "202 Accepted", {"prewarming": code})
         return app(environ, start_response)
 
     return application
@@ -150,7 +170,9 @@ def serve(
         "port": port,
         "executes_pipelines": pipelines is not None,
     }
-    app = with_identity(DomainDispatcherApplication(create_backend_app), identity)
+    app = with_identity(
+        DomainDispatcherApplication(create_backend_app), identity, executor.prewarm if executor is not None else None
+    )
     try:  # bound here, in the main thread, so a busy port ends the process at once
         server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     except OSError as problem:
@@ -217,6 +239,22 @@ def _is_moto(endpoint: str, timeout: float) -> bool:
     try:
         with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout):
             return True
+    except OSError:
+        return False
+
+
+def request_prewarm(endpoint: str, code_uri: str, timeout: float = 5.0) -> bool:
+    """Ask the emulator at `endpoint` to start the warm workers of the runtime bundle at `code_uri` now (it
+    answers at once; the workers start in the background). False if it does not run pipelines."""
+    request = urllib.request.Request(
+        f"{endpoint}{PREWARM_PATH}",
+        data=json.dumps({"code": code_uri}).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return bool(reply.status == 202)
     except OSError:
         return False
 

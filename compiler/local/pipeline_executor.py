@@ -11,9 +11,13 @@ caps one execution's running steps. Step retry policies are not applied: they re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import heapq
+import itertools
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -66,13 +70,47 @@ class Execution:
     max_parallel_steps: int | None = None
 
 
+class StepSlots:
+    """The step budget: at most `budget` steps run at once, and a freed slot goes to the waiting step of the
+    oldest execution (then the step that asked first). So an execution started earlier is not held back by
+    the steps of executions started after it (the demo's training beside another project's backfill); in
+    SageMaker every step has its own instances and no such queue exists."""
+
+    def __init__(self, budget: int) -> None:
+        self._free = budget
+        self._waiting: list[tuple[float, int]] = []
+        self._asked = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def held(self, execution_start: float) -> Iterator[None]:
+        with self._changed:
+            ticket = (execution_start, next(self._asked))
+            heapq.heappush(self._waiting, ticket)
+            while not (self._free > 0 and self._waiting[0] == ticket):
+                self._changed.wait()
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()
+
+
+MAX_STEP_THREADS = 256  # threads waiting for a slot or running a step (a step runs in a process of its own)
+
+
 class PipelineExecutor:
     def __init__(self, runner: StepRunner, fetch: Fetcher, budget: int, work_dir: Path) -> None:
         self.runner = runner
         self.fetch = fetch
         self.budget = max(1, budget)
         self.work_dir = work_dir
-        self._steps = ThreadPoolExecutor(max_workers=self.budget, thread_name_prefix="pipeline-step")
+        self._slots = StepSlots(self.budget)
+        self._steps = ThreadPoolExecutor(max_workers=MAX_STEP_THREADS, thread_name_prefix="pipeline-step")
         self._lock = threading.Lock()
         self._records: dict[str, ExecutionRecord] = {}
         self._threads: list[threading.Thread] = []
@@ -94,6 +132,22 @@ class PipelineExecutor:
         )
         self._threads.append(thread)
         thread.start()
+
+    def prewarm(self, code_uri: str) -> None:
+        """In the background: fetch the runtime bundle at `code_uri` (as a step's input would be) and have the
+        runner start its warm workers' Spark now (a cold runner has nothing to warm). A failure is only
+        logged: the steps then start Spark themselves."""
+
+        def warm() -> None:
+            try:
+                code_dir = self.fetch(code_uri)
+                prewarm = getattr(self.runner, "prewarm", None)
+                if prewarm is not None:
+                    prewarm(code_dir)
+            except Exception as err:
+                print(json.dumps({"event": "prewarm_failed", "code": code_uri, "cause": str(err)[:500]}), flush=True)
+
+        threading.Thread(target=warm, daemon=True, name="prewarm").start()
 
     def wait_idle(self, timeout: float | None = None) -> None:
         for thread in list(self._threads):
@@ -162,6 +216,12 @@ class PipelineExecutor:
             step.warm = warm
 
     def _run_step(self, execution: Execution, record: ExecutionRecord, name: str, context: ExecutionContext) -> None:
+        with self._slots.held(record.start.timestamp()):
+            self._run_step_in_slot(execution, record, name, context)
+
+    def _run_step_in_slot(
+        self, execution: Execution, record: ExecutionRecord, name: str, context: ExecutionContext
+    ) -> None:
         step = execution.definition.steps[name]
         with self._lock:
             record.steps[name].status = "Executing"

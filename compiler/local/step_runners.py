@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -66,7 +67,9 @@ class WarmWorker:
 
     def __init__(self, code_dir: Path, environment: Mapping[str, str], log: Path, cwd: Path) -> None:
         self.code_dir = code_dir
+        self.log = log
         self._log = log.open("ab")
+        self.prewarm_answer: dict[str, object] | None = None
         self.process = subprocess.Popen(
             [sys.executable, "-c", WORKER_BOOT, str(code_dir / ARCHIVE)],
             env=dict(environment),
@@ -77,6 +80,20 @@ class WarmWorker:
             text=True,
             start_new_session=True,
         )
+
+    def prewarm(self, environment: Mapping[str, str]) -> dict[str, object] | None:
+        """Have the worker start Spark now (`runtime.warm_worker.prewarm`) and wait for it; its answer
+        (None when the worker died meanwhile)."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(json.dumps({"prewarm": True, "environment": dict(environment), "log": str(self.log)}) + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except (OSError, ValueError):  # ValueError: the pool closed its pipes meanwhile
+            return None
+        self.prewarm_answer = json.loads(line) if line.strip() else None
+        return self.prewarm_answer
 
     def run(self, argv: list[str], environment: Mapping[str, str], log: Path) -> tuple[int | None, bool]:
         """The job's exit code (None when the worker died during the step) and whether the worker may run
@@ -117,7 +134,12 @@ class WarmWorker:
 
 class WarmPool:
     """Warm workers per runtime bundle, at most `size` of them busy or idle per bundle; a cold run for
-    commands that are not the bundle's launcher."""
+    commands that are not the bundle's launcher.
+
+    `prewarm` starts a bundle's workers before any step needs them. While they start Spark, a Spark step of
+    that bundle waits for one (it would wait as long for a JVM of its own, and a third JVM would only slow
+    the two starting), and a plain Python step (no `--py-files`: spec resolution, the extractor, ...) runs
+    cold instead of queueing behind a JVM start."""
 
     def __init__(self, base_environment: Mapping[str, str], size: int, log_dir: Path, scratch: Path) -> None:
         self.base_environment = dict(base_environment)
@@ -126,29 +148,63 @@ class WarmPool:
         self.scratch = scratch
         self._idle: dict[Path, list[WarmWorker]] = {}
         self._all: list[WarmWorker] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._cold = ColdRunner(self.base_environment)
+        self._warming: dict[Path, int] = {}
         self.started = 0
 
-    def _acquire(self, command: LocalCommand) -> WarmWorker:
+    def _acquire(self, command: LocalCommand) -> WarmWorker | None:
+        """An idle worker of the command's bundle, else a new one; None: run this plain Python step cold
+        (the bundle's workers are still prewarming)."""
         assert command.code_dir is not None
         with self._lock:
             idle = self._idle.setdefault(command.code_dir, [])
-            while idle:
-                worker = idle.pop()
-                if worker.alive():
-                    return worker
-                self._all.remove(worker)
-                worker.stop()
-            self.started += 1
-            log = self.log_dir / f"warm-worker-{self.started}.log"
-            environment = command.full_environment(self.base_environment)
-            worker = WarmWorker(command.code_dir, environment, log, self.scratch)
-            self._all.append(worker)
-            return worker
+            while True:
+                while idle:
+                    worker = idle.pop()
+                    if worker.alive():
+                        return worker
+                    self._all.remove(worker)
+                    worker.stop()
+                if not self._warming.get(command.code_dir):
+                    return self._new_worker(command.code_dir, command.full_environment(self.base_environment))
+                if not command.python_path:
+                    return None
+                self._lock.wait()
+
+    def _new_worker(self, code_dir: Path, environment: Mapping[str, str]) -> WarmWorker:
+        self.started += 1
+        worker = WarmWorker(code_dir, environment, self.log_dir / f"warm-worker-{self.started}.log", self.scratch)
+        self._all.append(worker)
+        return worker
+
+    def prewarm(self, code_dir: Path) -> int:
+        """Start the bundle's workers (up to the pool size) and have each start Spark now, in the background,
+        as a Spark step of the bundle would (its archive on PYTHONPATH, so Spark's Python workers import the
+        bundle's code). Returns the workers started."""
+        environment = dict(self.base_environment)
+        existing = environment.get("PYTHONPATH")
+        environment["PYTHONPATH"] = os.pathsep.join([str(code_dir / ARCHIVE), *([existing] if existing else [])])
+        with self._lock:
+            present = sum(1 for worker in self._all if worker.code_dir == code_dir)
+            workers = [self._new_worker(code_dir, environment) for _ in range(max(0, self.size - present))]
+            self._warming[code_dir] = self._warming.get(code_dir, 0) + len(workers)
+        for worker in workers:
+            threading.Thread(target=self._prewarm_one, args=(worker, environment), daemon=True).start()
+        return len(workers)
+
+    def _prewarm_one(self, worker: WarmWorker, environment: Mapping[str, str]) -> None:
+        worker.prewarm(environment)
+        with self._lock:
+            if self._warming.get(worker.code_dir):  # else the pool was closed meanwhile
+                self._warming[worker.code_dir] -= 1
+            if worker in self._all:
+                self._idle.setdefault(worker.code_dir, []).append(worker)
+            self._lock.notify_all()
 
     def _release(self, worker: WarmWorker, reusable: bool) -> None:
         with self._lock:
+            self._lock.notify_all()
             if reusable and worker.alive():
                 self._idle.setdefault(worker.code_dir, []).append(worker)
                 return
@@ -160,6 +216,8 @@ class WarmPool:
         if command.code_dir is None or command.script.name != LAUNCHER:
             return self._cold.run(command, log, cwd)
         worker = self._acquire(command)
+        if worker is None:
+            return self._cold.run(command, log, cwd)
         code, reusable = worker.run(list(command.arguments), command.full_environment(self.base_environment), log)
         self._release(worker, reusable)
         if code is None:
@@ -171,6 +229,8 @@ class WarmPool:
     def close(self) -> None:
         with self._lock:
             workers, self._all, self._idle = list(self._all), [], {}
+            self._warming = {}
+            self._lock.notify_all()
         for worker in workers:
             worker.stop(at_once=True)
 

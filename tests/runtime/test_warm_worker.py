@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from compiler.local.processing import LocalCommand
-from compiler.local.step_runners import WarmPool
+from compiler.local.step_runners import StepResult, WarmPool
 from compiler.orchestration.bundle import ARCHIVE, LAUNCHER, runtime_bundle
 from runtime.warm_worker import reset_session
 
@@ -77,3 +77,31 @@ def test_one_worker_runs_successive_jobs_from_the_bundle_each_with_its_own_envir
     finally:
         pool.close()
     assert len(workers) == 1 and not workers[0].alive()  # close() ended it
+
+
+@pytest.mark.spark
+def test_a_prewarmed_worker_has_run_its_spark_query_before_its_first_spark_step_which_reuses_it(
+    tmp_path: Path,
+) -> None:
+    from runtime.warm_worker import PREWARM_ROWS
+
+    code = _bundle(tmp_path)
+    pool = WarmPool({"PATH": os.environ["PATH"]}, size=1, log_dir=tmp_path, scratch=tmp_path)
+    try:
+        assert pool.prewarm(code) == 1
+        assert pool.prewarm(code) == 0  # the pool is full: nothing more starts
+        # a plain Python step (no --py-files) does not queue behind the JVM start: it runs cold
+        plain = LocalCommand("P", code / LAUNCHER, ("no_such_job",), {}, (), code)
+        assert pool.run(plain, tmp_path / "plain.log", tmp_path) == StepResult(2, warm=False)
+        # a Spark step waits for the prewarmed worker and runs in it
+        spark_step = LocalCommand("S", code / LAUNCHER, ("no_such_job",), {}, (str(code / ARCHIVE),), code)
+        assert pool.run(spark_step, tmp_path / "step.log", tmp_path) == StepResult(2, warm=True)
+        assert pool.started == 1
+        answer = pool._all[0].prewarm_answer
+        assert answer is not None and answer["prewarmed"] is True, answer
+        # one row per (source host, 15-minute window) of the query's rows, recomputed here
+        assert answer["rows"] == len({(i % 8, (i % 60) // 15) for i in range(PREWARM_ROWS)})
+        assert "unknown job 'no_such_job'" in (tmp_path / "step.log").read_text()
+        assert not list(tmp_path.glob("ndrc-prewarm-*"))  # its scratch folder is gone
+    finally:
+        pool.close()

@@ -99,3 +99,30 @@ def test_a_step_waiting_for_the_budget_is_starting_and_its_time_counts_from_when
     assert max(len(overlap) for overlap in runner.overlaps) == 1
     durations = [(step.end - step.start).total_seconds() for step in record.steps.values() if step.end]
     assert len(durations) == 5 and max(durations) < 0.3 + 0.25  # not the ~0.9 s B, C and E queue for
+
+
+def test_a_freed_step_slot_goes_to_the_step_of_the_oldest_execution() -> None:
+    import threading
+    import time
+
+    from compiler.local.pipeline_executor import StepSlots
+
+    slots = StepSlots(1)
+    order: list[str] = []
+
+    def step(name: str, execution_start: float) -> None:
+        with slots.held(execution_start):
+            order.append(name)
+
+    with slots.held(0.0):
+        threads = [
+            threading.Thread(target=step, args=("younger", 2.0)),
+            threading.Thread(target=step, args=("older", 1.0)),
+        ]
+        for thread in threads:
+            thread.start()
+            while len(slots._waiting) < threads.index(thread) + 1:  # each is queued before the next asks
+                time.sleep(0.01)
+    for thread in threads:
+        thread.join(10)
+    assert order == ["older", "younger"]
