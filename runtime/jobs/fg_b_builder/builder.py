@@ -20,7 +20,7 @@ from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import metric_columns
 from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET, pair_baseline, read_pair_history
 from runtime.jobs.fg_b_builder.spec import FgBJobSpec
-from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, with_statistics
+from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, clamped_moments, with_order_statistics
 from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
@@ -184,7 +184,9 @@ def prepare_rows(
     used = [*spec.join_keys, "host_ip", "window_start_ts", "window_end_ts", "mini_batch_id", "segment", "is_vdi"]
     used += metrics
     rows = rows.select(*dict.fromkeys(c for c in used if c in frame.columns))
-    latest = Window.partitionBy(*spec.join_keys).orderBy(*order)
+    # the keys' hash leads the partitioning (it groups nothing differently): the window sort then compares
+    # 64-bit prefixes instead of the keys' strings, which share long prefixes (IP addresses, window labels)
+    latest = Window.partitionBy(F.xxhash64(*spec.join_keys), *spec.join_keys).orderBy(*order)
     rows = rows.withColumn("_copy", F.row_number().over(latest)).where(F.col("_copy") == 1)
     segment = F.col("segment").cast("string") if "segment" in frame.columns else F.lit(None).cast("string")
     if spec.segment_mapping is not None:
@@ -217,7 +219,11 @@ def grouped_statistics(rows: DataFrame, keys: list[str], metrics: list[str], spe
     )
     long = collected.select(*keys, "baseline_horizon", "baseline_support", F.explode(per_metric).alias("_m"))
     long = long.select(*keys, "baseline_horizon", "baseline_support", "_m.metric", "_m.values")
-    return with_statistics(long, spec.capping)
+    # cached: the bounds feed the second pass over the rows, and the result is joined with that pass's output
+    ordered = with_order_statistics(long, spec.capping).cache()
+    group = [*keys, "baseline_horizon"]
+    moments = clamped_moments(rows, group, metrics, ordered.select(*group, "metric", "cap_low", "cap_high"))
+    return ordered.join(moments, [*group, "metric"]).select(*group, "baseline_support", "metric", *STAT_COLUMNS)
 
 
 def host_resolution(

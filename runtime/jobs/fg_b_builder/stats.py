@@ -67,18 +67,30 @@ def sample_std(values: Column, center: Column, clamp: Clamp = unclamped) -> Colu
     return F.when(n > 1, F.sqrt(squares / (n - 1)))
 
 
+def sorted_deviations(sorted_values: Column, median: Column, clamp: Clamp = unclamped) -> Column:
+    """|clamp(x) - median| of every element, sorted. The deviations are declared non-null (`coalesce`: an
+    element is never null, and `median` is non-null whenever the array is not empty) so `sort_array` takes its
+    primitive `double[]` sort; a nullable element type makes it sort boxed values with a comparator."""
+    return F.sort_array(F.transform(sorted_values, lambda x: F.coalesce(F.abs(clamp(x) - median), F.lit(0.0))))
+
+
 def mad(sorted_values: Column, median: Column, clamp: Clamp = unclamped) -> Column:
-    return quantile(F.sort_array(F.transform(sorted_values, lambda x: F.abs(clamp(x) - median))), 0.5)
+    return quantile(sorted_deviations(sorted_values, median, clamp), 0.5)
 
 
-def with_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
-    """Adds STAT_COLUMNS from the `metric` name and the unsorted `values` array of each row.
+ORDER_COLUMNS: tuple[str, ...] = tuple(c for c in STAT_COLUMNS if c not in ("mean", "std"))
 
-    Staged projections, so each intermediate (sorted array, median, mean) is computed once per row. The
-    winsorized array is never built: clamping is monotone, so every statistic of the clamped values is read
-    off the sorted raw array with the clamp applied to the elements it touches (the same values, in the same
-    order, as clamping first). `sort_array` (a native sort) rather than `array_sort`, whose default comparator
-    is an interpreted lambda; the values are never null, so the two give the same order.
+
+def with_order_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
+    """Adds ORDER_COLUMNS (every statistic but mean and std) from the `metric` name and the unsorted `values`
+    array of each row.
+
+    Staged projections, so each intermediate (sorted array, median) is computed once per row. The winsorized
+    array is never built: clamping is monotone, so every order statistic of the clamped values is read off the
+    sorted raw array with the clamp applied to the elements it touches (the same values, in the same order, as
+    clamping first). `sort_array` (a native sort) rather than `array_sort`, whose default comparator is an
+    interpreted lambda; the values are never null, so the two give the same order. The mean and std of the
+    clamped values need no order: `clamped_moments` computes them with Spark's own aggregates.
     """
     capped = F.lit(True) if capping.metrics is None else F.col("metric").isin(list(capping.metrics))
     frame = frame.withColumn("_raw", F.sort_array("values"))
@@ -93,7 +105,8 @@ def with_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
             frame = frame.withColumn("_spread", sample_std(raw, F.col("_c")))
         else:
             frame = frame.withColumn("_c", quantile(raw, 0.5))
-            frame = frame.withColumn("_spread", F.lit(MAD_SCALE) * mad(raw, F.col("_c")))
+            frame = frame.withColumn("_dev", sorted_deviations(raw, F.col("_c")))
+            frame = frame.withColumn("_spread", F.lit(MAD_SCALE) * quantile(F.col("_dev"), 0.5))
         low = F.col("_c") - z_max * F.col("_spread")
         high = F.col("_c") + z_max * F.col("_spread")
     if capping.method != "none":
@@ -104,20 +117,64 @@ def with_statistics(frame: DataFrame, capping: CappingSpec) -> DataFrame:
         )
 
     def clamp(x: Column) -> Column:
-        # greatest/least skip nulls: without bounds the value is unchanged
-        return F.least(F.greatest(x, F.col("cap_low")), F.col("cap_high"))
+        return clamped(x, F.col("cap_low"), F.col("cap_high"))
 
-    frame = frame.withColumn("median", quantile(raw, 0.5, clamp)).withColumn("mean", mean(raw, clamp))
+    frame = frame.withColumn("median", quantile(raw, 0.5, clamp))
+    # its own projection: `quantile` reads the array four times, and the optimizer keeps a column that is
+    # referenced several times rather than inlining (and recomputing) an expensive expression
+    frame = frame.withColumn("_dev", sorted_deviations(raw, F.col("median"), clamp))
     frame = frame.select(
         "*",
         F.size(raw).cast("long").alias("support_count"),
-        mad(raw, F.col("median"), clamp).alias("mad"),
+        quantile(F.col("_dev"), 0.5).alias("mad"),
         *[quantile(raw, p, clamp).alias(name) for name, p in QUANTILES],
-        sample_std(raw, F.col("mean"), clamp).alias("std"),
         clamp(F.element_at(raw, 1)).alias("min"),
         clamp(F.element_at(raw, -1)).alias("max"),
     )
-    return frame.drop("_raw", "_c", "_spread", "values").select(
-        *[c for c in frame.columns if c not in ("_raw", "_c", "_spread", "values", *STAT_COLUMNS)],
-        *[F.col(c).cast("long" if c == "support_count" else "double").alias(c) for c in STAT_COLUMNS],
+    return frame.select(
+        *[c for c in frame.columns if c not in ("_raw", "_dev", "_c", "_spread", "values", *STAT_COLUMNS)],
+        *[F.col(c).cast("long" if c == "support_count" else "double").alias(c) for c in ORDER_COLUMNS],
+    )
+
+
+def clamped(x: Column, low: Column, high: Column) -> Column:
+    # greatest/least skip nulls: without bounds the value is unchanged
+    return F.least(F.greatest(x, low), high)
+
+
+def clamped_moments(rows: DataFrame, group: list[str], metrics: list[str], bounds: DataFrame) -> DataFrame:
+    """One row per (group, metric) with the `mean` and sample `std` of the metric's values clamped to the
+    `cap_low`/`cap_high` of `bounds` (one row per group and metric).
+
+    The bounds are pivoted to one row per group (thousands of rows) and broadcast onto the history rows, so the
+    mean and std are Spark's own code-generated `avg`/`stddev_samp` (DuckDB's `avg`/`stddev_samp` in the
+    reference) instead of interpreted lambdas over every array element. Null values are left out, as
+    `collect_list` leaves them out of the arrays.
+    """
+    pivot = []
+    for i, metric in enumerate(metrics):
+        for bound in ("cap_low", "cap_high"):
+            pivot.append(F.max(F.when(F.col("metric") == metric, F.col(bound))).alias(f"_{bound}{i}"))
+    wide = bounds.groupBy(*group).agg(*pivot)
+    joined = rows.join(F.broadcast(wide), group)
+    moments = []
+    for i, metric in enumerate(metrics):
+        x = F.when(F.col(metric).isNotNull(), clamped(F.col(metric), F.col(f"_cap_low{i}"), F.col(f"_cap_high{i}")))
+        moments += [F.avg(x).alias(f"_mean{i}"), F.stddev_samp(x).alias(f"_std{i}")]
+    per_metric = F.array(
+        *[
+            F.struct(F.lit(m).alias("metric"), F.col(f"_mean{i}").alias("mean"), F.col(f"_std{i}").alias("std"))
+            for i, m in enumerate(metrics)
+        ]
+    )
+    return (
+        joined.groupBy(*group)
+        .agg(*moments)
+        .select(*group, F.explode(per_metric).alias("_m"))
+        .select(
+            *group,
+            "_m.metric",
+            F.col("_m.mean").cast("double").alias("mean"),
+            F.col("_m.std").cast("double").alias("std"),
+        )
     )
