@@ -177,6 +177,21 @@ def stats_of(storage: LocalStorage, host: str) -> dict[str, Any]:
     return rows[0]
 
 
+def test_a_rerun_copy_of_a_window_replaces_the_first(spark: Any, storage: LocalStorage) -> None:
+    """Two copies of one (host_ip, window_label) — a batch built again: only the later copy counts (the
+    de-duplication runs when the key hashes show a repeated key, and is skipped otherwise)."""
+    first = hand_rows("10.0.0.4", "corp", [1, 2, 3])
+    rerun = dict(first[2], x_w_15m=30, window_end_ts=first[2]["window_end_ts"].replace(minute=23))
+    write_rows(storage, first)
+    path = storage.local_path(FG_A + "feature_spec_version=v1/dt=2025-01-05/mini_batch_id=n/") / "part-0.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist([rerun], schema=HAND_SCHEMA), path)
+    run_fg_b_builder(spark, make_spec(horizons=["7d"]), storage, reference=REFERENCE, feature_spec_version="v1")
+    stats = stats_of(storage, "10.0.0.4")
+    # values 1, 2, 30 (the first copy's 3 is replaced): median 2, not the 2.5 of all four rows
+    assert (stats["support_count"], stats["median"], stats["max"], stats["min"]) == (3, 2.0, 30.0, 1.0)
+
+
 def test_hand_computed_corner_cases(spark: Any, storage: LocalStorage) -> None:
     write_rows(
         storage,
