@@ -2,20 +2,20 @@
 deploys (no parallel code path).
 
 Stages (each a small function; `run_demo` chains them and reports each one's time to a `Progress`):
-environment (a throwaway emulator executing pipelines, on its own free port and state folder, so a user's
-`ndrc local up` is untouched; it keeps running afterwards, found again by a plain `ndrc local status|down`
-through `demo_state`) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic
-(`demo_world`) -> inventory (the compiled `machine-inventory-unload` pipeline) beside the history backfill
-(the backfill state machine, its extractor, one `feature-15m` per window) -> FG-B baselines (the compiled
-schedule flow) -> training backfill of the projects that train -> training (verifier ... attributes ->
-deploy, then the local model server serves the deployed endpoint; the untrained projects' training backfill
-runs beside it) -> live (objects written to the ingestion bucket, their S3 events published to the producer
-topic -> SNS -> SQS -> the published pipe applied by `entry_poller` -> live state machine -> `feature-15m`;
-the untrained projects' batches once their training backfill ended; one delivery replayed on purpose) ->
-report (terminal summary + self-contained HTML). During publish, as soon as the runtime bundle is uploaded,
-the emulator is asked to prewarm its warm workers (`_Prewarm`); `<state dir>/timeline.json` records every
-step's start and end against the stage windows (`demo_timeline`).
-"""
+environment (a throwaway emulator executing pipelines, on its own free port and state folder, so a user's `ndrc
+local up` is untouched; it keeps running afterwards, found again by a plain `ndrc local status|down` through
+`demo_state`) -> publish (the demo-sized copy of the workspace: `demo_workspace`) -> traffic (`demo_world`) ->
+inventory (the compiled `machine-inventory-unload` pipeline) beside the history backfill (the backfill state
+machine, its extractor, one `feature-15m` per window, a project's windows in order) -> FG-B baselines (the compiled
+schedule flow) -> training backfill of the projects that train -> training (verifier ... attributes -> deploy, then
+the local model server serves the deployed endpoint; the untrained projects' training backfill runs beside it) ->
+live (objects written to the ingestion bucket, their S3 events published to the producer topic -> SNS -> SQS -> the
+published pipe applied by `entry_poller` -> live state machine -> `feature-15m`; in rounds: batch i of each
+project, then batch i + 1 once theirs ended, as 15 minutes apart in production; the untrained projects' batches
+once their training backfill ended; one delivery replayed on purpose) -> report (terminal summary + self-contained
+HTML). During publish, as soon as the runtime bundle is uploaded, the emulator is asked to prewarm its warm workers
+(`_Prewarm`); `<state dir>/timeline.json` records every step's start and end against the stage windows
+(`demo_timeline`)."""
 
 from __future__ import annotations
 
@@ -341,7 +341,14 @@ def _start_backfills(ctx: Context, day: datetime, phase: str, projects: list[str
     sfn = ctx.aws.client("stepfunctions")
     started = {}
     for project in projects:
-        payload = {"project_name": project, "start_date": f"{day:%Y-%m-%d}", "end_date": f"{day:%Y-%m-%d}"}
+        # one window at a time per project: a window's FG-A reads the windows before it (1h/8h/24h), so a
+        # neighbour still being built would make its features depend on timing (docs/orchestration.md)
+        payload = {
+            "project_name": project,
+            "start_date": f"{day:%Y-%m-%d}",
+            "end_date": f"{day:%Y-%m-%d}",
+            "max_concurrency": 1,
+        }
         started[project] = sfn.start_execution(
             stateMachineArn=ctx.orchestration.state_machine_arn(BACKFILL),
             name=f"demo-{phase}-{uuid.uuid4().hex[:8]}",
@@ -462,9 +469,17 @@ def stage_live(ctx: Context) -> str:
     deliveries: list[entry_poller.Delivery] = []
 
     def deliver(projects: list[str]) -> None:
-        for project in projects:
-            traffic = ctx.traffic[project]
-            for batch in traffic.phase("live"):
+        """In rounds, as the producer writes them 15 minutes apart: batch i of every project, then batch i + 1
+        once their `feature-15m` executions ended (its FG-A reads batch i's delta)."""
+        rounds = max((len(ctx.traffic[p].phase("live")) for p in projects), default=0)
+        for index in range(rounds):
+            batch_ids = []
+            for project in projects:
+                traffic = ctx.traffic[project]
+                batches = traffic.phase("live")
+                if index >= len(batches):
+                    continue
+                batch = batches[index]
                 write_batch(storage, traffic, batch)
                 event_time = datetime.fromisoformat(batch.batch_end_ts_iso.replace("Z", "+00:00")) + timedelta(
                     seconds=5
@@ -472,7 +487,14 @@ def stage_live(ctx: Context) -> str:
                 event = s3_event(ctx.bucket("ingestion"), traffic.key(batch), f"{event_time:%Y-%m-%dT%H:%M:%S.000Z}")
                 sns.publish(TopicArn=topic, Message=json.dumps(event))
                 events.append(event)
-        deliveries.extend(entry_poller.drain(ctx.aws, pipe))
+                batch_ids.append(batch.mini_batch_id)
+            delivered = entry_poller.drain(ctx.aws, pipe)
+            deliveries.extend(delivered)
+            for delivery in delivered:
+                wait_machine(ctx, delivery.execution_arn)
+            for run in pipeline_runs(ctx, FEATURE_15M):
+                if run["parameters"].get("MiniBatchId") in batch_ids:
+                    wait_pipeline(ctx, run["arn"])
 
     later = [p for p in ctx.options.projects if p in ctx.pending]
     deliver([p for p in ctx.options.projects if p not in later])

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -75,6 +76,37 @@ def test_n_backfill_windows_ran_n_feature_pipelines_that_succeeded(demo: tuple[D
         "ndr-acme-prod": {"windows": 3, "succeeded": 3},
     }
     assert result.live_pipelines == {"ndr-prod": ["Succeeded"], "ndr-acme-prod": ["Succeeded"]}
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_every_fg_a_trailing_window_holds_the_windows_before_it(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    """A window's FG-A reads the delta of the windows before it: run in order (backfill one window at a time per
+    project, live batches in rounds), every trailing session count equals DuckDB's count over the final delta.
+    Windows run side by side would miss a neighbour still being written (seen before the demo ordered them)."""
+    _, _, source = demo
+    checked = 0
+    for fg_a in sorted((source / ".ndrc" / "demo").glob("workspace/.ndrc/local/s3/*/*/v1/fg_a")):
+        delta, connection = fg_a.parent / "delta", duckdb.connect()
+        connection.execute(
+            f"CREATE VIEW d AS SELECT * FROM read_parquet('{delta}/**/*.parquet', hive_partitioning = true, "
+            f"union_by_name = true); CREATE VIEW a AS SELECT * FROM read_parquet('{fg_a}/**/*.parquet', "
+            "hive_partitioning = true, union_by_name = true)"
+        )
+        columns = {row[0] for row in connection.sql("DESCRIBE a").fetchall()}
+        for size, hours in (("1h", 1), ("8h", 8), ("24h", 24)):
+            if f"sessions_cnt_w_{size}" not in columns:
+                continue
+            wrong = connection.sql(
+                f"""SELECT a.window_label, a.host_ip, a.sessions_cnt_w_{size}, count(d.host_ip) AS expected
+                FROM a LEFT JOIN d ON d.host_ip = a.host_ip
+                  AND d.batch_start_ts > a.window_start_ts - INTERVAL {hours} HOUR
+                  AND d.batch_start_ts <= a.window_start_ts
+                GROUP BY ALL HAVING a.sessions_cnt_w_{size} <> count(d.host_ip)"""
+            ).fetchall()
+            assert wrong == [], (fg_a, size, wrong[:5])
+            checked += connection.sql("SELECT count(*) FROM a").fetchall()[0][0]
+    assert checked > 100
 
 
 @pytest.mark.spark
