@@ -140,10 +140,7 @@ class PipelineExecutor:
 
         def warm() -> None:
             try:
-                code_dir = self.fetch(code_uri)
-                prewarm = getattr(self.runner, "prewarm", None)
-                if prewarm is not None:
-                    prewarm(code_dir)
+                self.runner.prewarm(self.fetch(code_uri))
             except Exception as err:
                 print(json.dumps({"event": "prewarm_failed", "code": code_uri, "cause": str(err)[:500]}), flush=True)
 

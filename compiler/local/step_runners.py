@@ -39,6 +39,10 @@ class StepResult:
 class StepRunner(Protocol):
     def run(self, command: LocalCommand, log: Path, cwd: Path) -> StepResult: ...
 
+    def prewarm(self, code_dir: Path) -> int:
+        """Start the bundle's Spark ahead of its first step, in the background; the workers started."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -57,6 +61,9 @@ class ColdRunner:
                 stderr=subprocess.STDOUT,
             )
         return StepResult(code, warm=False)
+
+    def prewarm(self, code_dir: Path) -> int:
+        return 0  # every step starts a process (and Spark) of its own: nothing outlives a step to warm
 
     def close(self) -> None:
         return None

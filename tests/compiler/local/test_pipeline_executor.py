@@ -39,6 +39,9 @@ class RecordingRunner:
             return StepResult(1, warm=False)
         return StepResult(0, warm=False)
 
+    def prewarm(self, code_dir: Path) -> int:
+        return 0
+
     def close(self) -> None:
         return None
 
