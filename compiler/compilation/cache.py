@@ -13,7 +13,6 @@ anywhere else (say, committed in a pull request) is ignored and rebuilt, never t
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.compilation.cache_codec import CacheFormatError, decode_result, encode_result
+from compiler.compilation.signed_file import read_signed, write_signed
 from compiler.load.tool_digest import tool_digest
 from compiler.load.user_key import cache_key
 from compiler.model import EnvironmentConfig
@@ -31,35 +31,21 @@ if TYPE_CHECKING:
 
 CACHE_DIR = ".ndrc/cache"
 # What this process last loaded or saved, so validate-then-compile in one process reads the file once.
-_IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, Any]]]] = {}
+_IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, FileResult]], dict[str, tuple[str, Any]]]] = {}
 CACHE_FORMAT = "ndrc-validate-cache"
-CACHE_VERSION = 2
-
-
-def _mac(key: bytes, fingerprint: str, entries: Any) -> str:
-    text = json.dumps({"fingerprint": fingerprint, "entries": entries}, sort_keys=True, separators=(",", ":"))
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+CACHE_VERSION = 3  # 3: header line + signed body (compiler.compilation.signed_file)
 
 
 def _read_entries(path: Path, fingerprint: str, key: bytes) -> dict[str, tuple[str, Any]]:
-    """The stored entries if the file is this format and version, authentic and for this fingerprint."""
+    """The stored entries (still encoded: each is decoded when it is asked for) if the file is this format
+    and version, authentic and for this fingerprint."""
+    signed = read_signed(path, CACHE_FORMAT, CACHE_VERSION, key)
+    if signed is None or signed[0].get("fingerprint") != fingerprint:
+        return {}
     try:
-        stored = json.loads(path.read_bytes())
-        if not isinstance(stored, dict) or (stored.get("format"), stored.get("version")) != (
-            CACHE_FORMAT,
-            CACHE_VERSION,
-        ):
-            return {}
-        if stored.get("fingerprint") != fingerprint:
-            return {}
-        raw_entries = stored["entries"]
-        if not hmac.compare_digest(str(stored.get("mac")), _mac(key, fingerprint, raw_entries)):
-            return {}
-        entries = {}
-        for relative, (digest, encoded) in raw_entries.items():
-            entries[str(relative)] = (str(digest), decode_result(encoded))
-        return entries
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, CacheFormatError):
+        stored = json.loads(signed[1])
+        return {str(relative): (str(digest), encoded) for relative, (digest, encoded) in stored.items()}
+    except (ValueError, TypeError, AttributeError):
         return {}
 
 
@@ -81,12 +67,16 @@ def inputs_fingerprint(environment: EnvironmentConfig, sources: list[tuple[str, 
 
 @dataclass
 class FileCache:
+    """`relative -> (content digest, result)`. What the file held stays encoded until a file with that
+    digest asks for it: a compile after a separate `ndrc validate` decodes each result once, and an entry
+    that does not decode (a format mistake of this ndrc) only costs validating that file again."""
+
     path: Path | None
     fingerprint: str
-    entries: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    entries: dict[str, tuple[str, FileResult]] = field(default_factory=dict)  # decoded or put
     dirty: bool = False
     key: bytes = field(default=b"", repr=False)
-    _encoded: dict[str, Any] = field(default_factory=dict, repr=False)  # results encoded by put(), reused
+    encoded: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)  # as stored: read or put
 
     @classmethod
     def open(cls, workspace: Workspace, environment: EnvironmentConfig) -> FileCache:
@@ -99,59 +89,53 @@ class FileCache:
         path = workspace.root / CACHE_DIR / f"validate-{environment.name}.json"
         remembered = _IN_PROCESS.get(path)
         if remembered is not None and remembered[0] == fingerprint:
-            return cls(path, fingerprint, dict(remembered[1]), key=key)
-        entries = _read_entries(path, fingerprint, key)
+            return cls(path, fingerprint, dict(remembered[1]), key=key, encoded=dict(remembered[2]))
+        encoded = _read_entries(path, fingerprint, key)
         # An unreadable file or one of another version or origin is rewritten on save.
-        return cls(path, fingerprint, entries, dirty=path.exists() and not entries, key=key)
+        return cls(path, fingerprint, dirty=path.exists() and not encoded, key=key, encoded=encoded)
 
     def get(self, relative: str, digest: str) -> FileResult | None:
         entry = self.entries.get(relative)
-        if entry and entry[0] == digest:
-            return entry[1]  # type: ignore[no-any-return]
-        return None
+        if entry is not None and entry[0] == digest:
+            return entry[1]
+        stored = self.encoded.get(relative)
+        if stored is None or stored[0] != digest:
+            return None
+        try:
+            result = decode_result(stored[1])
+        except CacheFormatError:
+            return None
+        self.entries[relative] = (digest, result)
+        return result
 
     def put(self, relative: str, digest: str, result: FileResult) -> None:
         if self.path is None:
             return
         try:
-            self._encoded[relative] = encode_result(result)
+            self.encoded[relative] = (digest, encode_result(result))
         except TypeError:
+            self.encoded.pop(relative, None)
             return  # holds a value the cache cannot store as data; validated again next time
         self.entries[relative] = (digest, result)
         self.dirty = True
 
     def retain(self, relatives: set[str]) -> None:
         """Forget files that no longer exist."""
-        stale = set(self.entries) - relatives
+        stale = (set(self.entries) | set(self.encoded)) - relatives
         for relative in stale:
-            del self.entries[relative]
+            self.entries.pop(relative, None)
+            self.encoded.pop(relative, None)
         self.dirty = self.dirty or bool(stale)
 
     def save(self) -> None:
         if self.path is None:
             return
-        _IN_PROCESS[self.path] = (self.fingerprint, dict(self.entries))
+        _IN_PROCESS[self.path] = (self.fingerprint, dict(self.entries), dict(self.encoded))
         if not self.dirty:
             return
-        entries = {
-            relative: [digest, self._encoded.get(relative) or encode_result(result)]
-            for relative, (digest, result) in self.entries.items()
-        }
-        # The entries are serialized once: the MAC covers that text and the file embeds it (the same bytes
-        # as dumping the whole document with sorted keys, so `_read_entries` verifies it unchanged).
-        entries_text = json.dumps(entries, sort_keys=True, separators=(",", ":"))
-        fingerprint_text = json.dumps(self.fingerprint)
-        mac = hmac.new(
-            self.key, f'{{"entries":{entries_text},"fingerprint":{fingerprint_text}}}'.encode(), hashlib.sha256
-        ).hexdigest()
-        header = json.dumps(
-            {"format": CACHE_FORMAT, "mac": mac, "version": CACHE_VERSION}, sort_keys=True, separators=(",", ":")
-        )
-        text = f'{{"entries":{entries_text},"fingerprint":{fingerprint_text},{header[1:]}'
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(self.path)
-        except OSError:
-            pass  # a cache that cannot be written (read-only checkout) only costs speed
+        body = json.dumps(
+            {relative: [digest, stored] for relative, (digest, stored) in self.encoded.items()},
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("utf-8")
+        write_signed(self.path, CACHE_FORMAT, CACHE_VERSION, self.key, body, fingerprint=self.fingerprint)

@@ -51,6 +51,28 @@ def encode_value(value: Any) -> Any:
 
 
 def decode_value(data: Any) -> Any:
+    # The two shapes of nearly every value first, by exact type (json.loads makes only exact types):
+    # this runs on every value of every cached file when a build is made from the cache.
+    kind = type(data)
+    if kind is str or data is None or kind is bool:
+        return data
+    if kind is dict and len(data) == 1:
+        inner = data.get("m")
+        if type(inner) is dict:
+            return {key: decode_value(child) for key, child in inner.items()}
+        inner = data.get("l")
+        if type(inner) is list:
+            return [decode_value(child) for child in inner]
+        inner = data.get("n")
+        if type(inner) is str:
+            try:
+                return Number(inner)
+            except InvalidOperation as problem:
+                raise CacheFormatError(f"bad number {inner!r}") from problem
+    return _decode_other(data)
+
+
+def _decode_other(data: Any) -> Any:
     if data is None or isinstance(data, bool | str):
         return data
     if not isinstance(data, dict) or len(data) != 1:

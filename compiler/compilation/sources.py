@@ -13,7 +13,6 @@ validation cache, so a record written elsewhere is ignored.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.compilation.cache import CACHE_DIR, cache_key
+from compiler.compilation.signed_file import read_signed, write_signed
 from compiler.diagnostics import Diagnostic, Location, error
 from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
@@ -48,10 +48,6 @@ def _stat_key(status: os.stat_result) -> Stat:
     return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
 
 
-def _mac(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
 class DigestRecord:
     """`relative -> (stat, digest)` as last seen, stored under `.ndrc/cache/` (missing or foreign: empty)."""
 
@@ -69,24 +65,19 @@ class DigestRecord:
         return cls(workspace.root / CACHE_DIR / RECORD_FILE, key)
 
     def _read(self) -> dict[str, tuple[Stat, str]]:
-        """The record's first line is its header (format, version, MAC of the rest), the rest the entries as
-        JSON: the MAC is checked over the bytes as stored, before anything is parsed."""
         assert self.path is not None
+        signed = read_signed(self.path, RECORD_FORMAT, RECORD_VERSION, self.key)
+        if signed is None:
+            return {}
         try:
-            header_line, _, body = self.path.read_bytes().partition(b"\n")
-            header = json.loads(header_line)
-            if (header.get("format"), header.get("version")) != (RECORD_FORMAT, RECORD_VERSION):
-                return {}
-            if not hmac.compare_digest(str(header.get("mac")), _mac(self.key, body)):
-                return {}
             known: dict[str, tuple[Stat, str]] = {}
-            for relative, (size, mtime, ctime, inode, device, digest) in json.loads(body).items():
+            for relative, (size, mtime, ctime, inode, device, digest) in json.loads(signed[1]).items():
                 if not isinstance(digest, str):
                     return {}
                 # (a stat part of another type can never equal a real status: the file is hashed again)
                 known[relative] = ((size, mtime, ctime, inode, device), digest)
             return known
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return {}
 
     def digest(self, path: Path, relative: str, status: os.stat_result | None = None) -> str:
@@ -117,16 +108,7 @@ class DigestRecord:
             if max(stat_key[1], stat_key[2]) < settled
         }
         body = json.dumps(entries, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        header = json.dumps(
-            {"format": RECORD_FORMAT, "version": RECORD_VERSION, "mac": _mac(self.key, body)}, sort_keys=True
-        )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-            temporary.write_bytes(header.encode("utf-8") + b"\n" + body)
-            temporary.replace(self.path)
-        except OSError:
-            pass  # a record that cannot be written (read-only checkout) only costs speed
+        write_signed(self.path, RECORD_FORMAT, RECORD_VERSION, self.key, body)
 
 
 def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:

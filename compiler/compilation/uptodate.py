@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import time
@@ -28,12 +27,13 @@ from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
+from compiler.compilation.signed_file import read_signed, write_signed
 from compiler.load.root import CONFIG_FILE, ENVIRONMENT_VARIABLES, SPECS_DIR, workspace_root
 from compiler.load.tool_digest import tool_digest
 from compiler.load.user_key import cache_key
 
 # This module runs on every `ndrc compile`: it imports only the standard library's basics (no dataclasses,
-# no click) and the three small modules above.
+# no click) and the four small modules above.
 
 RECORD_FORMAT = "ndrc-build-record"
 RECORD_VERSION = 2
@@ -90,10 +90,6 @@ def record_path(root: Path, chosen: list[str | None]) -> Path:
     return root / CACHE_DIR / f"build-{key}.json"
 
 
-def _mac(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
 def _key() -> bytes | None:
     return None if os.environ.get("NDRC_NO_CACHE") else cache_key()
 
@@ -123,24 +119,14 @@ def _name(entry: os.DirEntry[str]) -> str:
 
 
 def _read(path: Path, key: bytes) -> dict[str, object] | None:
-    header_line, _, body = path.read_bytes().partition(b"\n")
-    header = json.loads(header_line)
-    if (header.get("format"), header.get("version")) != (RECORD_FORMAT, RECORD_VERSION):
-        return None
-    if not hmac.compare_digest(str(header.get("mac")), _mac(key, body)):
-        return None
-    record = json.loads(body)
+    signed = read_signed(path, RECORD_FORMAT, RECORD_VERSION, key)
+    record = json.loads(signed[1]) if signed is not None else None
     return record if isinstance(record, dict) else None
 
 
 def _write(path: Path, key: bytes, record: dict[str, object]) -> None:
     body = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    header = json.dumps({"format": RECORD_FORMAT, "mac": _mac(key, body), "version": RECORD_VERSION})
-    with contextlib.suppress(OSError):  # a record that cannot be written only costs speed
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        temporary.write_bytes(header.encode("utf-8") + b"\n" + body)
-        temporary.replace(path)
+    write_signed(path, RECORD_FORMAT, RECORD_VERSION, key, body)
 
 
 def record_build(
