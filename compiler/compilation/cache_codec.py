@@ -9,6 +9,7 @@ Decimal, `{"i": text}` an int, `{"m": {...}}` a mapping, `{"l": [...]}` a list.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -132,21 +133,28 @@ def _decode_diagnostic(data: Any) -> Diagnostic:
 
 
 def _encode_item(item: JobItem) -> dict[str, Any]:
-    return {
+    """An item with its DynamoDB line (every valid one) is stored as the line alone: the spec and the
+    attributes are in it, typed. Storing them again would double the cache and its encoding time."""
+    entry: dict[str, Any] = {
         "project_name": item.project_name,
         "job_name": item.job_name,
         "feature_spec_version": item.feature_spec_version,
-        "spec": encode_value(item.spec),
-        "attributes": encode_value(item.attributes),
         "source": item.source,
         "encoded": item.encoded,
     }
+    if not item.encoded:  # too large for DynamoDB: no line (the file has an error)
+        entry["spec"], entry["attributes"] = encode_value(item.spec), encode_value(item.attributes)
+    return entry
 
 
 def _decode_item(data: Any) -> JobItem:
     if not isinstance(data, dict):
         raise CacheFormatError("not a job item")
-    spec, attributes = decode_value(data["spec"]), decode_value(data["attributes"])
+    encoded = _text(data["encoded"])
+    if not encoded:
+        spec, attributes = decode_value(data["spec"]), decode_value(data["attributes"])
+    else:
+        spec, attributes = _from_line(encoded)
     if not isinstance(spec, dict) or not isinstance(attributes, dict):
         raise CacheFormatError("a job item's spec and attributes are mappings")
     return JobItem(
@@ -156,8 +164,47 @@ def _decode_item(data: Any) -> JobItem:
         spec,
         attributes,
         _text(data["source"]),
-        _text(data["encoded"]),
+        encoded,
     )
+
+
+LINE_KEYS = frozenset({"project_name", "job_name", "spec"})  # the rest of an item line is its attributes
+
+
+def _from_line(line: str) -> tuple[Any, dict[str, Any]]:
+    """(spec, attributes) of an item line (`compiler.dynamodb_json.item_line`); the spec's numbers come
+    back as YAML numbers with the literal they were written with."""
+    typed = json.loads(line)["Item"]
+    if not isinstance(typed, dict) or "spec" not in typed:
+        raise CacheFormatError("not an item line")
+    attributes = {key: from_attribute(value) for key, value in typed.items() if key not in LINE_KEYS}
+    return from_attribute(typed["spec"]), attributes
+
+
+def from_attribute(data: Any) -> Any:
+    """A typed DynamoDB attribute value as written by `item_line`, as the value the YAML loader made."""
+    if type(data) is dict and len(data) == 1:
+        inner = data.get("S")
+        if type(inner) is str:
+            return inner
+        inner = data.get("M")
+        if type(inner) is dict:
+            return {key: from_attribute(child) for key, child in inner.items()}
+        inner = data.get("L")
+        if type(inner) is list:
+            return [from_attribute(child) for child in inner]
+        inner = data.get("N")
+        if type(inner) is str:
+            try:
+                return Number(inner)
+            except InvalidOperation as problem:
+                raise CacheFormatError(f"bad number {inner!r}") from problem
+        inner = data.get("BOOL")
+        if type(inner) is bool:
+            return inner
+        if data.get("NULL") is True:
+            return None
+    raise CacheFormatError("not a typed attribute value")
 
 
 def _encode_route(route: Route) -> dict[str, Any]:
