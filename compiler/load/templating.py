@@ -172,5 +172,16 @@ def render_values(document: LoadedYaml, context: dict[str, Any]) -> list[Diagnos
             problems.append(error(document.locate(json_path), JINJA_RENDER, f"{type(exc).__name__}: {exc}"))
         return value
 
-    document.data = visit(document.data, ())
+    if document.templated is None:
+        document.data = visit(document.data, ())
+        return problems
+    for json_path in document.templated:  # the loader's record: no walk over every value
+        if not json_path:
+            document.data = visit(document.data, ())
+            continue
+        container = document.data
+        for part in json_path[:-1]:
+            container = container[part]
+        last = json_path[-1]
+        container[last] = visit(container[last], json_path)
     return problems

@@ -97,6 +97,9 @@ class LoadedYaml:
     data: Any
     positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    # Where the loader put a string holding "{" (a template's mark), so rendering visits only those;
+    # None: not recorded (every value is visited).
+    templated: list[JsonPath] | None = None
 
     def locate(self, json_path: JsonPath, *, key: bool = False) -> Location:
         """The nearest known position of `json_path` (walking up to its parents if needed)."""
@@ -113,7 +116,8 @@ class LoadedYaml:
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
-        self.result = LoadedYaml(path, None)
+        self.templated: list[JsonPath] = []
+        self.result = LoadedYaml(path, None, templated=self.templated)
         self.diagnostics: list[Diagnostic] = []
         self.expanded = 0
         self.building: set[int] = set()  # collections on the path being built
@@ -140,7 +144,10 @@ class _Builder:
             self._problem(node, YAML_TAG, f"unsupported YAML tag {node.tag!r}; only standard tags are allowed")
             return None
         if isinstance(node, yaml.ScalarNode):
-            return self._plain(node, node.value) if node.tag == _PLAIN else self._scalar(node)
+            value = self._plain(node, node.value) if node.tag == _PLAIN else self._scalar(node)
+            if type(value) is str and "{" in value:
+                self.templated.append(json_path)
+            return value
         self.building.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
