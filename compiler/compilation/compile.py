@@ -119,26 +119,28 @@ def validate_with_cache(
         )
 
 
-def _validate_chunk(chunk: list[tuple[Path, str]], environment: EnvironmentConfig) -> list[FileResult]:
+def _validate_chunk(chunk: list[tuple[Path, str, bytes | None]], environment: EnvironmentConfig) -> list[FileResult]:
     from compiler.validation.schemas import SchemaCatalog
     from compiler.validation.validate import validate_file
 
     catalog = SchemaCatalog.default()
     with collector_paused():
-        return [validate_file(path, relative, environment, catalog) for path, relative in chunk]
+        return [validate_file(path, relative, environment, catalog, content) for path, relative, content in chunk]
 
 
 def validate_files(pending: list[Source], environment: EnvironmentConfig, catalog: SchemaCatalog) -> list[FileResult]:
-    """Validate files, in worker processes when there are many (each file is independent)."""
+    """Validate files, in worker processes when there are many (each file is independent). A file whose
+    bytes were read to hash them is validated from those bytes: the result cached under a digest is the
+    result of exactly the hashed content, even if the file changes meanwhile."""
     from compiler.validation.schemas import SchemaCatalog
     from compiler.validation.validate import validate_file
 
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if len(pending) < PARALLEL_THRESHOLD or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return [validate_file(source.path, source.relative, environment, catalog) for source in pending]
+        return [validate_file(source.path, source.relative, environment, catalog, source.content) for source in pending]
     SchemaCatalog.default().warm()  # the workers inherit the compiled validators
     size = max(1, len(pending) // (workers * 4))
-    chunks = [[(s.path, s.relative) for s in pending[i : i + size]] for i in range(0, len(pending), size)]
+    chunks = [[(s.path, s.relative, s.content) for s in pending[i : i + size]] for i in range(0, len(pending), size)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
         return [result for chunk in pool.map(_validate_chunk, chunks, [environment] * len(chunks)) for result in chunk]
 

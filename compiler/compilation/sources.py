@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.compilation.cache import CACHE_DIR, cache_key
@@ -42,6 +42,9 @@ class Source:
     relative: str
     digest: str
     stat: Stat | None = None  # the metadata the digest was taken with (None: unknown)
+    # The bytes the digest was taken of, when this process read them to hash them: validation then checks
+    # exactly the hashed bytes (and does not open the file a second time).
+    content: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def _stat_key(status: os.stat_result) -> Stat:
@@ -88,15 +91,21 @@ class DigestRecord:
 
     def digest_and_stat(self, path: Path, relative: str, status: os.stat_result | None = None) -> tuple[str, Stat]:
         """`digest`, with the metadata it was taken with."""
+        digest, stat_key, _ = self.read(path, relative, status)
+        return digest, stat_key
+
+    def read(self, path: Path, relative: str, status: os.stat_result | None = None) -> tuple[str, Stat, bytes | None]:
+        """`digest_and_stat`, with the bytes hashed (None when the recorded digest was trusted)."""
         stat_key = _stat_key(status or path.stat())
         known = self.known.get(relative)
         if known is not None and known[0] == stat_key:
             self.seen[relative] = known
-            return known[1], stat_key
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            return known[1], stat_key, None
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()
         self.seen[relative] = (stat_key, digest)
         self.changed = True
-        return digest, stat_key
+        return digest, stat_key, content
 
     def save(self) -> None:
         if self.path is None or not (self.changed or self.seen.keys() != self.known.keys()):
@@ -119,8 +128,8 @@ def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:
     sources, problems = [], list(tree.problems)
     for path, relative in tree.files:
         try:
-            digest, stat_key = record.digest_and_stat(path, relative, tree.stats.get(relative))
-            sources.append(Source(path, relative, digest, stat_key))
+            digest, stat_key, content = record.read(path, relative, tree.stats.get(relative))
+            sources.append(Source(path, relative, digest, stat_key, content))
         except OSError as problem:
             problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
     record.save()

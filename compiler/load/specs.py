@@ -73,12 +73,13 @@ def parse_spec_path(relative: str) -> tuple[SpecPath | None, list[Diagnostic]]:
     return SpecPath(relative, project, job_name, version or None), []
 
 
-def read_spec(path: Path, relative: str) -> tuple[SpecFile | None, list[Diagnostic]]:
+def read_spec(path: Path, relative: str, content: bytes | None = None) -> tuple[SpecFile | None, list[Diagnostic]]:
+    """Parse one spec file: `content` when the caller already read its bytes, else the file."""
     spec_path, problems = parse_spec_path(relative)
     if spec_path is None:
         return None, problems
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if content is None else content
     except OSError as exc:
         return None, [error(Location(relative), IO_READ, f"cannot read file: {exc.strerror}")]
     document, problems = load_yaml(relative, raw)

@@ -55,16 +55,20 @@ def operator_catalog() -> dict[str, dict[str, Any]] | None:
     return getattr(module, "OPERATOR_CATALOG", None)
 
 
-def validate_file(path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog) -> FileResult:
-    """Everything that can be checked looking at one file alone."""
-    result = _checked_file(path, relative, environment, catalog)
+def validate_file(
+    path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog, content: bytes | None = None
+) -> FileResult:
+    """Everything that can be checked looking at one file alone (`content`: its bytes, if already read)."""
+    result = _checked_file(path, relative, environment, catalog, content)
     result.diagnostics = without_cascades(result.diagnostics)
     return result
 
 
-def _checked_file(path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog) -> FileResult:
+def _checked_file(
+    path: Path, relative: str, environment: EnvironmentConfig, catalog: SchemaCatalog, content: bytes | None
+) -> FileResult:
     result = FileResult(relative)
-    loaded, problems = read_spec(path, relative)
+    loaded, problems = read_spec(path, relative, content)
     result.diagnostics.extend(problems)
     if loaded is None:
         return result

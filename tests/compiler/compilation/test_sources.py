@@ -85,3 +85,25 @@ def test_an_edited_spec_is_recompiled(workspace_dir: Path, monkeypatch: pytest.M
     again = compile_workspace(load_workspace(workspace_dir), "local")
     assert not again.reused
     assert b"s3://feat-bucket/fg_x/" in (again.out_dir / "dynamodb/ml_projects_parameters.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "workers"])
+def test_validation_checks_the_bytes_that_were_hashed(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    """A file edited between hashing and validating: the result cached under the digest is that of the
+    hashed bytes (not of the edit, which the next run hashes and validates on its own)."""
+    from compiler.compilation import compile as compilation
+    from compiler.compilation.compile import validate_with_cache
+
+    if parallel:
+        monkeypatch.setattr(compilation, "PARALLEL_THRESHOLD", 2)
+        monkeypatch.setattr(compilation.os, "cpu_count", lambda: 2)
+    workspace = load_workspace(workspace_dir)
+    read = sources.read_sources(workspace)
+    hashed = next(source for source in read[0] if source.relative == SPEC)
+    assert hashed.content == (workspace_dir / SPEC).read_bytes()
+    (workspace_dir / SPEC).write_text("not: [valid")  # after hashing, before validation
+    result = validate_with_cache(workspace, "local", read)
+    assert result.ok, result.diagnostics
+    assert any(item.source == SPEC for item in result.compiled.items)
