@@ -1,0 +1,31 @@
+"""README.md, ARCHITECTURE.md and docs/*.md name repository paths that exist (a moved module fails here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = [REPO / "README.md", REPO / "ARCHITECTURE.md", *sorted((REPO / "docs").glob("*.md"))]
+TOP_FOLDERS = ("compiler", "runtime", "tests", "docs", "schemas", "benchmarks", "devtools", "scripts", "examples")
+TOP_FOLDERS += ("docker", "specs", r"\.ci", "reference", "images")
+# A path that starts a word and is not a pattern (`<job>`, `{a,b}`, `*`, `#`) right after it.
+FOLDERS = "|".join(TOP_FOLDERS)
+PATH = re.compile(rf"(?<![\w./-])((?:{FOLDERS})/[\w.\-/]*+)(?![<{{*#])")
+MADE_BY_RUNS = ("benchmarks/out/",)  # written by the benchmarks, ignored by git
+
+
+def test_every_path_the_docs_name_exists() -> None:
+    missing = []
+    for doc in DOCS:
+        for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
+            for match in PATH.finditer(line):
+                path = match.group(1).rstrip(".")
+                if not path.startswith(MADE_BY_RUNS) and not (REPO / path).exists():
+                    missing.append(f"{doc.relative_to(REPO)}:{number}: {path}")
+    assert missing == []
+
+
+def test_the_pattern_sees_paths_and_skips_placeholders() -> None:
+    found = PATH.findall("see `compiler/cli/app.py`, runtime/jobs/<job>/ and tests/cases/{valid,invalid}/")
+    assert found == ["compiler/cli/app.py"]
