@@ -69,3 +69,26 @@ def test_a_schema_name_with_export_is_a_usage_error(tmp_path: Path) -> None:
         result.stderr.startswith("ndrc: error: give a schema NAME to print or --export DIR")
         and not (tmp_path / "out").exists()
     )
+
+
+def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    context = click.Context(group)
+    found: dict[str, click.Command] = {}
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
+        if isinstance(command, click.Group):
+            found |= _commands(command, f"{prefix}{name} ")
+        else:
+            found[f"{prefix}{name}"] = command
+    return found
+
+
+def test_every_command_runs_inside_the_one_error_handler() -> None:
+    wrapper_code = handle_errors(lambda: None).__code__
+    commands = _commands(cli)
+    assert {"validate", "compile", "plan", "publish", "local up", "local serve", "run"} <= commands.keys()
+    unwrapped = [
+        name for name, command in commands.items() if getattr(command.callback, "__code__", None) is not wrapper_code
+    ]
+    assert unwrapped == []
