@@ -29,3 +29,38 @@ def test_every_path_the_docs_name_exists() -> None:
 def test_the_pattern_sees_paths_and_skips_placeholders() -> None:
     found = PATH.findall("see `compiler/cli/app.py`, runtime/jobs/<job>/ and tests/cases/{valid,invalid}/")
     assert found == ["compiler/cli/app.py"]
+
+
+def _rows() -> dict[str, str]:
+    """ARCHITECTURE.md's table: each folder or module named in a row's first cell -> the row's text."""
+    rows = {}
+    for line in (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `"):
+            first, rest = line[1:].split("|", 1)
+            rows |= dict.fromkeys(re.findall(r"`([^`]+)`", first), rest)
+    return rows
+
+
+def test_architecture_maps_every_compiler_module_and_runtime_package() -> None:
+    rows = _rows()
+    unmapped = []
+    for package in sorted((REPO / "compiler").iterdir()):
+        if not (package / "__init__.py").is_file():
+            continue
+        row = rows.get(f"compiler/{package.name}/", "")
+        unmapped += [
+            f"compiler/{package.name}/{module.name}"
+            for module in sorted(package.glob("*.py"))
+            if module.stem != "__init__" and not re.search(rf"\b{module.stem}\b", row)
+        ]
+    for package in sorted((REPO / "runtime").iterdir()):
+        if (package / "__init__.py").is_file() and f"runtime/{package.name}/" not in rows:
+            unmapped.append(f"runtime/{package.name}/")
+    text = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for folder in ("compiler", "runtime"):
+        unmapped += [
+            f"{folder}/{module.name}"
+            for module in sorted((REPO / folder).glob("*.py"))
+            if module.stem != "__init__" and module.name not in text
+        ]
+    assert unmapped == []
