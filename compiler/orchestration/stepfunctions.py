@@ -888,8 +888,3 @@ MACHINES = {
     n.BACKFILL: (backfill_machine, "backfill"),
     n.LIVE_OUTCOME: (outcome_machine, "outcome"),
 }
-
-
-def state_machine_definition(o: Orchestration, flow: str) -> dict[str, Any]:
-    build, _ = MACHINES[flow]
-    return build(o)
