@@ -64,3 +64,14 @@ def test_architecture_maps_every_compiler_module_and_runtime_package() -> None:
             if module.stem != "__init__" and module.name not in text
         ]
     assert unmapped == []
+
+
+def test_every_test_the_docs_name_exists() -> None:
+    named = re.compile(r"(tests/[\w/.-]+\.py)::(\w+)")
+    missing = []
+    for doc in DOCS:
+        for test_file, name in named.findall(doc.read_text(encoding="utf-8")):
+            source = REPO / test_file
+            if not source.is_file() or f"def {name}(" not in source.read_text(encoding="utf-8"):
+                missing.append(f"{doc.relative_to(REPO)}: {test_file}::{name}")
+    assert missing == []
