@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.diagnostics import Severity
+from runtime.contract import WINDOW_CRON_EXPRESSION, WINDOW_FLOOR_MINUTES
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -120,8 +121,10 @@ SCHEMA_UNKNOWN_KEY = _rule(
 )
 
 # Semantic rules (compiler/validation/rules.py, wiring.py, validate.py)
-WINDOW_CRON = _rule("window.cron", ERROR, "`WindowCronExpression` is the batch window policy's `8-59/15 * * * ? *`")
-WINDOW_FLOOR = _rule("window.floor-minutes", ERROR, "`WindowFloorMinutes` is `[8, 23, 38, 53]`")
+WINDOW_CRON = _rule(
+    "window.cron", ERROR, f"`WindowCronExpression` is the batch window policy's `{WINDOW_CRON_EXPRESSION}`"
+)
+WINDOW_FLOOR = _rule("window.floor-minutes", ERROR, f"`WindowFloorMinutes` is `{list(WINDOW_FLOOR_MINUTES)}`")
 ROUTING_DUPLICATE_ORG_KEY = _rule("routing.duplicate-org-key", ERROR, "an org_key appears once in a project")
 ROUTING_ORG_KEY_CONFLICT = _rule("routing.org-key-conflict", ERROR, "an org_key belongs to one project")
 ROUTING_UNKNOWN_VERSION = _rule(

@@ -62,9 +62,11 @@ def org_key(org1: str, org2: str) -> str:
     return f"{org1}#{org2}"
 
 
-# The lock table: one item per started batch window, expired by DynamoDB's TTL.
+# The lock table: one item per started batch window, expired by DynamoDB's TTL. A backfill's callback item
+# (same table, same key attribute) also holds the task token the extractor reports its windows to.
 LOCK_KEY_ATTRIBUTE = "lock_key"
 LOCK_TTL_ATTRIBUTE = "expires_at"
+LOCK_TASK_TOKEN_ATTRIBUTE = "task_token"
 
 # Where a mini-batch lands in the ingestion bucket.
 BATCH_FILE_SUFFIX = ".json.gz"

@@ -1,9 +1,10 @@
 """Shared fixtures (the repository root, a moto server over HTTP on 127.0.0.1) and what tests need.
 
 A test that needs an external part carries its marker: `emulator` (moto), `spark` (pyspark + Java), `node`
-(node + asl-validator), `actionlint`, `chromium`, `aws_schemas` (AWS's published schemas in ../shared/aws-schemas).
-Tests that use the fixtures of those parts are marked automatically. When a part is missing, the test is skipped
-with the reason in a developer's run; with NDRC_REQUIRE_ALL=1 (set by .ci/run) it fails instead, so CI runs everything.
+(node + the npm packages in .ci/node: asl-validator, jsonata, yaml-language-server), `actionlint`, `chromium`,
+`aws_schemas` (AWS's published schemas in ../shared/aws-schemas). Tests that use the fixtures of those parts are
+marked automatically. When a part is missing, the test is skipped with the reason in a developer's run; with
+NDRC_REQUIRE_ALL=1 (set by .ci/run) it fails instead, so CI runs everything.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from compiler.local.emulator import running_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AWS_SCHEMAS = REPO_ROOT.parent / "shared" / "aws-schemas"
-ASL_VALIDATOR = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "asl-validator"
+NODE_MODULES = REPO_ROOT / ".ci" / "node" / "node_modules"
+# The npm packages scripts/install.sh puts in .ci/node: AWS's ASL linter, the reference JSONata engine, the
+# editor's YAML language server. A `node` test may use any of them.
+NODE_PACKAGES = (
+    NODE_MODULES / ".bin" / "asl-validator",
+    NODE_MODULES / "jsonata" / "package.json",
+    NODE_MODULES / "yaml-language-server" / "bin" / "yaml-language-server",
+)
 REQUIRE_ALL = os.environ.get("NDRC_REQUIRE_ALL") == "1"
 
 # marker -> fixtures whose use implies it
@@ -58,8 +66,9 @@ REQUIREMENTS: dict[str, tuple[Callable[[], bool], str]] = {
         "Spark needs pyspark and a Java runtime (java on PATH or JAVA_HOME)",
     ),
     "node": (
-        lambda: shutil.which("node") is not None and ASL_VALIDATOR.exists(),
-        "asl-validator needs node and `npm install --prefix .ci/node asl-validator@4` (scripts/install.sh)",
+        lambda: shutil.which("node") is not None and all(path.exists() for path in NODE_PACKAGES),
+        "needs node and the npm packages of scripts/install.sh in .ci/node "
+        "(`npm install --prefix .ci/node asl-validator@4 jsonata@2 yaml-language-server@1`)",
     ),
     "actionlint": (
         lambda: actionlint_binary() is not None,

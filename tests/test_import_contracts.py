@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,3 +17,43 @@ def test_import_contracts_hold() -> None:
     result = subprocess.run([lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def _contracts() -> dict[str, dict[str, object]]:
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    return {contract["id"]: contract for contract in settings["contracts"]}
+
+
+def _layers() -> list[list[str]]:
+    layers = _contracts()["compiler-layers"]["layers"]
+    assert isinstance(layers, list)
+    return [[name.strip() for name in layer.split("|")] for layer in layers]
+
+
+def _compiler_parts() -> set[str]:
+    folder = ROOT / "compiler"
+    packages = {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
+    return packages | {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+
+
+def test_every_compiler_package_and_module_has_its_layer() -> None:
+    listed = [name for layer in _layers() for name in layer]
+    assert sorted(listed) == sorted(_compiler_parts()) and len(listed) == len(set(listed))
+
+
+def test_only_the_cli_layer_may_import_click() -> None:
+    sources = _contracts()["click-in-cli-only"]["source_modules"]
+    assert isinstance(sources, list)
+    assert {f"compiler.{part}" for part in _compiler_parts() - {"cli"}} | {"runtime"} == set(sources)
+
+
+def test_architecture_draws_the_layers_in_the_contract_order() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    picture = text.split("```", 2)[1]
+    part = re.compile(r"compiler/(\w+)/|(\w+)\.py\b")  # a package, or a module of the same layer's line
+    drawn = [
+        [package or module for package, module in part.findall(line)]
+        for line in picture.splitlines()
+        if line.startswith("compiler/")
+    ]
+    assert [sorted(layer) for layer in drawn] == [sorted(layer) for layer in _layers()]

@@ -11,7 +11,8 @@ from typing import TextIO
 
 import click
 
-from compiler.cli.exit_codes import ExitCode, exit_with, handle_errors
+from compiler.cli.exit_codes import handle_errors
+from compiler.errors import NdrcError
 from compiler.local.demo import DemoOptions, run_demo
 from compiler.local.demo_world import SAMPLE_PROJECTS
 
@@ -128,13 +129,12 @@ def demo_command(
         result = run_demo(options, StageLine(sys.stderr))
     except RuntimeError as err:
         logs = state_dir / "workspace" / ".ndrc" / "pipelines"
-        click.echo(f"ndrc: error: the demo stopped: {err} (step logs under {logs})", err=True)
         if keep_running:
             click.echo(
-                "ndrc: its environment is left running to inspect: `ndrc local status`, then `ndrc local down`",
+                "ndrc: the demo's environment is left running to inspect: `ndrc local status`, then `ndrc local down`",
                 err=True,
             )
-        exit_with(ExitCode.FINDINGS)
+        raise NdrcError(f"the demo stopped: {err} (step logs under {logs})") from None
     for line in result.summary():
         click.echo(line)
     if keep_running:

@@ -16,7 +16,7 @@ from compiler.deploy.plan import Plan, load_plan
 from compiler.deploy.plan_render import render_text, summary
 from compiler.deploy.progress import ProgressBar
 from compiler.deploy.publish import PublishResult, publish
-from compiler.errors import UsageError
+from compiler.errors import NdrcError, UsageError
 
 
 def report(result: PublishResult, action: str = "publish") -> None:
@@ -136,11 +136,7 @@ def publish_command(
     if result.refused:
         for reason in result.refused:
             click.echo(f"  moved: {reason}", err=True)
-        click.echo(
-            "ndrc: error: the deployed state moved since the plan was made; nothing was written. Make a new plan.",
-            err=True,
-        )
-        exit_with(ExitCode.FINDINGS)
+        raise NdrcError("the deployed state moved since the plan was made; nothing was written. Make a new plan.")
     if result.declined:
         click.echo("not published", err=True)
         exit_with(ExitCode.FINDINGS)

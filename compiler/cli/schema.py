@@ -30,12 +30,10 @@ def schema_command(name: str | None, export_dir: Path | None) -> None:
     """Without NAME, list the schemas; with NAME (e.g. jobs/fg_c_builder), print it."""
     catalog = SchemaCatalog.default()
     if export_dir is not None and name is not None:
-        click.echo(
-            "ndrc: error: give a schema NAME to print or --export DIR to write every schema, not both "
-            "(exported schemas reference each other)",
-            err=True,
+        raise UsageError(
+            "give a schema NAME to print or --export DIR to write every schema, not both "
+            "(exported schemas reference each other)"
         )
-        raise click.exceptions.Exit(2)
     if export_dir is not None:
         exported = editor_schemas(catalog)
         try:
@@ -46,10 +44,7 @@ def schema_command(name: str | None, export_dir: Path | None) -> None:
             settings = editor_settings(export_dir.as_posix(), catalog)
             (export_dir / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
         except OSError as problem:
-            click.echo(
-                f"ndrc: error: cannot write the schemas into {export_dir}: {problem.strerror or problem}", err=True
-            )
-            raise click.exceptions.Exit(2) from None
+            raise UsageError(f"cannot write the schemas into {export_dir}: {problem.strerror or problem}") from None
         click.echo(
             f"exported {len(exported)} self-contained editor schema(s) to {export_dir}; "
             f"{export_dir / SETTINGS_FILE} holds the `yaml.schemas` mapping for .vscode/settings.json"

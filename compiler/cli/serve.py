@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
+from compiler.cli.exit_codes import handle_errors
 from compiler.cli.local import local_group
+from compiler.errors import UsageError
 from runtime.errors import RuntimeJobError
 from runtime.serving.faults import FaultPlan
 from runtime.serving.loading import DEFAULT_LOADER, load_model, resolve_loader
@@ -43,6 +45,7 @@ from runtime.serving.server import SAGEMAKER_MAX_PAYLOAD_BYTES, ModelServer, Ser
     help="larger request bodies get HTTP 413",
 )
 @click.option("--faults", default="", help="fault injection, e.g. throttle=0.1,error=0.05,slow_rate=0.1,slow=2,seed=7")
+@handle_errors
 def serve_command(
     model_path: Path,
     host: str,
@@ -60,15 +63,13 @@ def serve_command(
     try:
         model, workdir = load_model(model_path, resolve_loader(loader))
     except RuntimeJobError as err:
-        click.echo(f"ndrc: error: {err}", err=True)
-        raise click.exceptions.Exit(2) from None
+        raise UsageError(str(err)) from None
     config = ServerConfig(int(max_payload_mb * 1024 * 1024), plan, frozenset(endpoint_names) or None)
     try:
         server = ModelServer(model, config, host=host, port=port)
     except OSError as err:
         workdir.cleanup()
-        click.echo(f"ndrc: error: cannot listen on {host}:{port} ({err.strerror})", err=True)
-        raise click.exceptions.Exit(2) from None
+        raise UsageError(f"cannot listen on {host}:{port} ({err.strerror})") from None
     click.echo(f"serving model {model.model_version} ({len(model.feature_names)} features) on {server.url}")
     click.echo(f"  export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={server.url}   # boto3 invoke_endpoint goes here")
     try:

@@ -26,7 +26,7 @@ from compiler.deploy.plan import Change, Plan
 from compiler.errors import NdrcError
 from compiler.model import EnvironmentConfig
 from compiler.orchestration.images import image_uri
-from runtime.contract import split_sort_key
+from runtime.contract import sort_key, split_sort_key
 
 ENTRY_JOB = "pipeline_entry"
 # an event_rule names the pipeline it watches (the live-outcome rule), it does not start it
@@ -37,7 +37,7 @@ PARAMETER_PATH = re.compile(r"^definition\.Parameters\[(\d+)\]")
 
 
 @dataclass(frozen=True)
-class Step:
+class PipelineStep:
     name: str
     job: str
 
@@ -45,7 +45,7 @@ class Step:
 @dataclass
 class Pipeline:
     name: str
-    steps: list[Step] = field(default_factory=list)
+    steps: list[PipelineStep] = field(default_factory=list)
     required_jobs: list[str] = field(default_factory=list)
     parameters: list[str] = field(default_factory=list)
     code_prefixes: set[str] = field(default_factory=set)
@@ -72,7 +72,7 @@ class BuildGraph:
             {str(r["project_name"]) for r in self.routes if r.get("enabled", True) is not False and "project_name" in r}
         )
 
-    def steps_running(self, job: str) -> Iterator[tuple[Pipeline, Step]]:
+    def steps_running(self, job: str) -> Iterator[tuple[Pipeline, PipelineStep]]:
         for pipeline in self.pipelines.values():
             for step in pipeline.steps:
                 if step.job == job:
@@ -88,7 +88,7 @@ def _pipeline(name: str, definition: dict[str, Any]) -> Pipeline:
     for step in definition.get("Steps", []):
         arguments = _container_arguments(step)
         job = str(arguments[0]) if arguments and isinstance(arguments[0], str) else ""
-        pipeline.steps.append(Step(str(step.get("Name")), job))
+        pipeline.steps.append(PipelineStep(str(step.get("Name")), job))
         if job == ENTRY_JOB and "--jobs" in arguments:
             listed = arguments[arguments.index("--jobs") + 1]
             pipeline.required_jobs = [j for j in str(listed).split(",") if j]
@@ -181,7 +181,7 @@ def _parameters_item(
 ) -> list[dict[str, str]]:
     project = str(item.get("project_name", ""))
     job, version = split_sort_key(str(item.get("job_name", "")))
-    subject = f"{job}#{version}" if version else job
+    subject = sort_key(job, version)
     found = []
     if job == "project_parameters":
         for machine, (_, tables) in sorted(graph.machines.items()):

@@ -31,7 +31,7 @@ from compiler.load.workspace import Workspace
 from compiler.model import EnvironmentConfig
 
 WRITE_WORKERS = 16
-Progress = Callable[[Outcome, int, int], None]
+ApplyProgress = Callable[[Outcome, int, int], None]
 
 
 @dataclass
@@ -175,7 +175,7 @@ def phase(change: Change, env: EnvironmentConfig) -> int:
     return {"s3_object": 0, "sagemaker_pipeline": 3, "state_machine": 4}.get(change.kind, 5)
 
 
-def apply_changes(target: Deployment, changes: list[Change], progress: Progress | None = None) -> list[Outcome]:
+def apply_changes(target: Deployment, changes: list[Change], progress: ApplyProgress | None = None) -> list[Outcome]:
     """Apply phase by phase, in parallel within a phase; after a failed phase, attempt nothing more."""
     applier = Applier(target.aws, table_layouts(target.environment))
     outcomes: list[Outcome] = []
@@ -274,7 +274,7 @@ def publish(
     aws: Aws | None = None,
     show: Callable[[Plan], None] | None = None,
     confirm: Callable[[Plan], bool] | None = None,
-    progress: Progress | None = None,
+    progress: ApplyProgress | None = None,
     only_table: str | None = None,
     delete_projects: frozenset[str] = frozenset(),
     rollback: str | None = None,
@@ -335,7 +335,7 @@ def _publish(
     dry_run: bool,
     show: Callable[[Plan], None] | None,
     confirm: Callable[[Plan], bool] | None,
-    progress: Progress | None,
+    progress: ApplyProgress | None,
     only_table: str | None,
     delete_projects: frozenset[str],
     delete_kinds: frozenset[str],

@@ -20,14 +20,14 @@ SPECS = "specs"
 
 
 @dataclass(frozen=True)
-class Change:
+class OverlayChange:
     file: str  # relative to the workspace root
     key: str  # dotted path
     value: Any
     why: str
 
 
-def read_overlay(path: Path = OVERLAY) -> list[Change]:
+def read_overlay(path: Path = OVERLAY) -> list[OverlayChange]:
     """The overlay as a flat list of changes (file, dotted key, value, why), in file order."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -40,7 +40,9 @@ def read_overlay(path: Path = OVERLAY) -> list[Change]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("set"), Mapping) or not entry.get("why"):
             raise UsageError(f"{path}: {name}: needs `why` (text) and `set` (dotted key -> value)")
         file = str(name) if str(name) == CONFIG else f"{SPECS}/{name}"
-        changes += [Change(file, str(key), value, str(entry["why"]).strip()) for key, value in entry["set"].items()]
+        changes += [
+            OverlayChange(file, str(key), value, str(entry["why"]).strip()) for key, value in entry["set"].items()
+        ]
     return changes
 
 
@@ -55,7 +57,7 @@ def _set(document: dict[str, Any], dotted: str, value: Any, where: str) -> None:
     node[last] = value
 
 
-def prepare(source: Path, target: Path, projects: tuple[str, ...], changes: list[Change]) -> list[Change]:
+def prepare(source: Path, target: Path, projects: tuple[str, ...], changes: list[OverlayChange]) -> list[OverlayChange]:
     """Copy `ndrc.yaml` and the given projects' specs from `source` into a fresh `target`, then apply the
     changes that touch the copied files; returns the changes applied."""
     if target.exists():

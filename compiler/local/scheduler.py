@@ -240,8 +240,3 @@ def due(schedules: list[Schedule], start: datetime, end: datetime) -> list[tuple
         if low < high:
             found += [(t, schedule) for t in cron.occurrences(parsed, low, high, schedule.timezone)]
     return sorted(found, key=lambda pair: (pair[0], pair[1].name))
-
-
-def run_clock(aws: Aws, schedules: list[Schedule], start: datetime, end: datetime) -> list[Fired]:
-    """Fire every due occurrence in [start, end) once, in time order."""
-    return [fire(aws, schedule, moment) for moment, schedule in due(schedules, start, end)]

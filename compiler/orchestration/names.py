@@ -14,6 +14,7 @@ from compiler.orchestration import images
 
 # Re-exported for the targets: the lock table's attributes and the window policy are runtime/contract.py facts.
 from runtime.contract import LOCK_KEY_ATTRIBUTE as LOCK_KEY_ATTRIBUTE
+from runtime.contract import LOCK_TASK_TOKEN_ATTRIBUTE as LOCK_TASK_TOKEN_ATTRIBUTE
 from runtime.contract import LOCK_TTL_ATTRIBUTE as LOCK_TTL_ATTRIBUTE
 from runtime.contract import WINDOW_FLOOR_MINUTES as WINDOW_FLOOR_MINUTES
 

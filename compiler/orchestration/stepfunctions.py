@@ -27,6 +27,7 @@ from compiler.orchestration.flows import (
 from compiler.orchestration.jsonata import Jsonata, expression, inline
 from compiler.orchestration.names import Orchestration
 from compiler.orchestration.wiring import ATTEMPT_ATTRIBUTE, ERROR_ATTRIBUTE, EXECUTION_ATTRIBUTE, MAX_DELAY_SECONDS
+from runtime.contract import BATCH_KEY_LAYOUT
 
 # 10000-01-01T00:00:00Z: $fromMillis has no year beyond 9999.
 MAX_EPOCH_SECONDS = 253402300800
@@ -365,7 +366,7 @@ def run_extractor(o: Orchestration) -> State:
             "TableName": o.tables["lock"],
             "Item": {
                 n.LOCK_KEY_ATTRIBUTE: {"S": asl.field(CALLBACK_KEY)},
-                "task_token": {"S": asl.field("$states.context.Task.Token")},
+                n.LOCK_TASK_TOKEN_ATTRIBUTE: {"S": asl.field("$states.context.Task.Token")},
                 "execution_arn": {"S": asl.field("$states.context.Execution.Id")},
                 n.LOCK_TTL_ATTRIBUTE: {"N": asl.field(f"$string($floor($millis() / 1000) + {timeout + 86400})")},
             },
@@ -480,8 +481,7 @@ def live_machine(o: Orchestration) -> dict[str, Any]:
         "InvalidEvent": asl.fail("InvalidEvent", "$subject.event_problem"),
         "InvalidBatchKey": asl.fail(
             "InvalidBatchKey",
-            "'S3 key ' & $string($subject.s3_key) & ' does not fit the batch layout "
-            "[<vendor>/]<org1>/<org2>/<project_name>/YYYY/MM/dd/<mini_batch_id>/<file>.json.gz: ' & "
+            f"'S3 key ' & $string($subject.s3_key) & ' does not fit the batch layout {BATCH_KEY_LAYOUT}: ' & "
             "$subject.problem",
         ),
         "InvalidTimestamp": asl.fail("InvalidTimestamp", "$subject.timestamp_problem"),
@@ -888,8 +888,3 @@ MACHINES = {
     n.BACKFILL: (backfill_machine, "backfill"),
     n.LIVE_OUTCOME: (outcome_machine, "outcome"),
 }
-
-
-def state_machine_definition(o: Orchestration, flow: str) -> dict[str, Any]:
-    build, _ = MACHINES[flow]
-    return build(o)

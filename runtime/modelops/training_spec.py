@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from runtime.config.ddb import decode_item, describe_client_error, dynamodb_client, resolve_table_name
+from runtime.contract import sort_key
 from runtime.errors import SpecNotFoundError
 
 TRAINING_JOB = "if_training"
@@ -34,7 +35,7 @@ def load_payload(
     """`(job_name#version | job_name, the item's spec payload)` of the project's item for `job_name`."""
     table = resolve_table_name(table_name)
     client = client or dynamodb_client()
-    keys = [f"{job_name}#{feature_spec_version}"] if feature_spec_version else []
+    keys = [sort_key(job_name, feature_spec_version)] if feature_spec_version else []
     for key in [*keys, job_name]:
         try:
             response = client.get_item(

@@ -14,15 +14,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runtime.contract import LOCK_TABLE_ENV
+from runtime.contract import LOCK_KEY_ATTRIBUTE, LOCK_TABLE_ENV, LOCK_TASK_TOKEN_ATTRIBUTE
 from runtime.errors import CallbackError
 from runtime.jsonlog import log
 
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_CAUSE_CHARS = 32768
 MAX_ERROR_CHARS = 256
-CALLBACK_KEY_ATTRIBUTE = "lock_key"
-TOKEN_ATTRIBUTE = "task_token"
 
 
 def stepfunctions_client() -> Any:
@@ -88,12 +86,12 @@ def stored_task_token(
     for attempt in range(attempts):
         try:
             item = client.get_item(
-                TableName=table, Key={CALLBACK_KEY_ATTRIBUTE: {"S": callback_key}}, ConsistentRead=True
+                TableName=table, Key={LOCK_KEY_ATTRIBUTE: {"S": callback_key}}, ConsistentRead=True
             ).get("Item")
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "ClientError")
             raise CallbackError(f"reading the task token {callback_key!r} from {table} failed: {code}") from err
-        token = (item or {}).get(TOKEN_ATTRIBUTE, {}).get("S")
+        token = (item or {}).get(LOCK_TASK_TOKEN_ATTRIBUTE, {}).get("S")
         if token:
             return str(token)
         if attempt + 1 < attempts:

@@ -56,6 +56,7 @@ def test_pipelines_match_the_sagemaker_pipeline_schema(
         assert not errors, (path, errors[:5])
 
 
+@pytest.mark.emulator
 def test_moto_exposes_the_jsonata_hook_the_emulator_binds() -> None:
     """compiler.local.emulator binds jsonata-python into this internal hook; moto is pinned because of it."""
     from importlib.metadata import version

@@ -83,3 +83,23 @@ def test_creates_and_deletes_show_their_content_in_the_diff() -> None:
     html = _html(render_markdown(_plan()))
     assert "+ owner: &quot;team&quot;" in html and "+ spec.eps: 0.000001" in html
     assert "- enabled: true" in html
+
+
+def test_a_drifted_delete_is_shown_once() -> None:
+    plan = Plan("prod", "345678901234", "eu-west-1", "sha", ["p"])
+    plan.changes = [
+        Change(
+            "delete",
+            "dynamodb_item",
+            "params",
+            "p / fg_z#v1",
+            "s",
+            {"Key": {"job_name": {"S": "fg_z#v1"}}},
+            drift=True,
+            seen={"job_name": {"S": "fg_z#v1"}, "owner": {"S": "someone"}},
+        )
+    ]
+    html = _html(render_markdown(plan))
+    assert html.count("<details>") == 1 and html.count("fg_z#v1</code>") == 1
+    assert html.count("DRIFT") == 1 and html.count("- owner: &quot;someone&quot;") == 1
+    assert "| dynamodb_item | `params` | delete | 1 |" in render_markdown(plan)
