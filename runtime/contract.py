@@ -23,6 +23,10 @@ RUNTIME_DIGEST_ENV = "NDRC_RUNTIME_SHA256"
 # Job names that may have an item in the parameters table (the seed's "Job Names (Current Pipelines)"):
 # a fact of the table, not of one runtime version (the compiler validates spec paths against it; the
 # runtime's `pipeline_entry --jobs` accepts each of them whether or not a runnable job is registered).
+# The project-wide parameters item (its payload under `parameters`): the pipelines resolve a project's
+# feature_spec_version and defaults through it.
+PROJECT_PARAMETERS_JOB = "project_parameters"
+
 SPEC_JOB_NAMES: tuple[str, ...] = (
     "delta_builder",
     "fg_a_builder",
@@ -32,7 +36,7 @@ SPEC_JOB_NAMES: tuple[str, ...] = (
     "machine_inventory_unload",
     "inference_predictions",
     "if_training",
-    "project_parameters",
+    PROJECT_PARAMETERS_JOB,
     "pipeline_backfill_historical_extractor",
     "pipeline_prediction_feature_join",
     "pipeline_training_data_verifier",

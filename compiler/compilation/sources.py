@@ -21,6 +21,7 @@ from pathlib import Path
 
 from compiler.compilation.cache import CACHE_DIR, cache_key
 from compiler.compilation.signed_file import read_signed, write_signed
+from compiler.compilation.uptodate import Stat, stat_key
 from compiler.diagnostics import Diagnostic, Location, error
 from compiler.load.symlinks import scan_specs
 from compiler.load.workspace import Workspace
@@ -30,8 +31,6 @@ RECORD_FORMAT = "ndrc-source-digests"
 RECORD_VERSION = 1
 RECORD_FILE = "sources.json"
 RACY_NANOSECONDS = 2_000_000_000  # files changed this close to the record's writing are hashed again
-
-Stat = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,6 @@ class Source:
     # The bytes the digest was taken of, when this process read them to hash them: validation then checks
     # exactly the hashed bytes (and does not open the file a second time).
     content: bytes | None = field(default=None, compare=False, repr=False)
-
-
-def _stat_key(status: os.stat_result) -> Stat:
-    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino, status.st_dev)
 
 
 class DigestRecord:
@@ -91,30 +86,30 @@ class DigestRecord:
 
     def digest_and_stat(self, path: Path, relative: str, status: os.stat_result | None = None) -> tuple[str, Stat]:
         """`digest`, with the metadata it was taken with."""
-        digest, stat_key, _ = self.read(path, relative, status)
-        return digest, stat_key
+        digest, metadata, _ = self.read(path, relative, status)
+        return digest, metadata
 
     def read(self, path: Path, relative: str, status: os.stat_result | None = None) -> tuple[str, Stat, bytes | None]:
         """`digest_and_stat`, with the bytes hashed (None when the recorded digest was trusted)."""
-        stat_key = _stat_key(status or path.stat())
+        metadata = stat_key(status or path.stat())
         known = self.known.get(relative)
-        if known is not None and known[0] == stat_key:
+        if known is not None and known[0] == metadata:
             self.seen[relative] = known
-            return known[1], stat_key, None
+            return known[1], metadata, None
         content = path.read_bytes()
         digest = hashlib.sha256(content).hexdigest()
-        self.seen[relative] = (stat_key, digest)
+        self.seen[relative] = (metadata, digest)
         self.changed = True
-        return digest, stat_key, content
+        return digest, metadata, content
 
     def save(self) -> None:
         if self.path is None or not (self.changed or self.seen.keys() != self.known.keys()):
             return
         settled = time.time_ns() - RACY_NANOSECONDS
         entries = {
-            relative: [*stat_key, digest]
-            for relative, (stat_key, digest) in self.seen.items()
-            if max(stat_key[1], stat_key[2]) < settled
+            relative: [*metadata, digest]
+            for relative, (metadata, digest) in self.seen.items()
+            if max(metadata[1], metadata[2]) < settled
         }
         body = json.dumps(entries, sort_keys=True, separators=(",", ":")).encode("utf-8")
         write_signed(self.path, RECORD_FORMAT, RECORD_VERSION, self.key, body)
@@ -128,8 +123,8 @@ def read_sources(workspace: Workspace) -> tuple[list[Source], list[Diagnostic]]:
     sources, problems = [], list(tree.problems)
     for path, relative in tree.files:
         try:
-            digest, stat_key, content = record.read(path, relative, tree.stats.get(relative))
-            sources.append(Source(path, relative, digest, stat_key, content))
+            digest, metadata, content = record.read(path, relative, tree.stats.get(relative))
+            sources.append(Source(path, relative, digest, metadata, content))
         except OSError as problem:
             problems.append(error(Location(relative), IO_READ, f"cannot read file: {problem.strerror}"))
     record.save()

@@ -26,7 +26,7 @@ from compiler.deploy.plan import Change, Plan
 from compiler.errors import NdrcError
 from compiler.model import EnvironmentConfig
 from compiler.orchestration.images import image_uri
-from runtime.contract import sort_key, split_sort_key
+from runtime.contract import PROJECT_PARAMETERS_JOB, sort_key, split_sort_key
 
 ENTRY_JOB = "pipeline_entry"
 # an event_rule names the pipeline it watches (the live-outcome rule), it does not start it
@@ -183,7 +183,7 @@ def _parameters_item(
     job, version = split_sort_key(str(item.get("job_name", "")))
     subject = sort_key(job, version)
     found = []
-    if job == "project_parameters":
+    if job == PROJECT_PARAMETERS_JOB:
         for machine, (_, tables) in sorted(graph.machines.items()):
             if env.parameters_table in tables:
                 found.append(

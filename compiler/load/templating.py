@@ -78,10 +78,6 @@ _ENVIRONMENT.filters["indent"] = _bounded_filter("indent", 1)
 _ENVIRONMENT.filters["wordwrap"] = _bounded_filter("wordwrap", 2)
 
 
-def jinja_environment() -> SandboxedEnvironment:
-    return _ENVIRONMENT
-
-
 @lru_cache(maxsize=4096)
 def _template(source: str) -> jinja2.Template:
     return _ENVIRONMENT.from_string(source)

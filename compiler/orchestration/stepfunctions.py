@@ -27,7 +27,7 @@ from compiler.orchestration.flows import (
 from compiler.orchestration.jsonata import Jsonata, expression, inline
 from compiler.orchestration.names import Orchestration
 from compiler.orchestration.wiring import ATTEMPT_ATTRIBUTE, ERROR_ATTRIBUTE, EXECUTION_ATTRIBUTE, MAX_DELAY_SECONDS
-from runtime.contract import BATCH_KEY_LAYOUT
+from runtime.contract import BATCH_KEY_LAYOUT, PROJECT_PARAMETERS_JOB
 
 # 10000-01-01T00:00:00Z: $fromMillis has no year beyond 9999.
 MAX_EPOCH_SECONDS = 253402300800
@@ -108,7 +108,7 @@ def calendar_helpers() -> Jsonata:
 
 
 def project(
-    pinned: str, required_jobs: list[str], version_job: str = "project_parameters", *, extractor: bool = False
+    pinned: str, required_jobs: list[str], version_job: str = PROJECT_PARAMETERS_JOB, *, extractor: bool = False
 ) -> Jsonata:
     """The `project` variable computed from the project's Query result (see expressions/project.jsonata)."""
     extra = ""
@@ -435,7 +435,7 @@ def run_extractor(o: Orchestration) -> State:
 
 
 def _feature_jobs() -> list[str]:
-    return ["project_parameters", *FLOWS_BY_KEY[n.FEATURE_15M].required_jobs]
+    return [PROJECT_PARAMETERS_JOB, *FLOWS_BY_KEY[n.FEATURE_15M].required_jobs]
 
 
 def live_machine(o: Orchestration) -> dict[str, Any]:
@@ -648,7 +648,7 @@ def backfill_machine(o: Orchestration) -> dict[str, Any]:
     window_problem = expression(
         "window_problem", window_fields=list(WINDOW_FIELDS), max_argument=MAX_CONTAINER_ARGUMENT
     )
-    extractor_jobs = ["project_parameters", *extractor_flow.required_jobs, *FLOWS_BY_KEY[n.FEATURE_15M].required_jobs]
+    extractor_jobs = [PROJECT_PARAMETERS_JOB, *extractor_flow.required_jobs, *FLOWS_BY_KEY[n.FEATURE_15M].required_jobs]
     item_states: dict[str, State] = {
         "CheckWindow": asl.choice(
             [asl.rule(f"$exists({window_problem})", "InvalidWindow")],

@@ -15,6 +15,7 @@ from typing import Any
 
 from compiler.validation.fastcheck import inline_references
 from compiler.validation.schemas import SchemaCatalog
+from runtime.contract import PROJECT_PARAMETERS_JOB
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 TEMPLATED = {"type": "string", "pattern": r"\{\{.*\}\}|\{%.*%\}", "description": "a Jinja2 expression"}
@@ -59,7 +60,7 @@ def editor_schemas(catalog: SchemaCatalog) -> dict[str, dict[str, Any]]:
         schema = copy.deepcopy(envelope)
         payload = _inlined(catalog, name)
         schema["properties"]["spec"] = payload
-        if job == "project_parameters":
+        if job == PROJECT_PARAMETERS_JOB:
             schema["properties"]["parameters"] = payload
         exported[f"{name}.schema.json"] = _document(accept_templates(schema), f"{job} spec file")
     exported["routing.schema.json"] = _document(accept_templates(_inlined(catalog, "routing")), "routing.yaml")

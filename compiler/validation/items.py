@@ -21,6 +21,7 @@ from compiler.rule_catalog import (
 from compiler.validation.fastcheck import plain_numbers
 from compiler.validation.schemas import SchemaCatalog
 from compiler.validation.suggest import closest
+from runtime.contract import PROJECT_PARAMETERS_JOB
 
 ITEM_ATTRIBUTES = ("feature_spec_version", "owner", "tags", "pipeline_defaults", "feature_store")
 STRONGLY_TYPED_IDENTITY = "delta_builder"
@@ -100,7 +101,7 @@ def without_cascades(problems: list[Diagnostic]) -> list[Diagnostic]:
 
 def _payload_key(spec_path: SpecPath, document: LoadedYaml, problems: list[Diagnostic]) -> str | None:
     body = document.data
-    if "parameters" in body and spec_path.job_name != "project_parameters":
+    if "parameters" in body and spec_path.job_name != PROJECT_PARAMETERS_JOB:
         problems.append(
             error(
                 document.locate(("parameters",), key=True),

@@ -12,13 +12,11 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from compiler.load.yamlload import Number
+from compiler.load.yamlload import JsonPath, Number
 
 MAX_DIGITS = 38
 SMALLEST = Decimal("1E-130")
 TOO_LARGE = Decimal("1E+126")
-
-JsonPath = tuple[str | int, ...]
 
 
 def number_problem(value: Decimal | int) -> str | None:

@@ -28,6 +28,7 @@ from compiler.rule_catalog import (
 from compiler.validation.fastcheck import FastValidator, compile_fast_validator, is_valid
 from compiler.validation.suggest import closest
 from runtime import contract
+from runtime.contract import PROJECT_PARAMETERS_JOB
 
 SECRETS_MANAGER_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 SECRET_REFERENCE = re.compile(
@@ -40,7 +41,7 @@ AWS_ACCESS_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
 
 def window_policy(item: JobItem, document: LoadedYaml, payload_key: str) -> list[Diagnostic]:
     defaults = item.spec.get("defaults")
-    if item.job_name != "project_parameters" or not isinstance(defaults, dict):
+    if item.job_name != PROJECT_PARAMETERS_JOB or not isinstance(defaults, dict):
         return []
     problems = []
     cron = defaults.get("WindowCronExpression")

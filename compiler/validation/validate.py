@@ -19,6 +19,7 @@ from compiler.validation import rules, rules_sql, wiring
 from compiler.validation.items import build_job_item, build_routes, without_cascades
 from compiler.validation.numbers import plain_number_problems
 from compiler.validation.schemas import SchemaCatalog
+from runtime.contract import PROJECT_PARAMETERS_JOB
 
 
 @dataclass
@@ -132,7 +133,7 @@ def workspace_rules(results: list[FileResult]) -> list[Diagnostic]:
     by_source = {r.relative: r for r in results}
     known_versions: dict[str, set[str]] = {}
     for item in items:
-        if item.job_name == "project_parameters" and item.feature_spec_version:
+        if item.job_name == PROJECT_PARAMETERS_JOB and item.feature_spec_version:
             known_versions.setdefault(item.project_name, set()).add(item.feature_spec_version)
     problems = rules.routing([route for r in results for route in r.routes], known_versions)
     problems.extend(
@@ -146,7 +147,7 @@ def workspace_rules(results: list[FileResult]) -> list[Diagnostic]:
         version = item.feature_spec_version
         if (
             version
-            and item.job_name != "project_parameters"
+            and item.job_name != PROJECT_PARAMETERS_JOB
             and version not in known_versions.get(item.project_name, set())
         ):
             problems.append(

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from runtime.config.ddb import decode_item, describe_client_error, dynamodb_client, resolve_table_name
 from runtime.config.payload import ProjectParameters
-from runtime.contract import sort_key, split_sort_key
+from runtime.contract import PROJECT_PARAMETERS_JOB, sort_key, split_sort_key
 from runtime.errors import (
     MissingSpec,
     SpecError,
@@ -56,7 +56,7 @@ def parse_item(item: Mapping[str, Any], table: str) -> LoadedSpec:
     where = f"table {table!r} item (project_name={project!r}, job_name={key!r})"
     attributes = {k: v for k, v in item.items() if k not in ("spec", "parameters")}
     spec_item = SpecItem(project, job_name, version, _payload(item, where), attributes, where)
-    if job_name == "project_parameters":
+    if job_name == PROJECT_PARAMETERS_JOB:
         return ProjectParameters(project, job_name, version, spec_item.payload, attributes)
     job = job_named(job_name)
     parse: Callable[[SpecItem], Any] = (job.parse_spec if job else None) or untyped_spec

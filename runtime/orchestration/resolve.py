@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from runtime.config.ddb import decode_item, describe_client_error, resolve_routing_table_name
 from runtime.config.loader import load_job_spec
 from runtime.config.payload import JobPayload, ProjectParameters
+from runtime.contract import PROJECT_PARAMETERS_JOB
 from runtime.errors import RuntimeJobError, SpecNotFoundError
 
 EXTRACTOR_JOB = "pipeline_backfill_historical_extractor"
@@ -105,7 +106,7 @@ class ProjectResolver:
             for key in spec_keys:
                 if extractor.get(key):
                     return str(extractor.get(key))
-        params = self._optional("project_parameters")
+        params = self._optional(PROJECT_PARAMETERS_JOB)
         if isinstance(params, ProjectParameters) and params.default(default_key):
             return str(params.default(default_key))
         return None

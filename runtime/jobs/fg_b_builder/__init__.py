@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from runtime.contract import PROJECT_PARAMETERS_JOB
 from runtime.errors import JobUsageError, RuntimeJobError
 from runtime.jobs.fg_b_builder.spec import FgBJobSpec
 from runtime.jobs.job import Job, JobContext, SpecItem, build_summary, load_spec
@@ -32,7 +33,7 @@ def machine_mapping_prefix(args: argparse.Namespace, context: JobContext, spec: 
     from runtime.config import load_job_spec
 
     params = load_job_spec(
-        args.project_name, "project_parameters", args.feature_spec_version, table_name=context.table_name
+        args.project_name, PROJECT_PARAMETERS_JOB, args.feature_spec_version, table_name=context.table_name
     )
     value = params.get(mapping.project_key)
     if not isinstance(value, str) or not value.startswith(("s3://", "s3a://")):

@@ -149,7 +149,7 @@ def test_racily_clean_build_files_are_compared_by_content(workspace_dir: Path, m
     change time out of the metadata. A build file too new to be trusted by its metadata is hashed."""
     without_ctime = lambda s: (s.st_size, s.st_mtime_ns, 0, s.st_ino, s.st_dev)  # noqa: E731
     monkeypatch.setattr(uptodate, "stat_key", without_ctime)
-    monkeypatch.setattr(sources, "_stat_key", without_ctime)
+    monkeypatch.setattr(sources, "stat_key", without_ctime)
     monkeypatch.setattr(sources, "RACY_NANOSECONDS", -(10**18))
     monkeypatch.setattr(uptodate, "RACY_NANOSECONDS", -(10**18))
     out_dir = _built(workspace_dir)
