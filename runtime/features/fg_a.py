@@ -7,6 +7,7 @@ The one definition of FG-A's non-metric columns; the other lists derive from it:
   `segment` for its baseline lookup, when present).
 - `OUTPUT_IDENTITY_COLUMNS`: both, in FG-A's output order (the builder's projection follows it).
 - `NOT_FEATURES`: no model ever uses these as features (training and inference exclude them).
+- `MODEL_JOIN_KEYS`: the default keys of the FG-A + FG-C join of training and inference.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ IDENTITY_COLUMNS: tuple[str, ...] = (
 HOST_ATTRIBUTES: tuple[str, ...] = ("segment", "is_vdi")
 OUTPUT_IDENTITY_COLUMNS: tuple[str, ...] = (*IDENTITY_COLUMNS, *HOST_ATTRIBUTES)
 NOT_FEATURES: frozenset[str] = frozenset(OUTPUT_IDENTITY_COLUMNS)
+MODEL_JOIN_KEYS: tuple[str, ...] = ("host_ip", "window_label", "window_end_ts")
+"""The default `join_keys` on which an FG-A row meets its FG-C row for the model: training, its data verifier,
+inference and the prediction join use the same ones (a model scores rows joined as it was trained)."""
 
 
 def metric_columns(dtypes: Iterable[tuple[str, str]]) -> list[str]:
