@@ -10,6 +10,17 @@ from runtime.orchestration.batch_key import representative_object
 from runtime.orchestration.window import batch_window, to_utc
 from runtime.storage import Storage, as_dir
 
+BATCH_COLUMNS: tuple[str, ...] = (
+    "project_name",
+    "feature_spec_version",
+    "mini_batch_id",
+    "batch_start_ts",
+    "batch_end_ts",
+    "dt",
+)
+"""The batch's columns as the row-level builders (delta, pair counts) stamp them on every row
+(`runtime.spark_io.batch_columns.with_batch_columns`)."""
+
 
 @dataclass(frozen=True)
 class BatchContext:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runtime.batch import BatchContext
+from runtime.batch import BATCH_COLUMNS, BatchContext
 from runtime.errors import RuntimeJobError
+from runtime.features.fg_a import NOT_FEATURES
 from runtime.inference.spec_parts import FeatureInput
 from runtime.inference.tables import read_batch
 from runtime.storage import Storage
@@ -20,23 +21,9 @@ from runtime.storage import Storage
 if TYPE_CHECKING:
     import pyarrow as pa
 
-# Columns every builder stamps: never model features.
-IDENTITY_COLUMNS = frozenset(
-    {
-        "host_ip",
-        "window_label",
-        "window_start_ts",
-        "window_end_ts",
-        "project_name",
-        "feature_spec_version",
-        "mini_batch_id",
-        "dt",
-        "batch_start_ts",
-        "batch_end_ts",
-        "segment",
-        "is_vdi",
-    }
-)
+BUNDLE_NOT_FEATURES: frozenset[str] = NOT_FEATURES | frozenset(BATCH_COLUMNS)
+"""Never model features. A bundle is any builder's output, not only FG-A/FG-C: the row-level builders stamp the
+batch bounds (`batch_start_ts`, `batch_end_ts`) besides the batch identity FG-A carries."""
 
 
 @dataclass
@@ -92,7 +79,7 @@ def numeric_feature_columns(table: pa.Table, join_keys: Sequence[str]) -> list[s
     """The numeric, non-identity, non-key columns in table order (the default payload selection)."""
     import pyarrow as pa
 
-    skip = IDENTITY_COLUMNS | set(join_keys)
+    skip = BUNDLE_NOT_FEATURES | set(join_keys)
     return [
         f.name
         for f in table.schema

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
 from runtime.errors import SpecError
+from runtime.features.fg_a import MODEL_JOIN_KEYS
 from runtime.storage import as_dir, join
 
-DEFAULT_JOIN_KEYS: tuple[str, ...] = ("host_ip", "window_label", "window_end_ts")
+DEFAULT_JOIN_KEYS: tuple[str, ...] = MODEL_JOIN_KEYS
 PREDICTION_PARTITION_KEYS: tuple[str, ...] = ("feature_spec_version", "dt")
 
 

@@ -8,16 +8,9 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+# BATCH_COLUMNS is plain data in runtime.batch so that Spark-free code (inference) can read it.
+from runtime.batch import BATCH_COLUMNS as BATCH_COLUMNS
 from runtime.batch import BatchContext
-
-BATCH_COLUMNS: tuple[str, ...] = (
-    "project_name",
-    "feature_spec_version",
-    "mini_batch_id",
-    "batch_start_ts",
-    "batch_end_ts",
-    "dt",
-)
 
 
 @dataclass(frozen=True)

@@ -23,24 +23,10 @@ import numpy as np
 import pandas as pd
 
 from runtime.errors import RuntimeJobError
+from runtime.features.fg_a import NOT_FEATURES
 from runtime.storage import Storage
 from runtime.training.partitions import PartitionFile, discover
 from runtime.training.window import TrainingWindow
-
-IDENTITY_COLUMNS = frozenset(
-    {
-        "host_ip",
-        "window_label",
-        "window_start_ts",
-        "window_end_ts",
-        "project_name",
-        "feature_spec_version",
-        "mini_batch_id",
-        "dt",
-        "segment",
-        "is_vdi",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -128,7 +114,7 @@ def load_training_frame(
         start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
         joined = joined[(joined["window_start_ts"] >= start) & (joined["window_start_ts"] < end)]
     joined = joined.sort_values(list(join_keys), kind="mergesort").reset_index(drop=True)
-    features = tuple(numeric_features(joined, IDENTITY_COLUMNS | frozenset(join_keys)))
+    features = tuple(numeric_features(joined, NOT_FEATURES | frozenset(join_keys)))
     if joined.empty:
         raise RuntimeJobError(f"FG-A and FG-C share no rows on {', '.join(join_keys)} in the window {span}")
     unbaselined = without_baseline(joined)

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.features.fg_a import NOT_FEATURES
 from runtime.modelops.drift import DriftReference
 from runtime.storage import Storage
-from runtime.training.dataset import IDENTITY_COLUMNS, numeric_features
+from runtime.training.dataset import numeric_features
 from runtime.training.partitions import PartitionFile, discover
 from runtime.training.window import TrainingWindow
 
@@ -122,7 +123,7 @@ def verify(storage: Storage, inputs: VerificationInputs, window: TrainingWindow,
                 per_day[str(dt)]["windows"] = int(count)
 
     covered = [d for d in days if per_day[d]["fg_a_files"] and per_day[d]["fg_c_files"]]
-    features = numeric_features(joined, IDENTITY_COLUMNS | frozenset(keys)) if not joined.empty else []
+    features = numeric_features(joined, NOT_FEATURES | frozenset(keys)) if not joined.empty else []
     rows = len(joined)
     null_fraction = {c: float(joined[c].isna().mean()) for c in features} if rows else {}
     t = inputs.thresholds

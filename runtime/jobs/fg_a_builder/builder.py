@@ -23,6 +23,7 @@ from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
+from runtime.features.fg_a import OUTPUT_IDENTITY_COLUMNS
 from runtime.jobs.fg_a_builder.delta_reader import read_delta
 from runtime.jobs.fg_a_builder.history import (
     LOOKBACK_SCHEMA,
@@ -47,18 +48,6 @@ from runtime.sparkexpr import in_cidrs
 from runtime.storage import Storage
 
 JOB = "fg_a_builder"
-IDENTITY_COLUMNS: tuple[str, ...] = (
-    "host_ip",
-    "window_label",
-    "window_start_ts",
-    "window_end_ts",
-    "project_name",
-    "feature_spec_version",
-    "mini_batch_id",
-    "dt",
-    "segment",
-    "is_vdi",
-)
 RECENCY = "_recency"
 TIMES: tuple[str, ...] = ("window_start_ts", "window_end_ts")
 """Carried on every delta row (`_<name>`) and taken per host: timestamp literals in the final projection would
@@ -250,28 +239,28 @@ def fg_a_frame(
         )
     joined = _row_metrics(rows, spec, windows).join(_distinct_metrics(rows, windows, sets), "host_ip", "left")
     label = f"{window_start:%Y-%m-%dT%H:%M}Z"
-    identity = [
-        F.col("host_ip"),
-        F.lit(label).alias("window_label"),
-        *[F.col(name) for name in TIMES],
-        F.lit(batch.project_name).alias("project_name"),
-        F.lit(batch.feature_spec_version).alias("feature_spec_version"),
-        F.lit(batch.mini_batch_id).alias("mini_batch_id"),
-        F.lit(f"{window_start:%Y-%m-%d}").alias("dt"),
-        (
+    identity = {
+        "host_ip": F.col("host_ip"),
+        "window_label": F.lit(label),
+        **{name: F.col(name) for name in TIMES},
+        "project_name": F.lit(batch.project_name),
+        "feature_spec_version": F.lit(batch.feature_spec_version),
+        "mini_batch_id": F.lit(batch.mini_batch_id),
+        "dt": F.lit(f"{window_start:%Y-%m-%d}"),
+        "segment": (
             segment_of(F.col("host_ip"), segments, spec.segment_default)
             if spec.segment_mapping
             else F.lit(None).cast("string")
-        ).alias("segment"),
-        F.col("is_vdi"),
-    ]
+        ),
+        "is_vdi": F.col("is_vdi"),
+    }
     metrics = []
     for name in metric_names(spec):
         for h in spec.horizons:
             column = f"{name}_w_{h}"
             kind = "double" if name.startswith("duration_") else "long"
             metrics.append(F.coalesce(F.col(column), F.lit(0)).cast(kind).alias(column))
-    return joined.select(*identity, *metrics)
+    return joined.select(*[identity[name].alias(name) for name in OUTPUT_IDENTITY_COLUMNS], *metrics)
 
 
 def window_identity(batch: BatchContext, window_start: datetime) -> list[Column]:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.config.payload import PayloadReader
+from runtime.features.fg_a import MODEL_JOIN_KEYS
 from runtime.models.options import OUTLIER_METHODS, SCALING_METHODS, PreprocessingOptions
 
-DEFAULT_JOIN_KEYS: tuple[str, ...] = ("host_ip", "window_label", "window_end_ts")
 TUNING_METHODS = ("bayesian", "random", "grid")
 TUNABLE = ("n_estimators", "max_samples", "contamination", "max_features")
 INTEGER_PARAMS = ("n_estimators", "max_samples")
@@ -115,7 +115,7 @@ class IfTrainingSpec:
             feature_spec_version=feature_spec_version,
             fg_a_prefix=r.string("feature_inputs.fg_a.s3_prefix"),
             fg_c_prefix=r.string("feature_inputs.fg_c.s3_prefix"),
-            join_keys=r.strings("join_keys", DEFAULT_JOIN_KEYS),
+            join_keys=r.strings("join_keys", MODEL_JOIN_KEYS),
             lookback_months=integer(r, "window.lookback_months", 4),
             gap_months=integer(r, "window.gap_months", 1, minimum=0),
             artifacts_prefix=r.string("output.artifacts_s3_prefix"),

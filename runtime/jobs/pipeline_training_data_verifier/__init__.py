@@ -13,9 +13,8 @@ from typing import Any
 
 from runtime.config.payload import JobPayload
 from runtime.errors import RuntimeJobError
+from runtime.features.fg_a import MODEL_JOIN_KEYS
 from runtime.jobs.job import Job, JobContext, load_spec
-
-DEFAULT_JOIN_KEYS = ("host_ip", "window_label", "window_end_ts")
 
 
 def report_uri(report_prefix: str, project: str, version: str | None, reference_ts: str) -> str:
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     inputs = VerificationInputs(
         fg_a_prefix=r.string("feature_inputs.fg_a.s3_prefix"),
         fg_c_prefix=r.string("feature_inputs.fg_c.s3_prefix"),
-        join_keys=r.strings("join_keys", DEFAULT_JOIN_KEYS),
+        join_keys=r.strings("join_keys", MODEL_JOIN_KEYS),
         required_columns=r.strings("required_columns", ()),
         thresholds=thresholds,
         reference=(

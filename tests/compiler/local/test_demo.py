@@ -8,12 +8,15 @@ import json
 import re
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import duckdb
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from compiler.cli import cli
@@ -107,6 +110,114 @@ def test_every_fg_a_trailing_window_holds_the_windows_before_it(demo: tuple[Demo
             assert wrong == [], (fg_a, size, wrong[:5])
             checked += connection.sql("SELECT count(*) FROM a").fetchall()[0][0]
     assert checked > 100
+
+
+LOOKBACK_DELTA_COLUMNS = {"destination_port": "peer_port", "destination_ip": "peer_ip"}
+"""A `lookback30d` dimension reads this delta column; any other name is the delta column itself (docs/runtime.md)."""
+
+
+def _rare_thresholds(fg_a: Path) -> dict[str, float]:
+    """`lookback30d.rare_thresholds` of the FG-A spec the demo published (its workspace copy) for this folder:
+    `<workspace>/.ndrc/local/s3/<bucket>/<project>/<version>/fg_a`."""
+    version, project, workspace = fg_a.parent.name, fg_a.parents[1].name, fg_a.parents[6]
+    spec = yaml.safe_load((workspace / "specs" / project / f"fg_a_builder#{version}.yaml").read_text())["spec"]
+    return {name: float(threshold) for name, threshold in spec["lookback30d"]["rare_thresholds"].items()}
+
+
+def _lookback_check(fg_a: Path, thresholds: dict[str, float]) -> tuple[list[tuple[Any, ...]], Counter[str]]:
+    """Every FG-A row's rare/new columns against DuckDB over the delta beside it: (the rows that differ, what
+    the values were). A value of dimension d in a host's 15-minute window W (its delta rows with W - 15m <
+    batch_start_ts <= W) has `prior` = the distinct earlier batch windows of W - 30d <= batch_start_ts < W
+    holding the same (host, value); it is rare when prior <= threshold and new when prior = 0."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(
+        f"CREATE VIEW d AS SELECT * FROM read_parquet('{fg_a.parent / 'delta'}/**/*.parquet', hive_partitioning = "
+        f"true, union_by_name = true) WHERE feature_spec_version = '{fg_a.parent.name}'; CREATE VIEW a AS SELECT * "
+        f"FROM read_parquet('{fg_a}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
+    )
+    # FG-A's history is its own lookback dataset, so this holds only if batch = window (a batch starts on the
+    # window grid) and every earlier window's FG-A ran before the later ones read it
+    off_grid = connection.sql(
+        "SELECT DISTINCT batch_start_ts FROM d WHERE minute(batch_start_ts) % 15 <> 8 OR second(batch_start_ts) <> 0"
+    ).fetchall()
+    assert off_grid == [], off_grid
+    wrong: list[tuple[Any, ...]] = []
+    seen: Counter[str] = Counter()
+    for dimension, threshold in thresholds.items():
+        column = LOOKBACK_DELTA_COLUMNS.get(dimension, dimension)
+        connection.execute(
+            f"""CREATE OR REPLACE TABLE v AS
+            WITH cur AS (
+                SELECT a.window_start_ts AS w, a.host_ip, CAST(d.{column} AS VARCHAR) AS value, count(*) AS sessions
+                FROM a JOIN d ON d.host_ip = a.host_ip AND d.batch_start_ts > a.window_start_ts - INTERVAL 15 MINUTE
+                  AND d.batch_start_ts <= a.window_start_ts
+                WHERE d.{column} IS NOT NULL GROUP BY ALL)
+            SELECT cur.w, cur.host_ip, cur.value, cur.sessions, count(DISTINCT p.batch_start_ts) AS prior
+            FROM cur LEFT JOIN d p ON p.host_ip = cur.host_ip AND CAST(p.{column} AS VARCHAR) = cur.value
+              AND p.batch_start_ts >= cur.w - INTERVAL 30 DAY AND p.batch_start_ts < cur.w
+            GROUP BY ALL"""
+        )
+        got = f"a.rare_{dimension}_cnt_w_15m, a.rare_{dimension}_sessions_cnt_w_15m, a.new_{dimension}_cnt_w_15m"
+        wrong += connection.sql(
+            f"""SELECT '{dimension}', a.window_label, a.host_ip, {got},
+                count(v.value) FILTER (WHERE v.prior <= {threshold}) AS rare,
+                coalesce(sum(v.sessions) FILTER (WHERE v.prior <= {threshold}), 0) AS rare_sessions,
+                count(v.value) FILTER (WHERE v.prior = 0) AS new
+            FROM a LEFT JOIN v ON v.w = a.window_start_ts AND v.host_ip = a.host_ip
+            GROUP BY ALL HAVING ({got}) IS DISTINCT FROM (rare, rare_sessions, new)"""
+        ).fetchall()
+        [(rows, values, new, rare)] = connection.sql(
+            f"SELECT (SELECT count(*) FROM a), count(*), count(*) FILTER (WHERE prior = 0), "
+            f"count(*) FILTER (WHERE prior <= {threshold}) FROM v"
+        ).fetchall()
+        seen.update({"rows": rows, "new": new, "seen before": values - new, "rare": rare, "not rare": values - rare})
+    return wrong, seen
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_every_fg_a_lookback_flag_matches_the_delta_history(demo: tuple[DemoResult, Recorder, Path]) -> None:
+    """Every rare/new column (`lookback30d`) of every FG-A row the demo wrote, recomputed from the final delta
+    alone. FG-A counts earlier windows in the lookback dataset it wrote itself, window by window; DuckDB counts
+    the earlier batches of the delta: they agree only if every window ran after the ones before it."""
+    _, _, source = demo
+    seen: Counter[str] = Counter()
+    folders = sorted((source / ".ndrc" / "demo").glob("workspace/.ndrc/local/s3/*/*/v1/fg_a"))
+    assert len(folders) == 2
+    for fg_a in folders:
+        wrong, counts = _lookback_check(fg_a, _rare_thresholds(fg_a))
+        assert wrong == [], (fg_a, wrong[:5])
+        seen += counts
+    # both sides of every test ran: values new and seen before, rare and above the threshold
+    assert seen["rows"] > 100 and all(seen[side] > 0 for side in ("new", "seen before", "rare", "not rare")), seen
+
+
+@pytest.mark.spark
+@pytest.mark.emulator
+def test_the_lookback_recomputation_finds_one_wrong_flag(
+    demo: tuple[DemoResult, Recorder, Path], tmp_path: Path
+) -> None:
+    """The check above fails when FG-A is wrong: a copy of one project's delta and FG-A with one host's
+    `new_peer_ip_cnt_w_15m` raised by one in one window is reported as exactly that row."""
+    _, _, source = demo
+    fg_a = next((source / ".ndrc" / "demo").glob("workspace/.ndrc/local/s3/*/ndr-prod/v1/fg_a"))
+    thresholds = _rare_thresholds(fg_a)
+    copy = tmp_path / "ndr-prod" / "v1"
+    for name in ("delta", "fg_a"):
+        shutil.copytree(fg_a.parent / name, copy / name)
+    target = sorted((copy / "fg_a").glob("**/*.parquet"))[0]
+    connection = duckdb.connect()
+    [(host, label)] = connection.sql(f"SELECT min(host_ip), min(window_label) FROM read_parquet('{target}')").fetchall()
+    connection.execute(
+        f"""COPY (SELECT * REPLACE (new_peer_ip_cnt_w_15m + (host_ip = '{host}')::BIGINT AS new_peer_ip_cnt_w_15m)
+            FROM read_parquet('{target}')) TO '{tmp_path / "changed.parquet"}' (FORMAT PARQUET)"""
+    )
+    shutil.move(tmp_path / "changed.parquet", target)
+    wrong, _ = _lookback_check(copy / "fg_a", thresholds)
+    assert [row[:3] for row in wrong] == [("peer_ip", label, host)], wrong
+    got_new, want_new = wrong[0][5], wrong[0][8]
+    assert got_new == want_new + 1
 
 
 @pytest.mark.spark

@@ -12,33 +12,16 @@ from runtime.errors import RuntimeJobError, SpecError, SpecNotFoundError, SpecTa
 from runtime.jobs.delta_builder.spec import DeltaJobSpec
 from runtime.jobs.fg_a_builder.spec import FgAJobSpec
 from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec
+from tests.runtime.spec_payloads import FG_A, PAIR_COUNTS, delta
 
 pytestmark = pytest.mark.emulator
 
-DELTA = {
-    "project_name": "ndr-prod",
-    "job_name": "delta_builder",
-    "feature_spec_version": "v1",
-    "input": {"s3_prefix": "s3://in/"},
-    "output": {"s3_prefix": "s3://out/", "partition_keys": ["dt"]},
-    "dq": {"emit_metrics": True},
-    "operators": [{"type": "window_bucket", "params": {"minutes": 15}}],
-}
-PAIRS = {
-    "traffic_input": {
-        "s3_prefix": "s3://in/",
-        "field_mapping": {
-            "source_ip": "src",
-            "destination_ip": "dst",
-            "destination_port": "dport",
-            "event_start": "start",
-            "event_end": "end",
-        },
-    },
-    "pair_counts_output": {"s3_prefix": "s3://out/pairs/"},
-}
-
-FG_A = {"delta_s3_prefix": "s3://d/", "output_s3_prefix": "s3://fa/"}
+DELTA = delta(
+    "ndr-prod",
+    output={"s3_prefix": "s3://out/", "partition_keys": ["dt"]},
+    dq={"emit_metrics": True},
+    operators=[{"type": "window_bucket", "params": {"minutes": 15}}],
+)
 
 
 def test_table_name_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,7 +59,7 @@ def test_table_name_from_environment(params_table: str, ddb_put: Any, monkeypatc
 
 
 def test_legacy_unversioned_fallback(params_table: str, ddb_put: Any) -> None:
-    ddb_put(params_table, {"project_name": "p", "job_name": "pair_counts_builder", "spec": PAIRS})
+    ddb_put(params_table, {"project_name": "p", "job_name": "pair_counts_builder", "spec": PAIR_COUNTS})
     spec = load_job_spec("p", "pair_counts_builder", "v7", table_name=params_table)
     assert isinstance(spec, PairCountsJobSpec)
     assert spec.traffic_input.layout == "batch_folder"
@@ -145,7 +128,7 @@ class ThrottlingClient:
 
 def test_batch_loader_reads_all_and_retries_unprocessed(params_table: str, ddb_put: Any) -> None:
     ddb_put(params_table, {"project_name": "ndr-prod", "job_name": "delta_builder#v1", "spec": DELTA})
-    ddb_put(params_table, {"project_name": "ndr-prod", "job_name": "pair_counts_builder", "spec": PAIRS})
+    ddb_put(params_table, {"project_name": "ndr-prod", "job_name": "pair_counts_builder", "spec": PAIR_COUNTS})
     # A job whose spec has no dataclass of its own comes back as a JobPayload.
     untyped = {"project_name": "ndr-prod", "job_name": "pipeline_training_data_verifier#v1", "spec": {"eps": 1}}
     ddb_put(params_table, untyped)

@@ -3,62 +3,21 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 
 from runtime.entrypoint import main
 from runtime.orchestration import callback
 from runtime.orchestration.entry import EntryRequest, run_pipeline_entry
+from tests.runtime.conftest import put_item
+from tests.runtime.spec_payloads import FG_A, PAIR_COUNTS, delta
 
 pytestmark = pytest.mark.emulator
 
-DELTA = {
-    "project_name": "ndr-entry",
-    "job_name": "delta_builder",
-    "feature_spec_version": "v1",
-    "input": {"s3_prefix": "s3://in/"},
-    "output": {"s3_prefix": "s3://out/"},
-}
-PAIRS = {
-    "traffic_input": {
-        "s3_prefix": "s3://in/",
-        "field_mapping": {
-            "source_ip": "src",
-            "destination_ip": "dst",
-            "destination_port": "dport",
-            "event_start": "start",
-            "event_end": "end",
-        },
-    },
-    "pair_counts_output": {"s3_prefix": "s3://out/pairs/"},
-}
-
-
-@pytest.fixture
-def table(aws_env: str) -> str:
-    """A parameters table of our own (PK project_name, SK job_name)."""
-    name = f"entry_parameters_{uuid.uuid4().hex[:10]}"
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "project_name", "KeyType": "HASH"},
-            {"AttributeName": "job_name", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "project_name", "AttributeType": "S"},
-            {"AttributeName": "job_name", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
-
-
-FG_A = {"delta_s3_prefix": "s3://d/", "output_s3_prefix": "s3://fa/"}
+DELTA = delta("ndr-entry")
 
 
 INVENTORY_UNLOAD_SPEC = {
@@ -74,9 +33,7 @@ INVENTORY_UNLOAD_SPEC = {
 
 
 def put(table: str, job_name: str, spec: Mapping[str, Any], project: str = "ndr-entry") -> None:
-    serializer = TypeSerializer()
-    item = {"project_name": project, "job_name": job_name, "spec": dict(spec)}
-    boto3.client("dynamodb").put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
+    put_item(boto3.client("dynamodb"), table, {"project_name": project, "job_name": job_name, "spec": dict(spec)})
 
 
 def entry(table: str, jobs: str, *extra: str, version: str = "v1") -> list[str]:
@@ -98,14 +55,14 @@ def last_log(stderr: str) -> dict[str, Any]:
     return dict(json.loads(stderr.strip().splitlines()[-1]))
 
 
-def test_all_present_in_one_batch_get(table: str, capsys: pytest.CaptureFixture[str]) -> None:
-    put(table, "project_parameters#v1", {"defaults": {"HistoricalInputS3Prefix": "s3://h/"}})
-    put(table, "delta_builder#v1", DELTA)
-    put(table, "pair_counts_builder", PAIRS)  # legacy unversioned item
-    put(table, "fg_a_builder#v1", {**FG_A, "eps": 1})
-    put(table, "fg_a_builder", {**FG_A, "eps": 0})  # the versioned item wins over the legacy one
+def test_all_present_in_one_batch_get(params_table: str, capsys: pytest.CaptureFixture[str]) -> None:
+    put(params_table, "project_parameters#v1", {"defaults": {"HistoricalInputS3Prefix": "s3://h/"}})
+    put(params_table, "delta_builder#v1", DELTA)
+    put(params_table, "pair_counts_builder", PAIR_COUNTS)  # legacy unversioned item
+    put(params_table, "fg_a_builder#v1", {**FG_A, "eps": 1})
+    put(params_table, "fg_a_builder", {**FG_A, "eps": 0})  # the versioned item wins over the legacy one
     jobs = "project_parameters,delta_builder, pair_counts_builder,fg_a_builder"
-    assert main(entry(table, jobs)) == 0
+    assert main(entry(params_table, jobs)) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "succeeded" and summary["job"] == "pipeline_entry"
     assert summary["specs"] == {
@@ -119,35 +76,35 @@ def test_all_present_in_one_batch_get(table: str, capsys: pytest.CaptureFixture[
     calls: list[str] = []
     client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     request = EntryRequest("ndr-entry", ("delta_builder", "pair_counts_builder", "fg_a_builder"), "v1")
-    assert run_pipeline_entry(request, table_name=table, ddb_client=client)["specs"]["fg_a_builder"] == (
+    assert run_pipeline_entry(request, table_name=params_table, ddb_client=client)["specs"]["fg_a_builder"] == (
         "fg_a_builder#v1"
     )
     assert calls == ["BatchGetItem"]
 
 
-def test_every_missing_spec_is_listed(table: str, capsys: pytest.CaptureFixture[str]) -> None:
-    put(table, "fg_a_builder#v1", FG_A)
-    code = main(entry(table, "delta_builder,fg_a_builder,fg_b_builder,project_parameters"))
+def test_every_missing_spec_is_listed(params_table: str, capsys: pytest.CaptureFixture[str]) -> None:
+    put(params_table, "fg_a_builder#v1", FG_A)
+    code = main(entry(params_table, "delta_builder,fg_a_builder,fg_b_builder,project_parameters"))
     captured = capsys.readouterr()
     record = last_log(captured.err)
     assert code == 1 and captured.out == ""
     assert record["event"] == "job_failed" and record["error"] == "SpecsMissingError"
     cause = record["cause"]
-    assert f"table {table!r}" in cause and "project_name='ndr-entry'" in cause and "3 missing" in cause
+    assert f"table {params_table!r}" in cause and "project_name='ndr-entry'" in cause and "3 missing" in cause
     for job in ("delta_builder", "fg_b_builder", "project_parameters"):
         assert f"'{job}#v1' or '{job}'" in cause
     assert "fg_a_builder" not in cause
 
 
 def test_task_token_reports_specs_missing(
-    table: str, task_tokens: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    params_table: str, task_tokens: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sfn, execution, token = task_tokens.start()
     sent: list[dict[str, Any]] = []
     sfn.meta.events.register("before-call.states.SendTaskFailure", lambda params, **_: sent.append(params))
     monkeypatch.setattr(callback, "stepfunctions_client", lambda: sfn)
     key = task_tokens.store(token, monkeypatch)
-    code = main(entry(table, "pipeline_backfill_historical_extractor,project_parameters", "--callback-key", key))
+    code = main(entry(params_table, "pipeline_backfill_historical_extractor,project_parameters", "--callback-key", key))
     assert code == 1
     assert last_log(capsys.readouterr().err)["error"] == "SpecsMissingError"
     described = task_tokens.finished(sfn, execution)
@@ -159,12 +116,12 @@ def test_task_token_reports_specs_missing(
 
 
 def test_task_token_untouched_on_success(
-    table: str, task_tokens: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    params_table: str, task_tokens: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    put(table, "pipeline_backfill_historical_extractor#v1", {})
+    put(params_table, "pipeline_backfill_historical_extractor#v1", {})
     sfn, execution, token = task_tokens.start()
     key = task_tokens.store(token, monkeypatch)
-    assert main(entry(table, "pipeline_backfill_historical_extractor", "--callback-key", key)) == 0
+    assert main(entry(params_table, "pipeline_backfill_historical_extractor", "--callback-key", key)) == 0
     assert json.loads(capsys.readouterr().out)["specs"] == {
         "pipeline_backfill_historical_extractor": "pipeline_backfill_historical_extractor#v1"
     }
@@ -174,13 +131,13 @@ def test_task_token_untouched_on_success(
 
 
 def test_empty_strings_are_unset(
-    table: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    params_table: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    put(table, "machine_inventory_unload", INVENTORY_UNLOAD_SPEC)  # legacy item
+    put(params_table, "machine_inventory_unload", INVENTORY_UNLOAD_SPEC)  # legacy item
     fg_b = {"fg_a_input": {"s3_prefix": "s3://f/fg_a/"}, "fg_b_output": {"s3_prefix": "s3://f/fg_b/"}}
-    put(table, "fg_b_builder#v3", fg_b)  # the only version, like load_job_spec without a version
-    extra = ["--callback-key", "", "--reference-ts-iso", "", "--table-name", table, "--storage-root", ""]
-    assert main(entry(table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
+    put(params_table, "fg_b_builder#v3", fg_b)  # the only version, like load_job_spec without a version
+    extra = ["--callback-key", "", "--reference-ts-iso", "", "--table-name", params_table, "--storage-root", ""]
+    assert main(entry(params_table, "machine_inventory_unload,fg_b_builder", *extra, version="")) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["feature_spec_version"] is None
     assert summary["specs"] == {
@@ -190,9 +147,9 @@ def test_empty_strings_are_unset(
 
     reported: list[tuple[Any, ...]] = []
     monkeypatch.setattr(callback, "send_failure", lambda *args, **kwargs: reported.append(args))
-    put(table, "fg_c_builder#v1", {})
-    put(table, "fg_c_builder#v2", {})
-    assert main(entry(table, "fg_c_builder,inference_predictions", "--callback-key", "", version="")) == 1
+    put(params_table, "fg_c_builder#v1", {})
+    put(params_table, "fg_c_builder#v2", {})
+    assert main(entry(params_table, "fg_c_builder,inference_predictions", "--callback-key", "", version="")) == 1
     cause = last_log(capsys.readouterr().err)["cause"]
     assert "'fg_c_builder' (versions present: v1, v2)" in cause and "'inference_predictions'" in cause
     assert reported == []  # an empty token is no token

@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 from runtime.batch import BatchContext
-from runtime.jobs.fg_a_builder.builder import IDENTITY_COLUMNS, metric_names, run_fg_a_builder
+from runtime.features.fg_a import OUTPUT_IDENTITY_COLUMNS
+from runtime.jobs.fg_a_builder.builder import metric_names, run_fg_a_builder
 from runtime.jobs.fg_a_builder.spec import HORIZON_MINUTES, FgAJobSpec
 from runtime.storage import LocalStorage
 
@@ -228,7 +229,7 @@ def test_every_column_matches_duckdb(spark: Any, world: tuple[LocalStorage, Path
     output = read_output(root, OUT)
     glob = f"{root}/features/delta/**/*.parquet"
     metric_columns = [f"{m}_w_{h}" for m in metric_names(spec) for h in spec.horizons]
-    assert set(output[0]) == {*IDENTITY_COLUMNS, *metric_columns}
+    assert set(output[0]) == {*OUTPUT_IDENTITY_COLUMNS, *metric_columns}
     assert [c for c in output[0] if "_w_" in c] == metric_columns
     for window in (W1, W2):
         expected = expected_fg_a(glob, window, spec)
