@@ -188,8 +188,8 @@ def compile_workspace(
         for target in all_targets():
             artifacts.extend(target(compiled))
         digests = {artifact.path: sha256(artifact.content) for artifact in artifacts}
-        _write_atomically(out_dir, compiled.environment.name, artifacts, stamp, digests)
-    _record(workspace, environment_name, out_root, sources[0], out_dir, artifacts, stamp, digests)
+        manifest_sha256 = _write_atomically(out_dir, compiled.environment.name, artifacts, stamp, digests)
+    _record(workspace, environment_name, out_root, sources[0], out_dir, artifacts, stamp, digests, manifest_sha256)
     return CompileResult(out_dir, artifacts, validation.diagnostics, compiled)
 
 
@@ -202,14 +202,16 @@ def _record(
     artifacts: list[Artifact],
     stamp: str,
     digests: dict[str, str],
+    manifest_sha256: str | None = None,
 ) -> None:
-    """The build record `compiler.compilation.uptodate` decides the next unchanged compile from."""
+    """The build record `compiler.compilation.uptodate` decides the next unchanged compile from
+    (`manifest_sha256`: the written manifest's, else computed)."""
     if workspace.config_sha256 is None:
         return
     environment = workspace.environment(environment_name).name
     files = [
         *digests.items(),
-        (MANIFEST, sha256(manifest_bytes(environment, artifacts, digests))),
+        (MANIFEST, manifest_sha256 or sha256(manifest_bytes(environment, artifacts, digests))),
         (BUILD_STAMP, sha256(f"{stamp}\n".encode())),
     ]
     record_build(
@@ -251,9 +253,9 @@ def _stored_build(out_dir: Path, stamp: str | None) -> list[Artifact] | None:
 
 def _write_atomically(
     out_dir: Path, environment: str, artifacts: list[Artifact], stamp: str, digests: dict[str, str] | None = None
-) -> None:
+) -> str:
     """Write into a sibling folder and swap it in, so readers never see a half-written build. If anything
-    fails, the previous build stays in place and nothing is left behind."""
+    fails, the previous build stays in place and nothing is left behind. Returns the manifest's SHA-256."""
     staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
     retired = out_dir.parent / f".{out_dir.name}.retired-{os.getpid()}"
     try:
@@ -263,7 +265,8 @@ def _write_atomically(
             target = staging / artifact.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(artifact.content)
-        (staging / MANIFEST).write_bytes(manifest_bytes(environment, artifacts, digests))
+        manifest = manifest_bytes(environment, artifacts, digests)
+        (staging / MANIFEST).write_bytes(manifest)
         (staging / BUILD_STAMP).write_text(stamp + "\n", encoding="utf-8")
         if out_dir.exists():
             out_dir.rename(retired)
@@ -277,6 +280,7 @@ def _write_atomically(
         shutil.rmtree(staging, ignore_errors=True)
         raise UsageError(f"cannot write the build into {out_dir}: {problem.strerror or problem}") from None
     shutil.rmtree(retired, ignore_errors=True)
+    return sha256(manifest)
 
 
 def _remove_leftovers(out_dir: Path) -> None:
