@@ -33,7 +33,7 @@ CACHE_DIR = ".ndrc/cache"
 # What this process last loaded or saved, so validate-then-compile in one process reads the file once.
 _IN_PROCESS: dict[Path, tuple[str, dict[str, tuple[str, FileResult]], dict[str, tuple[str, Any]]]] = {}
 CACHE_FORMAT = "ndrc-validate-cache"
-CACHE_VERSION = 3  # 3: header line + signed body (compiler.compilation.signed_file)
+CACHE_VERSION = 3  # 3: header line + signed body (compiler.compilation.signed_file), items as their lines
 
 
 def _read_entries(path: Path, fingerprint: str, key: bytes) -> dict[str, tuple[str, Any]]:

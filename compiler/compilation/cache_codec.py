@@ -1,19 +1,20 @@
 """Per-file validation results as plain JSON data, and back: what the validation cache stores.
 
-Nothing read back is executed or imported: every value is rebuilt from an explicit, tagged shape, and
-anything that does not fit that shape raises `CacheFormatError` (the caller then ignores the cache).
-Values are tagged so a user's map can never be mistaken for an encoded number:
-`null`/`true`/`"text"` as themselves, `{"n": literal}` a YAML number (exact, as written), `{"d": text}` another
-Decimal, `{"i": text}` an int, `{"m": {...}}` a mapping, `{"l": [...]}` a list.
+Nothing read back is executed or imported: every value is rebuilt from an explicit shape, and anything
+that does not fit it raises `CacheFormatError` (the caller then validates that file again). A job item is
+stored as its DynamoDB JSON line (`compiler.dynamodb_json.item_line`), whose typed attribute values
+(`{"S": ...}`, `{"N": "<literal as written>"}`, `{"M": ...}`, ...) say what each value is: the spec and the
+attributes are rebuilt from it.
 """
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from compiler.diagnostics import Diagnostic, Location, Severity
+from compiler.dynamodb_json import item_line
 from compiler.load.yamlload import Number
 from compiler.model import JobItem, Route
 
@@ -23,76 +24,6 @@ if TYPE_CHECKING:
 
 class CacheFormatError(ValueError):
     """The stored data does not have the shape this ndrc writes."""
-
-
-def encode_value(value: Any) -> Any:
-    # Exact types first (this runs on every value of every validated file), then the general checks.
-    kind = type(value)
-    if kind is str or value is None or kind is bool:
-        return value
-    if kind is dict:
-        return {"m": {str(key): encode_value(child) for key, child in value.items()}}
-    if kind is Number:
-        return {"n": value.literal}
-    if kind is list:
-        return {"l": [encode_value(child) for child in value]}
-    if isinstance(value, bool | str):
-        return value
-    if isinstance(value, Number):
-        return {"n": value.literal}
-    if isinstance(value, Decimal):
-        return {"d": str(value)}
-    if isinstance(value, int):
-        return {"i": str(value)}
-    if isinstance(value, dict):
-        return {"m": {str(key): encode_value(child) for key, child in value.items()}}
-    if isinstance(value, list | tuple):
-        return {"l": [encode_value(child) for child in value]}
-    raise TypeError(f"a {type(value).__name__} is not cacheable")
-
-
-def decode_value(data: Any) -> Any:
-    # The two shapes of nearly every value first, by exact type (json.loads makes only exact types):
-    # this runs on every value of every cached file when a build is made from the cache.
-    kind = type(data)
-    if kind is str or data is None or kind is bool:
-        return data
-    if kind is dict and len(data) == 1:
-        inner = data.get("m")
-        if type(inner) is dict:
-            return {key: decode_value(child) for key, child in inner.items()}
-        inner = data.get("l")
-        if type(inner) is list:
-            return [decode_value(child) for child in inner]
-        inner = data.get("n")
-        if type(inner) is str:
-            try:
-                return Number(inner)
-            except InvalidOperation as problem:
-                raise CacheFormatError(f"bad number {inner!r}") from problem
-    return _decode_other(data)
-
-
-def _decode_other(data: Any) -> Any:
-    if data is None or isinstance(data, bool | str):
-        return data
-    if not isinstance(data, dict) or len(data) != 1:
-        raise CacheFormatError("not an encoded value")
-    ((tag, inner),) = data.items()
-    try:
-        if tag == "n" and isinstance(inner, str):
-            return Number(inner)
-        if tag == "d" and isinstance(inner, str):
-            return Decimal(inner)
-        if tag == "i" and isinstance(inner, str):
-            return int(inner)
-    except (InvalidOperation, ValueError) as problem:
-        raise CacheFormatError(f"bad number {inner!r}") from problem
-    if tag == "m" and isinstance(inner, dict):
-        return {key: decode_value(child) for key, child in inner.items()}
-    if tag == "l" and isinstance(inner, list):
-        return [decode_value(child) for child in inner]
-    raise CacheFormatError(f"unknown value tag {tag!r}")
 
 
 def _text(data: Any) -> str:
@@ -133,30 +64,26 @@ def _decode_diagnostic(data: Any) -> Diagnostic:
 
 
 def _encode_item(item: JobItem) -> dict[str, Any]:
-    """An item with its DynamoDB line (every valid one) is stored as the line alone: the spec and the
-    attributes are in it, typed. Storing them again would double the cache and its encoding time."""
-    entry: dict[str, Any] = {
+    """The item's identity and its DynamoDB line, which holds the spec and the attributes, typed. An item
+    too large for DynamoDB carries no line (`encoded` is empty: its file has an error); the cache still
+    stores one, marked as not the item's own."""
+    return {
         "project_name": item.project_name,
         "job_name": item.job_name,
         "feature_spec_version": item.feature_spec_version,
         "source": item.source,
-        "encoded": item.encoded,
+        "line": item.encoded or item_line(item.as_item()),
+        "line_is_encoded": bool(item.encoded),
     }
-    if not item.encoded:  # too large for DynamoDB: no line (the file has an error)
-        entry["spec"], entry["attributes"] = encode_value(item.spec), encode_value(item.attributes)
-    return entry
 
 
 def _decode_item(data: Any) -> JobItem:
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data["line_is_encoded"], bool):
         raise CacheFormatError("not a job item")
-    encoded = _text(data["encoded"])
-    if not encoded:
-        spec, attributes = decode_value(data["spec"]), decode_value(data["attributes"])
-    else:
-        spec, attributes = _from_line(encoded)
-    if not isinstance(spec, dict) or not isinstance(attributes, dict):
-        raise CacheFormatError("a job item's spec and attributes are mappings")
+    line = _text(data["line"])
+    spec, attributes = _from_line(line)
+    if not isinstance(spec, dict):
+        raise CacheFormatError("a job item's spec is a mapping")
     return JobItem(
         _text(data["project_name"]),
         _text(data["job_name"]),
@@ -164,7 +91,7 @@ def _decode_item(data: Any) -> JobItem:
         spec,
         attributes,
         _text(data["source"]),
-        encoded,
+        line if data["line_is_encoded"] else "",
     )
 
 
