@@ -15,9 +15,14 @@ def _html(markdown: str) -> str:
     return MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
 
 
-def _plan() -> Plan:
+def _plan_of(*changes: Change) -> Plan:
     plan = Plan("prod", "345678901234", "eu-west-1", "sha", ["p"])
-    plan.changes = [
+    plan.changes = list(changes)
+    return plan
+
+
+def _plan() -> Plan:
+    return _plan_of(
         Change(
             "create",
             "dynamodb_item",
@@ -64,8 +69,7 @@ def _plan() -> Plan:
             False,
             [{"path": "owner", "change": "added", "old": "(absent)", "new": '"x"'}],
         ),
-    ]
-    return plan
+    )
 
 
 def test_one_details_block_per_change_with_sign_and_notes() -> None:
@@ -86,8 +90,7 @@ def test_creates_and_deletes_show_their_content_in_the_diff() -> None:
 
 
 def test_a_drifted_delete_is_shown_once() -> None:
-    plan = Plan("prod", "345678901234", "eu-west-1", "sha", ["p"])
-    plan.changes = [
+    plan = _plan_of(
         Change(
             "delete",
             "dynamodb_item",
@@ -98,7 +101,7 @@ def test_a_drifted_delete_is_shown_once() -> None:
             drift=True,
             seen={"job_name": {"S": "fg_z#v1"}, "owner": {"S": "someone"}},
         )
-    ]
+    )
     html = _html(render_markdown(plan))
     assert html.count("<details>") == 1 and html.count("fg_z#v1</code>") == 1
     assert html.count("DRIFT") == 1 and html.count("- owner: &quot;someone&quot;") == 1
