@@ -38,6 +38,7 @@ MAX_DEPTH = 64  # nesting levels; real specs use fewer than 10
 JsonPath = tuple[str | int, ...]
 
 _PLAIN = "ndrc:plain"
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 _INT = re.compile(r"[-+]?[0-9]+")
 _OCT = re.compile(r"0o[0-7]+")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
@@ -84,9 +85,11 @@ class _PositionedLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.Safe
     """Composes nodes only; plain scalars get a marker tag so this module resolves them (YAML 1.2)."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        if kind is yaml.ScalarNode and implicit[0]:
-            return _PLAIN
-        return str(super().resolve(kind, value, implicit))
+        # What BaseResolver.resolve answers when no path resolvers are registered (none are), without its
+        # implicit-resolver scan: plain scalars are resolved by this module.
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
 @dataclass
