@@ -10,7 +10,7 @@ from typing import Any
 
 from runtime.config.output import DEFAULT_PARTITION_KEYS, OutputSpec
 from runtime.config.payload import PayloadReader
-from runtime.jobs.pair_counts_builder.spec import SegmentMapping, read_segment_mapping
+from runtime.features.segments import SegmentMapping, read_segment_mapping
 from runtime.operator_catalog import DEFAULT_INTERNAL_CIDRS
 
 HORIZON_MINUTES: dict[str, int] = {"15m": 15, "1h": 60, "8h": 480, "24h": 1440}

@@ -18,10 +18,11 @@ from pyspark.sql import functions as F
 from runtime.config.output import OutputSpec
 from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import metric_columns
-from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET, pair_baseline, read_pair_history
+from runtime.features.fg_b import HOST_DATASET, PAIR_DATASET, SEGMENT_DATASET
+from runtime.features.segments import load_segments
+from runtime.jobs.fg_b_builder.pairs import pair_baseline, read_pair_history
 from runtime.jobs.fg_b_builder.spec import FgBJobSpec
 from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, clamped_moments, with_order_statistics
-from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
 from runtime.spark_io.partitions import find_partitions, read_partitions, spark_path
@@ -30,8 +31,6 @@ from runtime.sparkexpr import first_cidr_match, starts_with_any
 from runtime.storage import Storage, as_dir, join
 
 JOB = "fg_b_builder"
-HOST_DATASET = "host"
-SEGMENT_DATASET = "segment"
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 OPEN_COST = "spark.sql.files.openCostInBytes"
 FGB_OPEN_COST_BYTES = 128 * 1024

@@ -16,7 +16,6 @@ from runtime.errors import RuntimeJobError
 from runtime.spark_io.partitions import find_partitions, read_partitions
 from runtime.storage import Storage
 
-PAIR_DATASET = "pair"
 PAIR_KEYS: tuple[str, ...] = ("source_ip", "destination_ip", "destination_port")
 PAIR_SCHEMA = (
     "source_ip string, destination_ip string, destination_port int, baseline_horizon string, event_count long, "

@@ -18,13 +18,11 @@ from pyspark.sql import functions as F
 from runtime.batch import BatchContext
 from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import IDENTITY_COLUMNS, metric_columns
+from runtime.features.fg_b import HOST_DATASET, MAD_SCALE, PAIR_DATASET, SEGMENT_DATASET
 from runtime.features.rare_pairs import PAIR_CONTEXT_METRICS, PAIR_COUNT_METRICS
-from runtime.jobs.fg_b_builder.builder import HOST_DATASET, SEGMENT_DATASET
-from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET
-from runtime.jobs.fg_b_builder.stats import MAD_SCALE
+from runtime.features.segments import load_segments
 from runtime.jobs.fg_c_builder.rare_pairs import pair_context_metrics, pair_count_metrics, read_batch, with_rare_pairs
 from runtime.jobs.fg_c_builder.spec import FgCJobSpec
-from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
 from runtime.spark_io.partitions import Partition, find_partitions, read_partitions
