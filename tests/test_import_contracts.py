@@ -67,3 +67,15 @@ def test_the_independence_contract_lists_every_job_package_and_nothing_else() ->
     folder = ROOT / "runtime" / "jobs"
     packages = {f"runtime.jobs.{p.name}" for p in folder.iterdir() if (p / "__init__.py").is_file()}
     assert sorted(listed) == sorted(packages)
+
+
+def test_every_shared_runtime_part_is_forbidden_to_import_a_job() -> None:
+    """Everything in `runtime/` but the jobs and what runs them (the entry point, its `__main__`, the warm
+    worker) is shared: a new shared package must not import a job either."""
+    sources = _contracts()["shared-runtime-without-jobs"]["source_modules"]
+    assert isinstance(sources, list)
+    folder = ROOT / "runtime"
+    parts = {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
+    parts |= {p.stem for p in folder.glob("*.py")}
+    runners = {"jobs", "entrypoint", "__main__", "__init__", "warm_worker"}
+    assert sorted(sources) == sorted(f"runtime.{part}" for part in parts - runners)
