@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -57,7 +57,6 @@ class FgAJobSpec:
     pair_context_output: OutputSpec | None = None
     pair_context_input: str | None = None
     lookback30d: Lookback | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_payload(
@@ -101,7 +100,6 @@ class FgAJobSpec:
             pair_context_output=pair_context,
             pair_context_input=r.string("pair_context_input.s3_prefix", None),
             lookback30d=_lookback(r),
-            extra=dict(payload),
         )
 
 
