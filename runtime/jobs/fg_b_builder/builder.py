@@ -25,7 +25,7 @@ from runtime.jobs.fg_b_builder.spec import FgBJobSpec
 from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, clamped_moments, with_order_statistics
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
-from runtime.spark_io.partitions import find_partitions, read_partitions, spark_path
+from runtime.spark_io.partitions import day_range, find_partitions, read_partitions, spark_path
 from runtime.spark_io.writers import write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match, starts_with_any
 from runtime.storage import Storage, as_dir, join
@@ -83,14 +83,7 @@ def plan_run(spec: FgBJobSpec, reference: datetime, feature_spec_version: str) -
 def read_fg_a_history(spark: Any, storage: Storage, spec: FgBJobSpec, run: BaselineRun) -> DataFrame:
     """Only the `dt` folders the horizons and gaps need (and this feature_spec_version's, if partitioned so)."""
     first, last = run.days()
-
-    def accept(key: str, value: str) -> bool:
-        if key == "feature_spec_version":
-            return value == run.feature_spec_version
-        if key == "dt":
-            return first <= value <= last
-        return True
-
+    accept = day_range(run.feature_spec_version, first, last)
     partitions = find_partitions(storage, spec.fg_a_prefix, accept, stop_at="dt")
     frame = read_partitions(spark, storage, spec.fg_a_prefix, partitions)
     if frame is None:

@@ -25,7 +25,7 @@ from runtime.jobs.fg_c_builder.rare_pairs import pair_context_metrics, pair_coun
 from runtime.jobs.fg_c_builder.spec import FgCJobSpec
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
-from runtime.spark_io.partitions import Partition, find_partitions, read_partitions
+from runtime.spark_io.partitions import Partition, find_partitions, read_batch_partitions, read_partitions
 from runtime.spark_io.writers import metric_row, write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match
 from runtime.storage import Storage, as_dir, join
@@ -54,21 +54,11 @@ def fg_b_root(prefix: str) -> str:
 
 
 def read_batch_rows(spark: Any, storage: Storage, spec: FgCJobSpec, batch: BatchContext) -> DataFrame:
-    def accept(key: str, value: str) -> bool:
-        wanted = {
-            "feature_spec_version": batch.feature_spec_version,
-            "dt": batch.dt,
-            "mini_batch_id": batch.mini_batch_id,
-        }
-        return key not in wanted or value == wanted[key]
-
-    frame = read_partitions(spark, storage, spec.fg_a_prefix, find_partitions(storage, spec.fg_a_prefix, accept))
+    frame = read_batch_partitions(spark, storage, spec.fg_a_prefix, batch)
     if frame is None:
         raise RuntimeJobError(
             f"no FG-A rows for mini_batch_id={batch.mini_batch_id} dt={batch.dt} under {as_dir(spec.fg_a_prefix)}"
         )
-    if "mini_batch_id" in frame.columns:
-        frame = frame.where(F.col("mini_batch_id") == batch.mini_batch_id)
     return frame
 
 
