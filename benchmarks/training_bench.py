@@ -5,7 +5,7 @@
 Phases, each in its own process so its peak RSS is its own:
 - `baseline`: read the same Parquet partitions with pandas, then scikit-learn's IsolationForest.fit on the
   raw joined matrix (the spec's hyperparameters: 300 trees, 256 samples) -- the least any trainer does;
-- `train`: the whole job core (runtime.training.trainer.train): window read, join, preprocessing,
+- `train`: the whole job core (runtime.jobs.if_training.trainer.train): window read, join, preprocessing,
   selection (5 bootstrap runs), `--trials` random tuning trials, final fit, JSON forest, scoring,
   permutation importance, archive, reports and MLflow runs in a file store;
 - `score`: the JSON forest (runtime.models.forest) scoring every row vs scikit-learn's score_samples.
@@ -89,7 +89,7 @@ def child(phase: str, root: Path, trials: int) -> None:
         IsolationForest(n_estimators=300, max_samples=256, random_state=42).fit(matrix)
         extra = {"rows": len(matrix), "features": len(names)}
     elif phase == "train":
-        from runtime.training.trainer import train
+        from runtime.jobs.if_training.trainer import train
         from runtime.training.window import TrainingWindow
 
         outcome = train(_spec(trials), TrainingWindow.before(REFERENCE, 4, 1), storage, (root / "mlruns").as_uri())

@@ -2,7 +2,7 @@
 
 This module must stay importable without pyspark: the compiler imports `OPERATOR_CATALOG` and
 `validate_operators` to report unknown operator types and bad params at `ndrc validate` time, and
-`runtime.operators` implements exactly these names on Spark (a test keeps the two in step).
+`runtime.jobs.delta_builder.operators` implements exactly these names on Spark (a test keeps the two in step).
 """
 
 from __future__ import annotations

@@ -57,3 +57,25 @@ def test_architecture_draws_the_layers_in_the_contract_order() -> None:
         if line.startswith("compiler/")
     ]
     assert [sorted(layer) for layer in drawn] == [sorted(layer) for layer in _layers()]
+
+
+def test_the_independence_contract_lists_every_job_package_and_nothing_else() -> None:
+    """`runtime.jobs.*` would also make `job.py` and `registry.py` members (every job imports the first, the
+    second imports every job), so the contract lists the job packages; a new job folder must be added to it."""
+    listed = _contracts()["jobs-independent"]["modules"]
+    assert isinstance(listed, list)
+    folder = ROOT / "runtime" / "jobs"
+    packages = {f"runtime.jobs.{p.name}" for p in folder.iterdir() if (p / "__init__.py").is_file()}
+    assert sorted(listed) == sorted(packages)
+
+
+def test_every_shared_runtime_part_is_forbidden_to_import_a_job() -> None:
+    """Everything in `runtime/` but the jobs and what runs them (the entry point, its `__main__`, the warm
+    worker) is shared: a new shared package must not import a job either."""
+    sources = _contracts()["shared-runtime-without-jobs"]["source_modules"]
+    assert isinstance(sources, list)
+    folder = ROOT / "runtime"
+    parts = {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
+    parts |= {p.stem for p in folder.glob("*.py")}
+    runners = {"jobs", "entrypoint", "__main__", "__init__", "warm_worker"}
+    assert sorted(sources) == sorted(f"runtime.{part}" for part in parts - runners)

@@ -9,7 +9,6 @@ from runtime.config.loader import (
     LoadedSpec,
     ResolvedSpecs,
     load_job_spec,
-    load_job_specs,
     parse_item,
     resolve_job_specs,
 )
@@ -23,7 +22,6 @@ __all__ = [
     "ProjectParameters",
     "ResolvedSpecs",
     "load_job_spec",
-    "load_job_specs",
     "parse_item",
     "resolve_job_specs",
     "resolve_table_name",

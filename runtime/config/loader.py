@@ -135,7 +135,8 @@ def _batch_get(client: Any, table: str, keys: list[dict[str, Any]], max_attempts
 
 @dataclass(frozen=True)
 class ResolvedSpecs:
-    """`load_job_specs`'s result with the sort key each job resolved to (`job#version` or legacy `job`)."""
+    """`resolve_job_specs`'s result: job name -> typed spec, and the sort key each job resolved to
+    (`job#version` or legacy `job`)."""
 
     specs: dict[str, LoadedSpec]
     keys: dict[str, str]
@@ -197,23 +198,3 @@ def resolve_job_specs(
     if missing:
         raise SpecsMissingError(table, project_name, tuple(missing))
     return resolved
-
-
-def load_job_specs(
-    project_name: str,
-    job_names: Sequence[str],
-    feature_spec_version: str | None = None,
-    *,
-    table_name: str | None = None,
-    client: Any = None,
-    max_attempts: int = 8,
-) -> dict[str, LoadedSpec]:
-    """`resolve_job_specs(...).specs`: job name -> typed spec."""
-    return resolve_job_specs(
-        project_name,
-        job_names,
-        feature_spec_version,
-        table_name=table_name,
-        client=client,
-        max_attempts=max_attempts,
-    ).specs

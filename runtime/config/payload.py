@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from runtime.errors import SpecError
@@ -85,6 +86,15 @@ class PayloadReader:
         if bad:
             raise self.fail(path, f"values must be non-empty strings (bad keys: {', '.join(bad)})")
         return dict(value)
+
+    def number(self, path: str, default: Decimal | None) -> Decimal | None:
+        """A spec number kept exact: DynamoDB gives Decimal, YAML/JSON floats are read through their repr."""
+        value = self.raw(path, default)
+        if value is None or isinstance(value, Decimal):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"must be a number (got {value!r})")
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
     def first_string(self, *paths: str) -> str:
         for path in paths:

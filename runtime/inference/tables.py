@@ -20,8 +20,6 @@ from runtime.storage import LocalStorage, S3Storage, Storage, as_dir, join, pars
 if TYPE_CHECKING:
     import pyarrow as pa
 
-BATCH_PARTITION_KEYS = ("feature_spec_version", "dt", "mini_batch_id")
-
 
 def list_parquet(storage: Storage, prefix: str) -> list[str]:
     """Every `*.parquet` object below `prefix`, sorted; folders starting with `_` or `.` are skipped."""

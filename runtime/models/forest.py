@@ -211,7 +211,3 @@ class ForestScorer:
             np.take(flat.left, node, out=child)
             np.add(child, go_right, out=node)
         return np.asarray(flat.leaf_path_length[node].sum(axis=1), dtype=np.float64)
-
-
-def forest_scores(data: Mapping[str, Any], rows: Sequence[Sequence[float]], n_features: int) -> list[float]:
-    return [float(v) for v in ForestScorer(data, n_features).score(np.asarray(rows, dtype=np.float64))]

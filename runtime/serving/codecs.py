@@ -128,14 +128,3 @@ def decode_scores(body: bytes, content_type: str) -> tuple[list[float], str | No
         raise ValueError('response is not {"scores": [...]}')
     version = document.get("model_version")
     return [float(s) for s in document["scores"]], str(version) if version is not None else None
-
-
-def encode_rows(rows: Sequence[Sequence[float | None]], feature_names: Sequence[str], content_type: str) -> bytes:
-    """The client side of `decode_rows` (arrays in feature order for JSON)."""
-    kind = media_type(content_type)
-    if kind == CSV:
-        return "".join(",".join("" if v is None else repr(float(v)) for v in row) + "\n" for row in rows).encode()
-    if kind == JSON:
-        del feature_names  # arrays in feature order: the smaller of the two JSON shapes
-        return json.dumps({"instances": [[None if v is None else float(v) for v in row] for row in rows]}).encode()
-    raise ValueError(f"unsupported content type {content_type!r} (use {' or '.join(CONTENT_TYPES)})")

@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
+from runtime.batch import BatchContext
 from runtime.storage import Storage, as_dir
 
 Accept = Callable[[str, str], bool]
@@ -75,3 +77,32 @@ def read_partitions(spark: Any, storage: Storage, prefix: str, partitions: Seque
         return spark.read.option("basePath", base).parquet(*[spark_path(storage, p.uri) for p in partitions])
     finally:
         spark.conf.set(_INFERENCE, previous)
+
+
+def day_range(feature_spec_version: str, first_day: str, last_day: str) -> Accept:
+    """The `dt` folders first_day..last_day (`YYYY-MM-DD`, inclusive), of this feature_spec_version if the
+    dataset is partitioned by it."""
+
+    def accept(key: str, value: str) -> bool:
+        if key == "feature_spec_version":
+            return value == feature_spec_version
+        if key == "dt":
+            return first_day <= value <= last_day
+        return True
+
+    return accept
+
+
+def read_batch_partitions(spark: Any, storage: Storage, prefix: str, batch: BatchContext) -> DataFrame | None:
+    """The batch's rows of a per-batch dataset (None when it has none): only the batch's `feature_spec_version`,
+    `dt` and `mini_batch_id` folders are listed, and a `mini_batch_id` column is filtered too (a dataset
+    partitioned by day only keeps the batch id as a column)."""
+    wanted = {"feature_spec_version": batch.feature_spec_version, "dt": batch.dt, "mini_batch_id": batch.mini_batch_id}
+
+    def accept(key: str, value: str) -> bool:
+        return key not in wanted or value == wanted[key]
+
+    frame = read_partitions(spark, storage, prefix, find_partitions(storage, prefix, accept))
+    if frame is not None and "mini_batch_id" in frame.columns:
+        frame = frame.where(F.col("mini_batch_id") == batch.mini_batch_id)
+    return frame

@@ -80,11 +80,3 @@ def discover(
 
     walk(as_dir(prefix), {})
     return sorted(found, key=lambda f: f.uri)
-
-
-def dt_partitions(storage: Storage, prefix: str, *, feature_spec_version: str | None) -> dict[str, list[str]]:
-    """dt -> the Parquet files of that day (every day present), for coverage checks."""
-    by_dt: dict[str, list[str]] = {}
-    for f in discover(storage, prefix, feature_spec_version=feature_spec_version, accept_dt=lambda _: True):
-        by_dt.setdefault(f.dt or "", []).append(f.uri)
-    return by_dt

@@ -25,13 +25,18 @@ from typing import Any
 
 from runtime.features.fg_a import NOT_FEATURES
 from runtime.modelops.drift import DriftReference
-from runtime.storage import Storage
+from runtime.storage import Storage, join
 from runtime.training.dataset import numeric_features
 from runtime.training.partitions import PartitionFile, discover
 from runtime.training.window import TrainingWindow
 
 WINDOWS_PER_DAY = 96
 DEFAULT_MIN_DAY_COVERAGE = 0.9
+
+
+def report_uri(report_prefix: str, project: str, version: str | None, reference_ts: str) -> str:
+    """Where the verifier writes its report and `pipeline_missing_feature_creation` reads it."""
+    return join(report_prefix, project, version or "unversioned", reference_ts[:10], "verification.json")
 
 
 @dataclass(frozen=True)

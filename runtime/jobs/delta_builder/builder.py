@@ -11,10 +11,10 @@ from runtime.batch import BatchContext
 from runtime.errors import SpecError
 from runtime.jobs.delta_builder.dq import apply_dq, dq_report
 from runtime.jobs.delta_builder.enrichment import apply_enrichment, load_port_sets
+from runtime.jobs.delta_builder.operators import apply_operators
 from runtime.jobs.delta_builder.roles import ROLE_FIELDS, expand_roles
 from runtime.jobs.delta_builder.spec import CANONICAL_FIELDS, OPTIONAL_CANONICAL_FIELDS, DeltaJobSpec
 from runtime.jsonlog import log
-from runtime.operators import apply_operators
 from runtime.spark_io.batch_columns import BATCH_COLUMNS, BuildResult, with_batch_columns
 from runtime.spark_io.readers import corrupt_input_as_error, read_canonical
 from runtime.spark_io.writers import write_metrics, write_partitioned

@@ -24,22 +24,9 @@ ROLE_FIELDS: tuple[str, ...] = (
     "bytes_sent",
     "bytes_recv",
 )
-_ROLE_SOURCE_COLUMNS = frozenset(
-    {
-        "source_ip",
-        "destination_ip",
-        "source_port",
-        "destination_port",
-        "source_bytes",
-        "destination_bytes",
-        "source_hostname",
-        "destination_hostname",
-        "source_is_vdi",
-        "destination_is_vdi",
-        "source_port_set",
-        "destination_port_set",
-    }
-)
+_SIDE_ATTRIBUTES: tuple[str, ...] = ("ip", "port", "bytes", "hostname", "is_vdi", "port_set")
+_ROLE_SOURCE_COLUMNS = frozenset(f"{side}_{attr}" for side in ("source", "destination") for attr in _SIDE_ATTRIBUTES)
+"""The flow's per-side columns, which role expansion turns into host/peer columns (the rest is carried)."""
 
 
 def _side(column_name: str) -> str:

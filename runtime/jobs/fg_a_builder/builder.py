@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
 from runtime.features.fg_a import OUTPUT_IDENTITY_COLUMNS
+from runtime.features.segments import Segment, load_segments
 from runtime.jobs.fg_a_builder.delta_reader import read_delta
 from runtime.jobs.fg_a_builder.history import (
     LOOKBACK_SCHEMA,
@@ -37,8 +38,6 @@ from runtime.jobs.fg_a_builder.history import (
     with_pair_history,
 )
 from runtime.jobs.fg_a_builder.spec import HORIZON_MINUTES, FgAJobSpec
-from runtime.jobs.pair_counts_builder.builder import load_segments
-from runtime.jobs.pair_counts_builder.spec import Segment
 from runtime.jsonlog import log
 from runtime.orchestration.window import floor_to_cron, iso_z, to_utc
 from runtime.spark_io.batch_columns import BuildResult

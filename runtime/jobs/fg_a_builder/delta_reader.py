@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -24,7 +24,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "host_is_vdi",
     "peer_port_set",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("peer_is_internal", "feature_spec_version")
 SCHEMA = (
     "host_ip string, peer_ip string, peer_port int, role string, bytes_sent long, bytes_recv long, "
     "duration_s double, batch_start_ts timestamp, host_is_vdi boolean, peer_port_set string"
@@ -110,7 +109,3 @@ def read_delta(
         c for c in dict.fromkeys(wanted) if c in frame.columns and c not in REQUIRED_COLUMNS
     ]
     return frame.select(*columns), folders
-
-
-def window_bounds(window_start: datetime, longest_minutes: int) -> tuple[datetime, datetime]:
-    return window_start - timedelta(minutes=longest_minutes), window_start

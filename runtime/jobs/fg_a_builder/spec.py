@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from runtime.config.output import DEFAULT_PARTITION_KEYS, OutputSpec
 from runtime.config.payload import PayloadReader
-from runtime.jobs.pair_counts_builder.spec import SegmentMapping, read_segment_mapping
+from runtime.features.segments import SegmentMapping, read_segment_mapping
 from runtime.operator_catalog import DEFAULT_INTERNAL_CIDRS
 
 HORIZON_MINUTES: dict[str, int] = {"15m": 15, "1h": 60, "8h": 480, "24h": 1440}
@@ -57,7 +57,6 @@ class FgAJobSpec:
     pair_context_output: OutputSpec | None = None
     pair_context_input: str | None = None
     lookback30d: Lookback | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_payload(
@@ -101,7 +100,6 @@ class FgAJobSpec:
             pair_context_output=pair_context,
             pair_context_input=r.string("pair_context_input.s3_prefix", None),
             lookback30d=_lookback(r),
-            extra=dict(payload),
         )
 
 

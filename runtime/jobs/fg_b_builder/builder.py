@@ -18,20 +18,19 @@ from pyspark.sql import functions as F
 from runtime.config.output import OutputSpec
 from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import metric_columns
-from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET, pair_baseline, read_pair_history
+from runtime.features.fg_b import HOST_DATASET, PAIR_DATASET, SEGMENT_DATASET
+from runtime.features.segments import load_segments
+from runtime.jobs.fg_b_builder.pairs import pair_baseline, read_pair_history
 from runtime.jobs.fg_b_builder.spec import FgBJobSpec
 from runtime.jobs.fg_b_builder.stats import STAT_COLUMNS, clamped_moments, with_order_statistics
-from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
-from runtime.spark_io.partitions import find_partitions, read_partitions, spark_path
+from runtime.spark_io.partitions import day_range, find_partitions, read_partitions, spark_path
 from runtime.spark_io.writers import write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match, starts_with_any
 from runtime.storage import Storage, as_dir, join
 
 JOB = "fg_b_builder"
-HOST_DATASET = "host"
-SEGMENT_DATASET = "segment"
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 OPEN_COST = "spark.sql.files.openCostInBytes"
 FGB_OPEN_COST_BYTES = 128 * 1024
@@ -84,14 +83,7 @@ def plan_run(spec: FgBJobSpec, reference: datetime, feature_spec_version: str) -
 def read_fg_a_history(spark: Any, storage: Storage, spec: FgBJobSpec, run: BaselineRun) -> DataFrame:
     """Only the `dt` folders the horizons and gaps need (and this feature_spec_version's, if partitioned so)."""
     first, last = run.days()
-
-    def accept(key: str, value: str) -> bool:
-        if key == "feature_spec_version":
-            return value == run.feature_spec_version
-        if key == "dt":
-            return first <= value <= last
-        return True
-
+    accept = day_range(run.feature_spec_version, first, last)
     partitions = find_partitions(storage, spec.fg_a_prefix, accept, stop_at="dt")
     frame = read_partitions(spark, storage, spec.fg_a_prefix, partitions)
     if frame is None:

@@ -13,10 +13,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from runtime.errors import RuntimeJobError
-from runtime.spark_io.partitions import find_partitions, read_partitions
+from runtime.spark_io.partitions import day_range, find_partitions, read_partitions
 from runtime.storage import Storage
 
-PAIR_DATASET = "pair"
 PAIR_KEYS: tuple[str, ...] = ("source_ip", "destination_ip", "destination_port")
 PAIR_SCHEMA = (
     "source_ip string, destination_ip string, destination_port int, baseline_horizon string, event_count long, "
@@ -29,15 +28,7 @@ def read_pair_history(
     spark: Any, storage: Storage, prefix: str, feature_spec_version: str, first_day: str, last_day: str
 ) -> tuple[DataFrame | None, int]:
     """Pair count rows of the `dt` folders first_day..last_day (this feature_spec_version's, if partitioned so)."""
-
-    def accept(key: str, value: str) -> bool:
-        if key == "feature_spec_version":
-            return value == feature_spec_version
-        if key == "dt":
-            return first_day <= value <= last_day
-        return True
-
-    partitions = find_partitions(storage, prefix, accept, stop_at="dt")
+    partitions = find_partitions(storage, prefix, day_range(feature_spec_version, first_day, last_day), stop_at="dt")
     frame = read_partitions(spark, storage, prefix, partitions)
     if frame is None:
         return None, 0

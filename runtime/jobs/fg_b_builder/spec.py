@@ -10,38 +10,15 @@ from typing import Any
 
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
-from runtime.features.horizons import parse_horizon
-from runtime.jobs.pair_counts_builder.spec import SegmentMapping, read_segment_mapping
+from runtime.features.horizons import DEFAULT_HORIZONS, parse_horizon, read_horizons
+from runtime.features.segments import SegmentMapping, read_segment_mapping
 
-DEFAULT_HORIZONS: tuple[str, ...] = ("7d", "30d")
 DEFAULT_PARTITION_KEYS: tuple[str, ...] = ("feature_spec_version", "baseline_horizon", "dt")
 DEFAULT_JOIN_KEYS: tuple[str, ...] = ("host_ip", "window_label")
 CAPPING_METHODS = ("quantile", "zscore", "mad", "none")
 DEFAULT_CAPPING_QUANTILE = Decimal("0.995")
 DEFAULT_CAPPING_Z_MAX = Decimal("6")
 DEFAULT_PROJECT_KEY = "ip_machine_mapping_s3_prefix"
-
-
-def read_number(r: PayloadReader, path: str, default: Decimal | None) -> Decimal | None:
-    """A spec number kept exact: DynamoDB gives Decimal, YAML/JSON floats are read through their repr."""
-    value = r.raw(path, default)
-    if value is None or isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise r.fail(path, f"must be a number (got {value!r})")
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-
-
-def read_horizons(r: PayloadReader, path: str = "horizons") -> tuple[str, ...]:
-    horizons = r.strings(path, DEFAULT_HORIZONS)
-    for horizon in horizons:
-        try:
-            parse_horizon(horizon)
-        except ValueError as err:
-            raise r.fail(path, str(err)) from None
-    if not horizons or len(set(horizons)) != len(horizons):
-        raise r.fail(path, f"must be a non-empty list of distinct horizons (got {list(horizons)})")
-    return tuple(horizons)
 
 
 @dataclass(frozen=True)
@@ -154,8 +131,8 @@ def _capping(r: PayloadReader) -> CappingSpec:
     method = r.string("anomaly_capping.method", "quantile")
     if method not in CAPPING_METHODS:
         raise r.fail("anomaly_capping.method", f"must be one of {', '.join(CAPPING_METHODS)} (got {method!r})")
-    quantile = read_number(r, "anomaly_capping.quantile", DEFAULT_CAPPING_QUANTILE)
-    z_max = read_number(r, "anomaly_capping.z_max", DEFAULT_CAPPING_Z_MAX)
+    quantile = r.number("anomaly_capping.quantile", DEFAULT_CAPPING_QUANTILE)
+    z_max = r.number("anomaly_capping.z_max", DEFAULT_CAPPING_Z_MAX)
     assert quantile is not None and z_max is not None
     if not Decimal("0.5") < quantile <= 1:
         raise r.fail("anomaly_capping.quantile", f"must be in (0.5, 1] (got {quantile})")

@@ -18,9 +18,9 @@ from decimal import Decimal
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from runtime.features.fg_b import MAD_SCALE
 from runtime.jobs.fg_b_builder.spec import CappingSpec
 
-MAD_SCALE = 1.4826
 QUANTILES: tuple[tuple[str, float], ...] = (("p05", 0.05), ("p25", 0.25), ("p75", 0.75), ("p95", 0.95))
 STAT_COLUMNS: tuple[str, ...] = (
     "support_count",

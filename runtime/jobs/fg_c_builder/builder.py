@@ -18,16 +18,14 @@ from pyspark.sql import functions as F
 from runtime.batch import BatchContext
 from runtime.errors import RuntimeJobError
 from runtime.features.fg_a import IDENTITY_COLUMNS, metric_columns
+from runtime.features.fg_b import HOST_DATASET, MAD_SCALE, PAIR_DATASET, SEGMENT_DATASET
 from runtime.features.rare_pairs import PAIR_CONTEXT_METRICS, PAIR_COUNT_METRICS
-from runtime.jobs.fg_b_builder.builder import HOST_DATASET, SEGMENT_DATASET
-from runtime.jobs.fg_b_builder.pairs import PAIR_DATASET
-from runtime.jobs.fg_b_builder.stats import MAD_SCALE
+from runtime.features.segments import load_segments
 from runtime.jobs.fg_c_builder.rare_pairs import pair_context_metrics, pair_count_metrics, read_batch, with_rare_pairs
 from runtime.jobs.fg_c_builder.spec import FgCJobSpec
-from runtime.jobs.pair_counts_builder.builder import load_segments
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult
-from runtime.spark_io.partitions import Partition, find_partitions, read_partitions
+from runtime.spark_io.partitions import Partition, find_partitions, read_batch_partitions, read_partitions
 from runtime.spark_io.writers import metric_row, write_metrics, write_partitioned
 from runtime.sparkexpr import first_cidr_match
 from runtime.storage import Storage, as_dir, join
@@ -56,21 +54,11 @@ def fg_b_root(prefix: str) -> str:
 
 
 def read_batch_rows(spark: Any, storage: Storage, spec: FgCJobSpec, batch: BatchContext) -> DataFrame:
-    def accept(key: str, value: str) -> bool:
-        wanted = {
-            "feature_spec_version": batch.feature_spec_version,
-            "dt": batch.dt,
-            "mini_batch_id": batch.mini_batch_id,
-        }
-        return key not in wanted or value == wanted[key]
-
-    frame = read_partitions(spark, storage, spec.fg_a_prefix, find_partitions(storage, spec.fg_a_prefix, accept))
+    frame = read_batch_partitions(spark, storage, spec.fg_a_prefix, batch)
     if frame is None:
         raise RuntimeJobError(
             f"no FG-A rows for mini_batch_id={batch.mini_batch_id} dt={batch.dt} under {as_dir(spec.fg_a_prefix)}"
         )
-    if "mini_batch_id" in frame.columns:
-        frame = frame.where(F.col("mini_batch_id") == batch.mini_batch_id)
     return frame
 
 

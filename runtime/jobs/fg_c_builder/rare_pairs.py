@@ -25,31 +25,20 @@ from pyspark.sql import functions as F
 from runtime.batch import BatchContext
 from runtime.errors import RuntimeJobError
 from runtime.features.rare_pairs import PAIR_CONTEXT_METRICS, PAIR_COUNT_METRICS
-from runtime.spark_io.partitions import find_partitions, read_partitions
+from runtime.spark_io.partitions import read_batch_partitions
 from runtime.storage import Storage
 
 
 def read_batch(
     spark: Any, storage: Storage, prefix: str, batch: BatchContext, needed: Sequence[str]
 ) -> DataFrame | None:
-    """This batch's rows of a per-batch dataset (`feature_spec_version`, `dt`, `mini_batch_id` partitions)."""
-
-    def accept(key: str, value: str) -> bool:
-        wanted = {
-            "feature_spec_version": batch.feature_spec_version,
-            "dt": batch.dt,
-            "mini_batch_id": batch.mini_batch_id,
-        }
-        return key not in wanted or value == wanted[key]
-
-    frame = read_partitions(spark, storage, prefix, find_partitions(storage, prefix, accept))
+    """This batch's rows of a per-batch dataset, which must have the `needed` columns."""
+    frame = read_batch_partitions(spark, storage, prefix, batch)
     if frame is None:
         return None
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise RuntimeJobError(f"{prefix} lacks the columns {missing} the rare-pair metrics read")
-    if "mini_batch_id" in frame.columns:
-        frame = frame.where(F.col("mini_batch_id") == batch.mini_batch_id)
     return frame
 
 

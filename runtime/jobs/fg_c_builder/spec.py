@@ -9,9 +9,9 @@ from typing import Any
 
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
+from runtime.features.horizons import read_horizons
 from runtime.features.rare_pairs import PAIR_CONTEXT_METRICS, PAIR_COUNT_METRICS, RARE_PAIR_METRICS
-from runtime.jobs.fg_b_builder.spec import read_horizons, read_number
-from runtime.jobs.pair_counts_builder.spec import SegmentMapping, read_segment_mapping
+from runtime.features.segments import SegmentMapping, read_segment_mapping
 
 DEFAULT_JOIN_KEYS: tuple[str, ...] = ("host_ip", "window_label")
 DEFAULT_EPS = Decimal("1e-6")
@@ -67,8 +67,8 @@ class FgCJobSpec:
         join_keys = r.strings("join_keys", DEFAULT_JOIN_KEYS)
         if "host_ip" not in join_keys:
             raise r.fail("join_keys", f"must include host_ip (got {list(join_keys)})")
-        eps = read_number(r, "eps", DEFAULT_EPS)
-        z_max = read_number(r, "z_max", DEFAULT_Z_MAX)
+        eps = r.number("eps", DEFAULT_EPS)
+        z_max = r.number("z_max", DEFAULT_Z_MAX)
         assert eps is not None and z_max is not None
         if eps <= 0:
             raise r.fail("eps", f"must be greater than 0 (got {eps})")

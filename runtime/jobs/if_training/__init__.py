@@ -21,8 +21,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
+    from runtime.jobs.if_training.trainer import train
     from runtime.training.tracking import resolve_tracking_uri
-    from runtime.training.trainer import train
     from runtime.training.window import TrainingWindow, reference_time
 
     spec: IfTrainingSpec = load_spec(args, context, IfTrainingSpec)

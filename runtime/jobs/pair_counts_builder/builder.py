@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from runtime.batch import BatchContext
-from runtime.config.payload import PayloadReader
-from runtime.errors import RuntimeJobError, SpecError
-from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec, Segment, SegmentMapping, parse_segments
+from runtime.errors import RuntimeJobError
+from runtime.features.segments import Segment, load_segments
+from runtime.jobs.pair_counts_builder.spec import PairCountsJobSpec
 from runtime.jsonlog import log
 from runtime.spark_io.batch_columns import BuildResult, with_batch_columns
 from runtime.spark_io.readers import corrupt_input_as_error, read_canonical
@@ -36,18 +35,6 @@ def input_prefix(spec: PairCountsJobSpec, batch: BatchContext) -> str:
     if not batch.mini_batch_s3_prefix:
         raise RuntimeJobError("traffic_input.layout mini_batch_prefix needs --mini-batch-s3-prefix")
     return batch.mini_batch_s3_prefix
-
-
-def load_segments(storage: Storage, mapping: SegmentMapping) -> tuple[Segment, ...]:
-    segments = list(mapping.segments)
-    if mapping.location:
-        try:
-            document = json.loads(storage.read_bytes(mapping.location))
-        except ValueError as err:
-            raise SpecError(f"segment_mapping.location {mapping.location}: not valid JSON ({err})") from None
-        reader = PayloadReader(document if isinstance(document, dict) else {}, f"segment file {mapping.location}")
-        segments += parse_segments(reader.sequence("segments"), reader, "segments")
-    return tuple(segments)
 
 
 def count_pairs(frame: DataFrame, spec: PairCountsJobSpec, segments: tuple[Segment, ...]) -> DataFrame:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from runtime.config.output import OutputSpec
 from runtime.config.payload import PayloadReader
+from runtime.features.segments import SegmentMapping, read_segment_mapping
 
 PAIR_REQUIRED_FIELDS: tuple[str, ...] = (
     "source_ip",
@@ -18,21 +18,6 @@ PAIR_REQUIRED_FIELDS: tuple[str, ...] = (
     "event_end",
 )
 LAYOUTS = ("batch_folder", "mini_batch_prefix")
-
-
-@dataclass(frozen=True)
-class Segment:
-    name: str
-    cidrs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SegmentMapping:
-    """Inline `segments` and/or a JSON `location` holding `{"segments": [...]}`; first match wins."""
-
-    segments: tuple[Segment, ...] = ()
-    location: str | None = None
-    default: str = "unmapped"
 
 
 @dataclass(frozen=True)
@@ -90,29 +75,3 @@ class PairCountsJobSpec:
             ),
             segment_mapping=read_segment_mapping(r, "segment_mapping"),
         )
-
-
-def read_segment_mapping(r: PayloadReader, path: str) -> SegmentMapping | None:
-    if not r.has(path):
-        return None
-    segments = parse_segments(r.sequence(f"{path}.segments", []), r, f"{path}.segments")
-    location = r.string(f"{path}.location", None)
-    if not segments and not location:
-        raise r.fail(path, "needs `segments` (list of {name, cidrs}) or a `location` JSON file")
-    return SegmentMapping(segments, location, r.string(f"{path}.default", "unmapped"))
-
-
-def parse_segments(raw: Any, r: PayloadReader, path: str) -> tuple[Segment, ...]:
-    out = []
-    for index, entry in enumerate(raw):
-        sub = PayloadReader(entry if isinstance(entry, Mapping) else {}, f"{r.where}: {path}[{index}]")
-        name = sub.string("name")
-        cidrs = sub.strings("cidrs")
-        for cidr in cidrs:
-            try:
-                if ipaddress.ip_network(cidr, strict=False).version != 4:
-                    raise ValueError
-            except ValueError:
-                raise r.fail(f"{path}[{index}].cidrs", f"has {cidr!r}, not an IPv4 CIDR") from None
-        out.append(Segment(name, cidrs))
-    return tuple(out)

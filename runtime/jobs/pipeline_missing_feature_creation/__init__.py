@@ -21,9 +21,9 @@ POLICIES = ("recompute", "skip")
 
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     from runtime.config import load_job_spec
-    from runtime.jobs.pipeline_training_data_verifier import report_uri
     from runtime.storage import join
     from runtime.training.backfill import plan_backfill, run_backfill
+    from runtime.training.verification import report_uri
     from runtime.training.window import reference_time
 
     spec: JobPayload = load_spec(args, context, JobPayload)

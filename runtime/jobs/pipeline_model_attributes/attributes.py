@@ -124,7 +124,7 @@ def _package_arn(sm: Any, spec: AttributesSpec) -> str | None:
     """The registered package of this version (pipeline_model_publish), when the spec names the group."""
     if not spec.model_package_group_name:
         return None
-    from runtime.jobs.pipeline_model_publish.publish import find_version
+    from runtime.modelops.model_packages import find_version
 
     try:
         package = find_version(sm, spec.model_package_group_name, spec.model_version)

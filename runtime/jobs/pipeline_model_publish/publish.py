@@ -7,7 +7,6 @@ the same version label with a different artifact is refused (a version must not 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,30 +14,9 @@ from botocore.exceptions import ClientError
 from runtime.errors import RuntimeJobError
 from runtime.jobs.pipeline_model_publish.spec import PublishSpec
 from runtime.modelops.artifact import ARCHIVE, artifact_uri, read_manifest
+from runtime.modelops.model_packages import SHA_KEY, VERSION_KEY, find_version
 from runtime.modelops.sagemaker_names import check_metadata, check_name
 from runtime.storage import Storage, join
-
-VERSION_KEY = "ndrc_model_version"
-SHA_KEY = "ndrc_artifact_sha256"
-
-
-def group_packages(sm: Any, group: str) -> Iterator[dict[str, Any]]:
-    """Every model package of the group, described (CustomerMetadataProperties is not in the summaries)."""
-    kwargs: dict[str, Any] = {"ModelPackageGroupName": group}
-    while True:
-        page = sm.list_model_packages(**kwargs)
-        for summary in page.get("ModelPackageSummaryList", []):
-            yield sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-        if not page.get("NextToken"):
-            return
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def find_version(sm: Any, group: str, model_version: str) -> dict[str, Any] | None:
-    for package in group_packages(sm, group):
-        if package.get("CustomerMetadataProperties", {}).get(VERSION_KEY) == model_version:
-            return package
-    return None
 
 
 def ensure_group(sm: Any, group: str, project_name: str) -> bool:

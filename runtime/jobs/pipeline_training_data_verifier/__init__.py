@@ -17,15 +17,9 @@ from runtime.features.fg_a import MODEL_JOIN_KEYS
 from runtime.jobs.job import Job, JobContext, load_spec
 
 
-def report_uri(report_prefix: str, project: str, version: str | None, reference_ts: str) -> str:
-    from runtime.storage import join
-
-    return join(report_prefix, project, version or "unversioned", reference_ts[:10], "verification.json")
-
-
 def run(args: argparse.Namespace, context: JobContext) -> dict[str, Any]:
     from runtime.modelops.drift import previous_training_distributions
-    from runtime.training.verification import VerificationInputs, thresholds_from, verify
+    from runtime.training.verification import VerificationInputs, report_uri, thresholds_from, verify
     from runtime.training.window import TrainingWindow, reference_time
 
     spec: JobPayload = load_spec(args, context, JobPayload)

@@ -1,4 +1,4 @@
-"""load_job_spec / load_job_specs against DynamoDB in the moto server (real HTTP)."""
+"""load_job_spec / resolve_job_specs against DynamoDB in the moto server (real HTTP)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from runtime.config import JobPayload, ProjectParameters, load_job_spec, load_job_specs, resolve_table_name
+from runtime.config import JobPayload, ProjectParameters, load_job_spec, resolve_job_specs, resolve_table_name
 from runtime.errors import RuntimeJobError, SpecError, SpecNotFoundError, SpecTableNotConfiguredError
 from runtime.jobs.delta_builder.spec import DeltaJobSpec
 from runtime.jobs.fg_a_builder.spec import FgAJobSpec
@@ -134,7 +134,7 @@ def test_batch_loader_reads_all_and_retries_unprocessed(params_table: str, ddb_p
     ddb_put(params_table, untyped)
     client = ThrottlingClient(boto3.client("dynamodb"))
     jobs = ["delta_builder", "pair_counts_builder", "pipeline_training_data_verifier"]
-    specs = load_job_specs("ndr-prod", jobs, "v1", table_name=params_table, client=client)
+    specs = resolve_job_specs("ndr-prod", jobs, "v1", table_name=params_table, client=client).specs
     assert isinstance(specs["delta_builder"], DeltaJobSpec)
     assert isinstance(specs["pair_counts_builder"], PairCountsJobSpec)
     verifier = specs["pipeline_training_data_verifier"]
@@ -145,13 +145,13 @@ def test_batch_loader_reads_all_and_retries_unprocessed(params_table: str, ddb_p
 def test_batch_loader_reports_every_missing_job(params_table: str, ddb_put: Any) -> None:
     ddb_put(params_table, {"project_name": "p", "job_name": "fg_a_builder#v1", "spec": FG_A})
     with pytest.raises(SpecNotFoundError, match=r"\['fg_b_builder#v1', 'fg_c_builder#v1'\]"):
-        load_job_specs("p", ["fg_a_builder", "fg_b_builder", "fg_c_builder"], "v1", table_name=params_table)
+        resolve_job_specs("p", ["fg_a_builder", "fg_b_builder", "fg_c_builder"], "v1", table_name=params_table)
 
 
 def test_batch_loader_gives_up_after_max_attempts(params_table: str, ddb_put: Any) -> None:
     ddb_put(params_table, {"project_name": "p", "job_name": "fg_a_builder#v1", "spec": FG_A})
     client = ThrottlingClient(boto3.client("dynamodb"))
     with pytest.raises(SpecError, match="still unprocessed after 2 attempts"):
-        load_job_specs(
+        resolve_job_specs(
             "p", ["fg_a_builder", "fg_b_builder"], "v1", table_name=params_table, client=client, max_attempts=2
         )

@@ -101,7 +101,7 @@ OPERATORS: dict[str, Operator] = {
     "dedupe": dedupe,
 }
 if set(OPERATORS) != set(OPERATOR_CATALOG):  # pragma: no cover - guarded by a test as well
-    raise RuntimeError("runtime.operators and runtime.operator_catalog list different operators")
+    raise RuntimeError("runtime.jobs.delta_builder.operators and runtime.operator_catalog list different operators")
 
 
 def apply_operators(frame: DataFrame, operators: Sequence[OperatorSpec]) -> DataFrame:

@@ -21,6 +21,7 @@ import numpy as np
 
 from runtime.errors import RuntimeJobError
 from runtime.jobs.if_training.spec import IfTrainingSpec
+from runtime.jobs.if_training.tuning import Trial, TuningResult, bounded_params, isolation_forest, tune
 from runtime.modelops.drift import feature_distributions
 from runtime.models.artifact import (
     FEATURES_FILE,
@@ -37,7 +38,6 @@ from runtime.training.dataset import TrainingFrame, load_training_frame
 from runtime.training.report import render_html
 from runtime.training.selection import SelectionResult, all_features, permutation_importance, select_features
 from runtime.training.tracking import Tracker
-from runtime.training.tuning import Trial, TuningResult, bounded_params, isolation_forest, tune
 from runtime.training.window import TrainingWindow
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "mlflow-skinny", "ndrc")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from runtime.errors import SpecError
+from runtime.jobs.delta_builder.operators import OPERATORS, apply_operators
 from runtime.jobs.delta_builder.spec import OperatorSpec
 from runtime.operator_catalog import OPERATOR_CATALOG
-from runtime.operators import OPERATORS, apply_operators
 
 pytestmark = pytest.mark.spark
 

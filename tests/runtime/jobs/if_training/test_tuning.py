@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from runtime.jobs.if_training.spec import Hyperparameters, SearchDimension, TuningOptions
-from runtime.training.tuning import tune
+from runtime.jobs.if_training.tuning import tune
 
 SPACE = (SearchDimension("n_estimators", 20, 60), SearchDimension("contamination", 0.01, 0.05))
 
