@@ -217,7 +217,7 @@ def up(
         pid_file.write_text(json.dumps({"pid": process.pid, "port": chosen, "token": token}) + "\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and process.poll() is None:
-            found = identify(endpoint, timeout=0.5)
+            found = identify(endpoint, timeout=0.5, patience=0.0)  # this loop asks again itself
             if found is not None and found.get("token") == token:
                 return EmulatorStatus("running", endpoint, process.pid, log)
             time.sleep(0.1)

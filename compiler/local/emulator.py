@@ -32,6 +32,7 @@ from typing import Any
 LOOPBACK = "127.0.0.1"
 JSONATA_TRACE_ENV = "NDRC_JSONATA_TRACE"
 IDENTITY_PATH = "/ndrc-emulator/identity"
+SLOW_ANSWER_SECONDS = 15.0  # how long a listener that accepted a connection may take to say what it is
 PREWARM_PATH = "/ndrc-emulator/prewarm"  # POST {"code": "s3://<artifacts>/runtime/<sha256>/"}
 PORT_IN_USE_EXIT = 3
 
@@ -208,10 +209,12 @@ def serve(
     os._exit(0)
 
 
-def identify(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
+def identify(endpoint: str, timeout: float = 2.0, patience: float = SLOW_ANSWER_SECONDS) -> dict[str, Any] | None:
     """What answers at `endpoint`: an ndrc emulator's identity, `{"ndrc_emulator": 0}` for another AWS
     emulator (moto without ndrc's identity), `{"ndrc_emulator": -1}` for something that is no emulator, or
-    None when nothing listens."""
+    None when nothing listens. A listener that accepts the connection but does not answer within `timeout`
+    is asked once more, waiting up to `patience` seconds: an emulator busy starting a pipeline's Spark step
+    on a loaded machine answers late, and a late answer is no evidence of another program."""
     try:
         with urllib.request.urlopen(f"{endpoint}{IDENTITY_PATH}", timeout=timeout) as reply:
             found = json.loads(reply.read())
@@ -221,9 +224,17 @@ def identify(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
         pass
     except ValueError:
         pass
-    except OSError:
-        return {"ndrc_emulator": -1} if _accepts(endpoint, timeout) else None
+    except OSError as problem:
+        if not _accepts(endpoint, timeout):
+            return None
+        if _timed_out(problem) and patience > timeout:
+            return identify(endpoint, patience, patience=0.0)
+        return {"ndrc_emulator": -1}
     return {"ndrc_emulator": 0} if _is_moto(endpoint, timeout) else {"ndrc_emulator": -1}
+
+
+def _timed_out(problem: OSError) -> bool:
+    return isinstance(problem, TimeoutError) or isinstance(getattr(problem, "reason", None), TimeoutError)
 
 
 def _accepts(endpoint: str, timeout: float) -> bool:
